@@ -1,3 +1,15 @@
-"""tatamu (畳む, "to fold"): convolutional neural networks from scratch on NumPy."""
+"""tatamu (畳む, "to fold"): convolutional neural networks from scratch on NumPy.
+
+Read the code in this order: ``im2col.py`` (the output-size formula and im2col/col2im),
+``layers/`` (each layer's forward and backward side by side), ``losses.py``.
+"""
+
+from . import layers as layers
+from .backend import DEFAULT_DTYPE as DEFAULT_DTYPE
+from .backend import get_array_module as get_array_module
+from .errors import TatamuError as TatamuError
+from .im2col import col2im as col2im
+from .im2col import conv_output_size as conv_output_size
+from .im2col import im2col as im2col
 
 __version__ = "0.1.0"

@@ -1,0 +1,167 @@
+"""The one contract every layer obeys (the book's §5.4: each layer a class with forward/backward).
+
+Because every layer looks the same from outside, the model, the optimizers and the checkpoint
+code never special-case one:
+
+- ``forward(x) -> y`` and ``backward(dout) -> dx`` sit side by side in each class;
+- parameters are attributes named in ``param_names`` (``W``, ``b``) and their gradients are
+  ``d`` + name (``dW``, ``db``); ``params()`` and ``grads()`` return dicts with the same keys;
+- state that is saved but not trained (BatchNorm's running statistics) is named in
+  ``buffer_names``;
+- what backward needs is cached in ``_``-prefixed attributes declared in ``__init__``, only
+  while ``caching`` is on (``train()`` turns it on, ``eval()`` off, so prediction keeps nothing);
+- ``backward`` never writes into ``dout`` or the cache, and keeps the input's dtype.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError, StateError
+
+LAYOUTS = {2: "(N, features)", 3: "(N, C, L)", 4: "(N, C, H, W)"}
+
+
+class Layer:
+    """Base class: the shared contract. Subclasses define ``forward`` and ``backward``."""
+
+    #: Trainable parameters, e.g. ``("W", "b")``; the gradient of ``X`` is attribute ``dX``.
+    param_names: tuple[str, ...] = ()
+    #: Saved, untrained state, e.g. ``("running_mean", "running_var")``.
+    buffer_names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.training = True  # Dropout and BatchNorm behave differently in training
+        self.caching = True  # keep what backward needs; off in eval() so predict stores nothing
+        self.needs_input_grad = True  # a first layer may skip computing dx (nobody reads it)
+        self.name: str | None = None  # set by Sequential ("conv1"); used in error messages
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def backward(self, dout):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    # -- the contract -----------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        """The trainable arrays, keyed by attribute name (``{"W": ..., "b": ...}``)."""
+        return {n: getattr(self, n) for n in self.param_names}
+
+    def grads(self) -> dict[str, Any]:
+        """The gradients from the last backward, keyed like :meth:`params`."""
+        return {n: getattr(self, "d" + n) for n in self.param_names}
+
+    def buffers(self) -> dict[str, Any]:
+        """Saved but untrained arrays (running statistics), keyed by attribute name."""
+        return {n: getattr(self, n) for n in self.buffer_names}
+
+    def train(self, mode: bool = True) -> Layer:
+        """Training mode: Dropout drops, BatchNorm uses batch statistics, forward caches."""
+        self.training = mode
+        self.caching = mode
+        return self
+
+    def eval(self) -> Layer:
+        """Inference mode: deterministic, and forward caches nothing."""
+        return self.train(False)
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments as JSON-friendly values, to rebuild the layer.
+
+        Read from attributes of the same names, so a layer stores each argument under its name.
+        ``rng`` is not part of the config (weights are saved, not re-drawn).
+        """
+        cfg: dict[str, Any] = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name in ("self", "rng"):
+                continue
+            value = getattr(self, name)
+            if name == "dtype":
+                value = str(np.dtype(value))
+            elif isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            cfg[name] = value
+        return cfg
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of one output sample given one input sample's shape (batch axis left out)."""
+        return tuple(input_shape)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "dtype")
+        return f"{type(self).__name__}({args})"
+
+    # -- helpers for subclasses -------------------------------------------------------------
+    def _label(self) -> str:
+        return self.name or type(self).__name__
+
+    def _cached(self, *values):
+        """Return the cached values, or say clearly that forward() has not run."""
+        if any(v is None for v in values):
+            raise StateError(
+                f"{self._label()}.backward() called before forward() (or after a forward in "
+                "eval mode, which caches nothing): run forward(x) in training mode first, "
+                "or call layer.train()."
+            )
+        return values if len(values) > 1 else values[0]
+
+    def _check_dout(self, dout, expected_shape: tuple[int, ...]) -> None:
+        if getattr(dout, "shape", None) != tuple(expected_shape):
+            raise ShapeError(
+                f"{self._label()}.backward(): dout has shape {getattr(dout, 'shape', None)}, "
+                f"but forward() returned shape {tuple(expected_shape)}; dout must match it."
+            )
+
+
+def check_input(
+    layer: Layer,
+    x,
+    ndim: int | tuple[int, ...],
+    channels: int | None = None,
+    dtype: np.dtype | None = None,
+) -> None:
+    """Refuse an input a layer cannot use, saying what was wrong and how to fix it.
+
+    Checks the array type, floating dtype (equal to the layer's ``dtype`` when given), ndim,
+    and the channel axis 1 (NCHW). When the *last* axis has the expected channel count instead,
+    the message says the input looks like NHWC and shows the transpose.
+    """
+    label = layer._label()
+    if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
+        raise ShapeError(f"{label}: expected an array, got {type(x).__name__}; use np.asarray(x)")
+    if x.dtype.kind != "f":
+        raise ShapeError(
+            f"{label}: input has dtype {x.dtype}; layers compute in floating point. Convert "
+            f"with x.astype(np.float32) (and scale images to [0, 1] with / 255)."
+        )
+    if dtype is not None and x.dtype != dtype:
+        raise ShapeError(
+            f"{label}: input is {x.dtype} but the layer's parameters are {dtype}; cast the "
+            f"input with x.astype(np.{dtype}) or build the layer with dtype=np.{x.dtype}."
+        )
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if x.ndim not in allowed:
+        layouts = " or ".join(LAYOUTS.get(n, f"{n}-D") for n in allowed)
+        hint = ""
+        if x.ndim == min(allowed) - 1:
+            hint = " A single sample? Add the batch axis with x[None]."
+        raise ShapeError(f"{label}: expected {layouts}; got shape {x.shape}.{hint}")
+    if channels is not None and x.shape[1] != channels:
+        hint = ""
+        if x.ndim >= 3 and x.shape[-1] == channels:
+            order = (0, x.ndim - 1, *range(1, x.ndim - 1))
+            hint = (
+                f" This looks like channels-last (NHWC) data; tatamu uses NCHW: "
+                f"x.transpose{order}."
+            )
+        raise ShapeError(
+            f"{label}: expected {channels} channels on axis 1 of {LAYOUTS[x.ndim]}; got shape "
+            f"{x.shape}.{hint}"
+        )
+

@@ -1,0 +1,235 @@
+"""Convolution layers (the book's ``Convolution``, §7.4.3): im2col, then one matrix product.
+
+Like the book and PyTorch, this is *cross-correlation*: the filter slides over the input as
+it is, without the flip that the mathematical convolution applies. A learned filter does not
+care (it would simply learn the flipped values), but a learner checking a hand example against
+``scipy.signal.convolve2d`` will see the kernel rotated by 180°; use ``correlate2d`` instead.
+
+``Conv1D`` is a thin wrapper: it views (N, C, L) as (N, C, 1, L) and runs ``Conv2D``'s math, so
+there is one implementation to test and to make fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module, resolve_dtype
+from ..errors import ConfigError
+from ..im2col import (
+    Rounding,
+    add_windows,
+    padding_pairs,
+    pair,
+    spatial_args,
+    window_geometry,
+    window_view,
+)
+from ..init import init_weight, make_rng
+from ..padding import check_padding_mode, pad, pad_adjoint
+from .base import Layer, check_input
+
+
+class Conv2D(Layer):
+    """2-D convolution over (N, C, H, W) (the book's ``Convolution``).
+
+    Parameters
+    ----------
+    in_channels, out_channels : ``C`` and ``FN``.
+    kernel_size, stride, dilation : int or (h, w) pair.
+    padding : int, (h, w) pair, ``"valid"`` (no padding) or ``"same"`` (output size = input size;
+        stride 1 only; an odd total puts the extra row/column at the bottom/right, as PyTorch).
+    groups : split channels into groups convolved separately (``groups=C`` is depthwise).
+    padding_mode : ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+    rounding : what to do when the size does not divide: see :func:`tatamu.conv_output_size`.
+    init : ``"he"`` (default), ``"glorot"``, ``"torch"`` or a float std (the book used 0.01).
+
+    Attributes: ``W`` (FN, C/groups, FH, FW), ``b`` (FN,), gradients ``dW``, ``db``.
+
+    Shapes
+    ------
+    x: (N, C, H, W) -> y: (N, FN, OH, OW), dtype kept (float32 by default).
+
+    Book names: ``filter_num`` = out_channels, ``filter_size`` = kernel_size, ``pad`` = padding.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        rounding: Rounding = "strict",
+        *,
+        init: str | float = "he",
+        rng: np.random.Generator | int | None = None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.groups, self.bias = dilation, groups, bias
+        self.padding_mode, self.rounding, self.init = padding_mode, rounding, init
+        self.dtype = resolve_dtype(dtype)
+        for value, what in ((in_channels, "in_channels"), (out_channels, "out_channels"),
+                            (groups, "groups")):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{what} must be a positive int; got {value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ConfigError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                f"divisible by groups ({groups})"
+            )
+        # The 2-D form of the window arguments; Conv1D overrides _window_args.
+        self._k, self._s, self._pads, self._d = self._window_args()
+        check_padding_mode(padding_mode, self._pads)
+
+        fan_in = in_channels // groups * self._k[0] * self._k[1]
+        shape = (out_channels, in_channels // groups, *self._kernel_dims())
+        self.W = init_weight(shape, fan_in, out_channels * self._k[0] * self._k[1] // groups,
+                             init, make_rng(rng), self.dtype)
+        self.b = np.zeros(out_channels, dtype=self.dtype) if bias else None
+        if not bias:
+            self.param_names = ("W",)
+        self.dW = self.db = None
+        # Cache for backward: the im2col matrix, the input's shape, the output's shape.
+        self._col = None
+        self._x_shape = None
+        self._out_shape = None
+
+    def forward(self, x):
+        check_input(self, x, 4, self.in_channels, self.dtype)
+        return self._forward4d(x)
+
+    def backward(self, dout):
+        self._check_dout(dout, self._cached(self._out_shape))
+        return self._backward4d(dout)
+
+    # -- the math, on 4-D arrays (Conv1D reuses it on (N, C, 1, L)) --------------------------
+    def _forward4d(self, x):
+        xp = get_array_module(x)
+        n, c, h, w = x.shape
+        (out_h, out_w), pads = window_geometry(
+            (h, w), self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
+        )
+        check_padding_mode(self.padding_mode, self._pads, (h, w))
+        padded = pad(x, pads, self.padding_mode)
+        windows = window_view(padded, self._k, self._s, self._d, (out_h, out_w))
+        # (N, C, OH, OW, FH, FW) -> (N, OH, OW, C, FH, FW) -> (N*OH*OW, C*FH*FW): im2col's copy
+        col = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
+        g, fn = self.groups, self.out_channels
+        # Each group sees its own block of C/G channels; with G = 1 this is the book's
+        # col @ W_col. (G, M, C/G*FH*FW) @ (G, C/G*FH*FW, FN/G) -> (G, M, FN/G)
+        col_g = col.reshape(col.shape[0], g, -1).transpose(1, 0, 2)
+        w_col = self.W.reshape(g, fn // g, -1).transpose(0, 2, 1)
+        out = xp.matmul(col_g, w_col).transpose(1, 0, 2).reshape(-1, fn)  # (M, FN)
+        if self.b is not None:
+            out += self.b
+        if self.caching:
+            self._col, self._x_shape = col, x.shape
+            self._out_shape = (n, fn, out_h, out_w)
+        # (N*OH*OW, FN) -> (N, OH, OW, FN) -> (N, FN, OH, OW)
+        return out.reshape(n, out_h, out_w, fn).transpose(0, 3, 1, 2)
+
+    def _backward4d(self, dout):
+        col, x_shape = self._cached(self._col, self._x_shape)
+        xp = get_array_module(dout)
+        n, fn, out_h, out_w = dout.shape
+        g = self.groups
+        # (N, FN, OH, OW) -> (N, OH, OW, FN) -> (M, FN): rows match col's rows
+        dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)
+        self.db = dout2.sum(axis=0) if self.b is not None else None
+        col_g = col.reshape(col.shape[0], g, -1).transpose(1, 0, 2)  # (G, M, C/G*FH*FW)
+        dout_g = dout2.reshape(-1, g, fn // g).transpose(1, 0, 2)  # (G, M, FN/G)
+        # (G, C/G*FH*FW, M) @ (G, M, FN/G) -> (G, C/G*FH*FW, FN/G) -> (FN, C/G, FH, FW)
+        dw = xp.matmul(col_g.transpose(0, 2, 1), dout_g)
+        self.dW = dw.transpose(0, 2, 1).reshape(self.W.shape)
+        if not self.needs_input_grad:
+            return None
+        w_g = self.W.reshape(g, fn // g, -1)  # (G, FN/G, C/G*FH*FW)
+        # (G, M, FN/G) @ (G, FN/G, C/G*FH*FW) -> (G, M, C/G*FH*FW) -> (M, C*FH*FW)
+        dcol = xp.matmul(dout_g, w_g).transpose(1, 0, 2).reshape(col.shape)
+        _, c, h, w = x_shape
+        _, pads = window_geometry((h, w), self._k, self._s, self._pads, self._d, self.rounding)
+        # (M, C*FH*FW) -> (N, OH, OW, C, FH, FW) -> (N, C, OH, OW, FH, FW)
+        windows = dcol.reshape(n, out_h, out_w, c, *self._k).transpose(0, 3, 1, 2, 4, 5)
+        (top, bottom), (left, right) = pads
+        padded_shape = (n, c, h + top + bottom, w + left + right)
+        return pad_adjoint(add_windows(windows, padded_shape, self._s, self._d), pads,
+                           self.padding_mode)
+
+    # -- geometry --------------------------------------------------------------------------
+    def _window_args(self):
+        k = pair(self.kernel_size, "kernel_size")
+        d = pair(self.dilation, "dilation")
+        s = pair(self.stride, "stride")
+        return k, s, self._resolve_padding(self.padding, k, s, d, padding_pairs), d
+
+    def _kernel_dims(self) -> tuple[int, ...]:
+        return self._k
+
+    @staticmethod
+    def _resolve_padding(padding, k, s, d, to_pairs):
+        if padding == "valid":
+            return tuple((0, 0) for _ in k)
+        if padding == "same":
+            if any(si != 1 for si in s):
+                raise ConfigError(
+                    "padding='same' needs stride 1 (as in PyTorch): with stride > 1 no padding "
+                    "keeps the size; give an int padding instead."
+                )
+            # total D*(K-1); an odd total puts the extra at the end, like PyTorch
+            return tuple((di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2)
+                         for ki, di in zip(k, d, strict=True))
+        if isinstance(padding, str):
+            raise ConfigError(f"padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
+        return to_pairs(padding)
+
+    def output_shape(self, input_shape):
+        c, h, w = input_shape
+        (out_h, out_w), _ = window_geometry(
+            (h, w), self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
+        )
+        return (self.out_channels, out_h, out_w)
+
+
+class Conv1D(Conv2D):
+    """1-D convolution over (N, C, L), running Conv2D's math on (N, C, 1, L).
+
+    Same arguments as :class:`Conv2D` with ints for kernel_size, stride, padding, dilation.
+    ``W`` has shape (FN, C/groups, K) as in PyTorch's ``Conv1d``.
+
+    Shapes
+    ------
+    x: (N, C, L) -> y: (N, FN, OL).
+    """
+
+    def forward(self, x):
+        check_input(self, x, 3, self.in_channels, self.dtype)
+        return self._forward4d(x[:, :, None, :])[:, :, 0, :]  # (N, C, L) -> (N, C, 1, L) -> ...
+
+    def backward(self, dout):
+        n, fn, _, length = self._cached(self._out_shape)
+        self._check_dout(dout, (n, fn, length))
+        dx = self._backward4d(dout[:, :, None, :])  # (N, FN, OL) -> (N, FN, 1, OL)
+        return None if dx is None else dx[:, :, 0, :]
+
+    def _window_args(self):
+        if self.padding in ("valid", "same"):
+            k, s, _, d = spatial_args(3, self.kernel_size, self.stride, 0, self.dilation)
+            return k, s, self._resolve_padding(self.padding, k, s, d, None), d
+        return spatial_args(3, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def _kernel_dims(self):
+        return (self._k[1],)
+
+    def output_shape(self, input_shape):
+        c, length = input_shape
+        fn, _, out_l = super().output_shape((c, 1, length))
+        return (fn, out_l)

@@ -1,0 +1,91 @@
+"""The fully connected layer (the book's ``Affine``, §5.6): ``y = x @ W + b``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import resolve_dtype
+from ..errors import ConfigError, ShapeError
+from ..init import init_weight, make_rng
+from .base import Layer, check_input
+
+
+class Linear(Layer):
+    """Fully connected layer ``y = x @ W + b`` (the book's ``Affine``).
+
+    ``W`` has shape (in_features, out_features) so that forward reads ``x @ W`` as in the book;
+    PyTorch's ``nn.Linear.weight`` is the transpose, (out, in). An input with more than two
+    axes, such as pooled feature maps (N, C, H, W), is flattened to (N, C*H*W) first and its
+    gradient reshaped back, as the book's Affine does.
+
+    Shapes
+    ------
+    x: (N, in_features) or (N, ...) with prod(...) = in_features -> y: (N, out_features).
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        init: str | float = "he",
+        rng: np.random.Generator | int | None = None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        for value, what in ((in_features, "in_features"), (out_features, "out_features")):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{what} must be a positive int; got {value!r}")
+        self.in_features, self.out_features, self.bias, self.init = (
+            in_features, out_features, bias, init)
+        self.dtype = resolve_dtype(dtype)
+        self.W = init_weight((in_features, out_features), in_features, out_features, init,
+                             make_rng(rng), self.dtype)
+        self.b = np.zeros(out_features, dtype=self.dtype) if bias else None
+        if not bias:
+            self.param_names = ("W",)
+        self.dW = self.db = None
+        self._x2 = None  # cache for backward: the input as (N, in_features)
+        self._x_shape = None  # cache for backward: the input's original shape
+
+    def forward(self, x):
+        check_input(self, x, (2, 3, 4, 5), dtype=self.dtype)
+        if math.prod(x.shape[1:]) != self.in_features:
+            raise ShapeError(
+                f"{self._label()}: expected {self.in_features} features per sample; got shape "
+                f"{x.shape} ({math.prod(x.shape[1:])} features). Check in_features, or the "
+                f"size of the layers before it."
+            )
+        x2 = x.reshape(x.shape[0], -1)  # (N, ...) -> (N, in_features)
+        out = x2 @ self.W  # (N, in) @ (in, out) -> (N, out)
+        if self.b is not None:
+            out += self.b
+        if self.caching:
+            self._x2, self._x_shape = x2, x.shape
+        return out
+
+    def backward(self, dout):
+        x2, x_shape = self._cached(self._x2, self._x_shape)
+        self._check_dout(dout, (x_shape[0], self.out_features))
+        self.dW = x2.T @ dout  # (in, N) @ (N, out) -> (in, out)
+        self.db = dout.sum(axis=0) if self.b is not None else None
+        if not self.needs_input_grad:
+            return None
+        return (dout @ self.W.T).reshape(x_shape)  # (N, out) @ (out, in) -> (N, in) -> x's shape
+
+    def output_shape(self, input_shape):
+        if math.prod(input_shape) != self.in_features:
+            raise ShapeError(
+                f"{self._label()}: expected {self.in_features} input features; the layer "
+                f"before it gives {input_shape} = {math.prod(input_shape)}"
+            )
+        return (self.out_features,)
+
+
+#: The book's name for :class:`Linear`.
+Affine = Linear

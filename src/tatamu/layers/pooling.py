@@ -1,0 +1,237 @@
+"""Pooling layers (the book's ``Pooling``, §7.3 and §7.4.4): max or mean over each window.
+
+Unlike the book, padding is honoured (as ``-inf`` for max pooling, so a border never wins;
+as zeros for average pooling, counted or not by ``count_include_pad``), windows may overlap
+(stride < kernel), and a size that does not divide is refused unless ``rounding`` says
+otherwise. The 1-D layers view (N, C, L) as (N, C, 1, L) and run the 2-D code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module
+from ..errors import ConfigError
+from ..im2col import Rounding, add_windows, pair, spatial_args, window_geometry, window_view
+from ..padding import pad, pad_adjoint
+from .base import Layer, check_input
+
+
+class _Pool2D(Layer):
+    """Shared geometry of the 2-D pools: kernel, stride (default: the kernel), padding."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, rounding="strict"):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.rounding = dilation, rounding
+        self._k, self._s, self._pads, self._d = self._window_args()
+        for (before, after), k in zip(self._pads, self._k, strict=True):
+            if max(before, after) > k // 2:
+                raise ConfigError(
+                    f"{type(self).__name__}: padding must be at most half the kernel size "
+                    f"(kernel {k}, padding {max(before, after)}), as in PyTorch: a window made "
+                    f"mostly of padding has nothing to pool."
+                )
+        self._x_shape = None  # cache for backward: the input's shape
+
+    def _window_args(self):
+        k = pair(self.kernel_size, "kernel_size")
+        s = k if self.stride is None else pair(self.stride, "stride")
+        return spatial_args(4, k, s, self.padding, self.dilation)
+
+    def _geometry(self, x_shape):
+        """((OH, OW), applied padding) for an input of this shape."""
+        return window_geometry(
+            x_shape[2:], self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
+        )
+
+    def _padded_shape(self, x_shape, pads):
+        (top, bottom), (left, right) = pads
+        n, c, h, w = x_shape
+        return (n, c, h + top + bottom, w + left + right)
+
+    def forward(self, x):
+        check_input(self, x, 4)
+        return self._forward4d(x)
+
+    def backward(self, dout):
+        x_shape = self._cached(self._x_shape)
+        (out_h, out_w), _ = self._geometry(x_shape)
+        self._check_dout(dout, (*x_shape[:2], out_h, out_w))
+        return self._backward4d(dout)
+
+    def output_shape(self, input_shape):
+        (out_h, out_w), _ = self._geometry((1, *input_shape))
+        return (input_shape[0], out_h, out_w)
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling over (N, C, H, W) windows (the book's ``Pooling``).
+
+    ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows). Gradient flows
+    only to the first maximum of each window, as in PyTorch.
+
+    Shapes
+    ------
+    x: (N, C, H, W) -> y: (N, C, OH, OW).
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        rounding: Rounding = "strict",
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, dilation, rounding)
+        self._argmax = None  # cache for backward: which element of each window won
+
+    def _forward4d(self, x):
+        n, c = x.shape[:2]
+        (out_h, out_w), pads = self._geometry(x.shape)
+        # -inf padding never wins a max, so the border acts as if it were absent.
+        windows = window_view(pad(x, pads, "zeros", -np.inf), self._k, self._s, self._d,
+                              (out_h, out_w))
+        # (N, C, OH, OW, FH, FW) -> (N, C, OH, OW, FH*FW): one copy, windows become rows
+        col = windows.reshape(n, c, out_h, out_w, -1)
+        argmax = col.argmax(axis=-1)  # (N, C, OH, OW), the first maximum on ties
+        xp = get_array_module(x)
+        out = xp.take_along_axis(col, argmax[..., None], axis=-1)[..., 0]
+        if self.caching:
+            self._x_shape, self._argmax = x.shape, argmax
+        return out
+
+    def _backward4d(self, dout):
+        argmax = self._cached(self._argmax)
+        xp = get_array_module(dout)
+        n, c, out_h, out_w = dout.shape
+        (_, _), pads = self._geometry(self._x_shape)
+        # Route each output gradient to its window's winner: a one-hot over FH*FW positions.
+        # (N, C, OH, OW, FH*FW) -> (N, C, OH, OW, FH, FW)
+        winner = argmax[..., None] == xp.arange(self._k[0] * self._k[1])
+        dwin = (winner * dout[..., None]).reshape(n, c, out_h, out_w, *self._k)
+        padded = add_windows(dwin, self._padded_shape(self._x_shape, pads), self._s, self._d)
+        return pad_adjoint(padded, pads)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling over (N, C, H, W) windows.
+
+    ``count_include_pad=True`` (PyTorch's default) divides by the whole window, padding
+    included; ``False`` divides by the number of real input pixels in the window.
+
+    Shapes
+    ------
+    x: (N, C, H, W) -> y: (N, C, OH, OW).
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        rounding: Rounding = "strict",
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, 1, rounding)
+        self.count_include_pad = count_include_pad
+        self._divisor = None  # cache for backward: (OH, OW) count of each window
+
+    def _counts(self, x, pads, out_hw):
+        """How many pixels each window averages over, shape (OH, OW).
+
+        Padding counts when ``count_include_pad``; the overrun of a ``ceil`` window never does
+        (PyTorch's rule), so it is padded separately with zeros.
+        """
+        xp = get_array_module(x)
+        ones = xp.ones((1, 1, *x.shape[2:]), dtype=x.dtype)
+        if self.count_include_pad:
+            overrun = tuple((0, a[1] - s[1]) for a, s in zip(pads, self._pads, strict=True))
+            ones = pad(pad(ones, self._pads, "zeros", 1.0), overrun, "zeros", 0.0)
+        else:
+            ones = pad(ones, pads, "zeros", 0.0)
+        return window_view(ones, self._k, self._s, self._d, out_hw).sum(axis=(-2, -1))[0, 0]
+
+    def _forward4d(self, x):
+        (out_h, out_w), pads = self._geometry(x.shape)
+        windows = window_view(pad(x, pads), self._k, self._s, self._d, (out_h, out_w))
+        divisor = self._counts(x, pads, (out_h, out_w))  # (OH, OW)
+        out = windows.sum(axis=(-2, -1)) / divisor  # (N, C, OH, OW)
+        if self.caching:
+            self._x_shape, self._divisor = x.shape, divisor
+        return out
+
+    def _backward4d(self, dout):
+        divisor = self._cached(self._divisor)
+        (_, _), pads = self._geometry(self._x_shape)
+        xp = get_array_module(dout)
+        share = dout / divisor  # (N, C, OH, OW): each pixel of a window gets an equal share
+        # (N, C, OH, OW) -> broadcast view (N, C, OH, OW, FH, FW), no copy
+        dwin = xp.broadcast_to(share[..., None, None], (*share.shape, *self._k))
+        padded = add_windows(dwin, self._padded_shape(self._x_shape, pads), self._s, self._d)
+        return pad_adjoint(padded, pads)
+
+
+class _Pool1D:
+    """Mixin: a 1-D pool runs the 2-D pool on (N, C, 1, L) with a (1, K) window."""
+
+    def _window_args(self):
+        k = self.kernel_size
+        s = k if self.stride is None else self.stride
+        return spatial_args(3, k, s, self.padding, self.dilation)
+
+    def forward(self, x):
+        check_input(self, x, 3)
+        return self._forward4d(x[:, :, None, :])[:, :, 0, :]  # (N, C, L) -> (N, C, 1, L)
+
+    def backward(self, dout):
+        x_shape = self._cached(self._x_shape)
+        (_, out_l), _ = self._geometry(x_shape)
+        self._check_dout(dout, (x_shape[0], x_shape[1], out_l))
+        return self._backward4d(dout[:, :, None, :])[:, :, 0, :]
+
+    def output_shape(self, input_shape):
+        c, length = input_shape
+        (_, out_l), _ = self._geometry((1, c, 1, length))
+        return (c, out_l)
+
+
+class MaxPool1D(_Pool1D, MaxPool2D):
+    """Max pooling over (N, C, L). Shapes: x (N, C, L) -> (N, C, OL)."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0,
+                 dilation: int = 1, rounding: Rounding = "strict") -> None:
+        MaxPool2D.__init__(self, kernel_size, stride, padding, dilation, rounding)
+
+
+class AvgPool1D(_Pool1D, AvgPool2D):
+    """Average pooling over (N, C, L). Shapes: x (N, C, L) -> (N, C, OL)."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0,
+                 rounding: Rounding = "strict", count_include_pad: bool = True) -> None:
+        AvgPool2D.__init__(self, kernel_size, stride, padding, rounding, count_include_pad)
+
+
+class GlobalAvgPool2D(Layer):
+    """Mean over all of H and W: (N, C, H, W) -> (N, C), ready for a Linear layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._x_shape = None  # cache for backward: the input's shape
+
+    def forward(self, x):
+        check_input(self, x, 4)
+        if self.caching:
+            self._x_shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, dout):
+        n, c, h, w = self._cached(self._x_shape)
+        self._check_dout(dout, (n, c))
+        xp = get_array_module(dout)
+        # (N, C) -> (N, C, H, W): every pixel had weight 1/(H*W) in the mean
+        return xp.broadcast_to((dout / (h * w))[:, :, None, None], (n, c, h, w)).copy()
+
+    def output_shape(self, input_shape):
+        return (input_shape[0],)

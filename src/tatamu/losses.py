@@ -1,0 +1,100 @@
+"""Softmax with cross-entropy loss (the book's ``SoftmaxWithLoss``, §5.6.3).
+
+Kept outside the model, as the book's ``last_layer``: ``forward(logits, labels) -> loss`` and
+``backward() -> dlogits``. The softmax is computed from the log-sum-exp with the row maximum
+subtracted, so no logit is too large (no overflow) and no probability underflows to log(0).
+"""
+
+from __future__ import annotations
+
+from .backend import get_array_module
+from .errors import ShapeError, StateError
+
+
+class SoftmaxCrossEntropy:
+    """Mean cross-entropy of softmax(logits) against integer or one-hot labels.
+
+    Shapes
+    ------
+    logits: (N, K) float; labels: (N,) integers in [0, K) or (N, K) one-hot / probabilities.
+    forward -> a Python float; backward(dout=1.0) -> dlogits (N, K), the logits' dtype.
+    """
+
+    def __init__(self) -> None:
+        # Cache for backward: softmax probabilities and the target distribution (or indices).
+        self._probs = None
+        self._labels = None
+
+    def __call__(self, logits, labels) -> float:
+        return self.forward(logits, labels)
+
+    def forward(self, logits, labels) -> float:
+        xp = get_array_module(logits)
+        if getattr(logits, "ndim", None) != 2 or logits.dtype.kind != "f":
+            raise ShapeError(
+                f"SoftmaxCrossEntropy: logits must be a float array (N, classes); got "
+                f"{getattr(logits, 'shape', type(logits).__name__)} "
+                f"{getattr(logits, 'dtype', '')}"
+            )
+        n, k = logits.shape
+        labels = check_labels(labels, n, k)
+        shifted = logits - logits.max(axis=1, keepdims=True)  # largest logit becomes 0
+        log_z = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))  # (N, 1)
+        log_probs = shifted - log_z  # (N, K)
+        if labels.ndim == 1:
+            picked = xp.take_along_axis(log_probs, labels[:, None], axis=1)  # (N, 1)
+            loss = -picked.sum() / n
+        else:
+            loss = -(labels * log_probs).sum() / n
+        self._probs, self._labels = xp.exp(log_probs), labels
+        return float(loss)
+
+    def backward(self, dout: float = 1.0):
+        if self._probs is None:
+            raise StateError("SoftmaxCrossEntropy.backward() called before forward()")
+        probs, labels = self._probs, self._labels
+        xp = get_array_module(probs)
+        n = probs.shape[0]
+        if labels.ndim == 1:
+            target = (labels[:, None] == xp.arange(probs.shape[1])).astype(probs.dtype)
+        else:
+            target = labels.astype(probs.dtype)
+        # d(mean loss)/d(logits) = (softmax - target) / N
+        return (probs - target) * probs.dtype.type(dout / n)
+
+
+def check_labels(labels, n: int, num_classes: int):
+    """Return ``labels`` if they fit N samples of ``num_classes`` classes, else say what is wrong.
+
+    Integer labels (N,) must lie in [0, num_classes); one-hot / probability labels (N, K) must
+    match the logits' shape. Float labels that hold whole numbers are a common mistake (labels
+    loaded as float): they are refused with the fix rather than silently cast.
+    """
+    xp = get_array_module(labels)
+    if not hasattr(labels, "ndim"):
+        labels = xp.asarray(labels)
+    if labels.ndim == 1:
+        if labels.dtype.kind not in "iu":
+            raise ShapeError(
+                f"labels (N,) must be integers; got dtype {labels.dtype}. Convert with "
+                f"labels.astype(np.int64)."
+            )
+        if labels.shape[0] != n:
+            raise ShapeError(f"got {labels.shape[0]} labels for {n} samples")
+        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+            raise ShapeError(
+                f"labels must be in [0, {num_classes}) for {num_classes} classes; got values "
+                f"from {int(labels.min())} to {int(labels.max())}. Check the dataset's labels "
+                f"or the model's number of classes."
+            )
+        return labels
+    if labels.ndim == 2 and labels.shape == (n, num_classes):
+        return labels
+    raise ShapeError(
+        f"labels must be (N,) class indices or (N, {num_classes}) one-hot for logits of shape "
+        f"({n}, {num_classes}); got shape {labels.shape}"
+    )
+
+
+#: The book's name for :class:`SoftmaxCrossEntropy`.
+SoftmaxWithLoss = SoftmaxCrossEntropy
