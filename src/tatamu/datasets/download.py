@@ -1,0 +1,258 @@
+"""Download dataset files from a list of mirrors: verified, resumable, bounded in time.
+
+The book's loader calls ``urllib.request.urlretrieve`` once and trusts the result. Mirrors go
+away (yann.lecun.com began answering 403), stall, or cut a transfer short, so this module:
+
+* tries each mirror in turn, with a bounded number of retries and exponential backoff;
+* sets a socket timeout on every request, so a stalled server fails instead of hanging;
+* writes to ``NAME.part`` and resumes it with an HTTP ``Range`` request after a cut-off
+  (a server that ignores ``Range`` answers 200, and the download starts over);
+* checks the sha256 of the *uncompressed* bytes, and only then renames ``.part`` to ``NAME``;
+  a file with the wrong hash is deleted, never kept;
+* raises one :class:`~tatamu.errors.DownloadError` naming every mirror and what it answered.
+
+Only the standard library is used (``urllib.request``). Nothing here prints: pass ``progress``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..errors import DataError, DownloadError
+from .cache import PACKAGE_DIR
+from .idx import sha256_uncompressed
+
+#: ``progress(filename, bytes_done, bytes_total_or_None)``, called after every chunk.
+ProgressFn = Callable[[str, int, int | None], None]
+
+DEFAULT_TIMEOUT = 30.0  # seconds of socket silence before a request fails
+DEFAULT_RETRIES = 3  # extra attempts per mirror after the first
+DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubles each retry
+#: No dataset file tatamu downloads is near this; a server sending more is misbehaving.
+MAX_DOWNLOAD_BYTES = 256 << 20
+USER_AGENT = "tatamu (https://pypi.org/project/tatamu/)"
+_CHUNK = 1 << 16
+_RETRYABLE_STATUS = {408, 425, 429}  # plus every 5xx
+
+
+class _Retryable(Exception):
+    """This attempt failed in a way the same mirror may not repeat (5xx, timeout, cut-off)."""
+
+
+class _Fatal(Exception):
+    """This mirror will not serve the file (403, 404, too large): go to the next mirror."""
+
+
+def download_files(
+    files: Sequence[tuple[str, str]],
+    dest_dir: str | os.PathLike[str],
+    mirrors: Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    backoff: float = DEFAULT_BACKOFF,
+    progress: ProgressFn | None = None,
+) -> list[Path]:
+    """Download each ``(filename, sha256)`` into ``dest_dir`` unless already there.
+
+    ``sha256`` is of the file's *uncompressed* bytes (the file itself if not gzip). Files
+    already present under their final name are trusted: only verified files get that name.
+
+    Parameters
+    ----------
+    files : sequence of (str, str)
+        Remote file names (also the local names) and their expected sha256.
+    dest_dir : path
+        Folder to download into (created if needed); must not be inside the tatamu package.
+    mirrors : sequence of str
+        Base URLs, tried in order; the file's URL is ``mirror + "/" + filename``.
+    timeout, retries, backoff : float, int, float
+        Socket timeout per request (s); extra attempts per mirror; first retry delay (s).
+    progress : callable, optional
+        ``progress(filename, bytes_done, bytes_total_or_None)``.
+
+    Returns
+    -------
+    list of Path
+        The verified local files, in the order of ``files``.
+
+    Raises
+    ------
+    DownloadError
+        A file failed on every mirror (the message lists each mirror's answers), or the
+        destination cannot be written.
+
+    Examples
+    --------
+    >>> download_files([], "/tmp/tatamu-doctest", ["https://example.invalid"])
+    []
+    """
+    dest = Path(dest_dir)
+    resolved = dest.resolve()
+    if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
+        raise DownloadError(f"refusing to download into the tatamu package folder {dest}")
+    if files and not mirrors:
+        raise DownloadError("no mirrors to download from")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DownloadError(f"cannot create download folder {dest}: {e}") from e
+    out = []
+    for filename, sha256 in files:
+        target = dest / filename
+        if not target.is_file():
+            download_file(filename, sha256, dest, mirrors, timeout=timeout, retries=retries,
+                          backoff=backoff, progress=progress)
+        out.append(target)
+    return out
+
+
+def download_file(
+    filename: str,
+    sha256: str,
+    dest_dir: str | os.PathLike[str],
+    mirrors: Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    backoff: float = DEFAULT_BACKOFF,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Download one file, trying ``mirrors`` in order; see :func:`download_files`.
+
+    A ``.part`` left by an interrupted run is resumed. After a failure on every mirror the
+    ``.part`` is deleted, so the folder holds only verified files.
+    """
+    target = Path(dest_dir) / filename
+    part = target.with_name(filename + ".part")
+    report = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + filename
+        answers: list[str] = []
+        try:
+            ok = _try_mirror(url, part, sha256, answers, timeout, retries, backoff, progress)
+        except OSError as e:  # only local file operations get here; network errors are caught
+            raise DownloadError(f"cannot write {part}: {e}") from e
+        if ok:
+            os.replace(part, target)  # atomic: the final name only ever holds verified bytes
+            return target
+        report.append(f"  {url}: " + "; ".join(answers))
+    part.unlink(missing_ok=True)
+    raise DownloadError(f"could not download {filename} from any mirror:\n" + "\n".join(report))
+
+
+def _try_mirror(
+    url: str, part: Path, sha256: str, answers: list[str],
+    timeout: float, retries: int, backoff: float, progress: ProgressFn | None,
+) -> bool:
+    """Up to ``retries + 1`` attempts at one mirror; True when ``part`` holds verified bytes."""
+    for attempt in range(max(retries, 0) + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            resumed = _fetch(url, part, timeout, progress)
+        except _Retryable as e:
+            answers.append(str(e))
+            continue
+        except _Fatal as e:
+            answers.append(str(e))
+            return False
+        try:
+            got = sha256_uncompressed(part, max_bytes=4 * MAX_DOWNLOAD_BYTES)
+        except DataError as e:
+            got = f"unreadable ({e})"
+        if got == sha256.lower():
+            return True
+        part.unlink()  # never keep bytes that fail the check
+        answers.append(f"wrong sha256 {got[:16]}... (expected {sha256[:16]}...)"
+                       + (" after resuming, starting over" if resumed else ""))
+        if not resumed:  # a clean full download with the wrong bytes will not get better
+            return False
+    return False
+
+
+def _fetch(url: str, part: Path, timeout: float, progress: ProgressFn | None) -> bool:
+    """One request into ``part``, resuming it if non-empty; True if bytes were appended."""
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": USER_AGENT}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        e.close()
+        if e.code == 416 and offset:  # our .part is not a prefix the server recognises
+            part.unlink()
+            raise _Retryable("HTTP 416 for the resume range, starting over") from e
+        answer = f"HTTP {e.code} {e.reason}"
+        if e.code in _RETRYABLE_STATUS or e.code >= 500:
+            raise _Retryable(answer) from e
+        raise _Fatal(answer) from e
+    except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
+        raise _Retryable(_describe(e, timeout)) from e
+    with response:
+        status = getattr(response, "status", None) or 200  # file:// URLs have no status
+        appending = status == 206
+        if appending:
+            start, total = _parse_content_range(response.headers.get("Content-Range", ""))
+            if start != offset:
+                part.unlink()
+                raise _Retryable(f"server resumed at byte {start}, not {offset}; starting over")
+        elif status == 200:  # full body: a server that ignores Range lands here too
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+        else:
+            raise _Retryable(f"unexpected HTTP {status}")
+        if total is not None and total > MAX_DOWNLOAD_BYTES:
+            raise _Fatal(f"declares {total} bytes, over the {MAX_DOWNLOAD_BYTES}-byte limit")
+        done = _copy_body(response, part, offset if appending else 0, total, timeout, progress)
+    if total is not None and done < total:
+        raise _Retryable(f"truncated: got {done} of {total} bytes")
+    return appending
+
+
+def _copy_body(
+    response: http.client.HTTPResponse, part: Path, done: int, total: int | None,
+    timeout: float, progress: ProgressFn | None,
+) -> int:
+    """Stream the response body into ``part`` (append when ``done`` > 0); return bytes held."""
+    name = part.name.removesuffix(".part")
+    with open(part, "ab" if done else "wb") as f:
+        while True:
+            try:
+                chunk = response.read(_CHUNK)
+            except (OSError, http.client.HTTPException) as e:
+                raise _Retryable(f"{_describe(e, timeout)} after {done} bytes") from e
+            if not chunk:
+                return done
+            f.write(chunk)
+            done += len(chunk)
+            if done > MAX_DOWNLOAD_BYTES:
+                raise _Fatal(f"sent more than {MAX_DOWNLOAD_BYTES} bytes")
+            if progress is not None:
+                progress(name, done, total)
+
+
+def _parse_content_range(value: str) -> tuple[int, int | None]:
+    """``'bytes 100-199/200'`` -> ``(100, 200)``; an unknown total (``*``) gives None."""
+    m = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value)
+    if m is None:
+        raise _Retryable(f"HTTP 206 with an unreadable Content-Range {value!r}")
+    return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
+
+
+def _describe(e: BaseException, timeout: float) -> str:
+    reason = getattr(e, "reason", None)  # URLError wraps the socket error
+    if isinstance(e, TimeoutError) or isinstance(reason, TimeoutError):
+        return f"timed out (no data for {timeout:g} s)"
+    if isinstance(e, urllib.error.URLError):
+        return f"connection failed ({reason})"
+    return f"connection error ({type(e).__name__}: {e})"

@@ -1,0 +1,219 @@
+"""Read and write IDX files, the format MNIST and Fashion-MNIST are published in.
+
+The book's ``dataset/mnist.py`` reads IDX with ``np.frombuffer(f.read(), offset=16)``: it trusts
+the header, so a truncated download becomes a silent reshape error or a wrong-sized array. This
+reader is strict instead: it checks the magic number, the type code, the declared dimensions
+against the bytes actually there (before allocating anything that large), and turns every
+gzip/zlib failure into a :class:`~tatamu.errors.DataError` that names the file.
+
+IDX layout: ``0x00 0x00 <type code> <ndim>``, then ``ndim`` big-endian uint32 dimensions, then the
+data, big-endian, C order. Files may be gzip-compressed (detected by the gzip magic ``1f 8b``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import math
+import os
+import struct
+import zlib
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+
+#: IDX type code (the third magic byte) -> the big-endian dtype it stores.
+IDX_DTYPES: dict[int, str] = {
+    0x08: ">u1",
+    0x09: ">i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
+
+#: The largest payload (and decompressed size) accepted: 1 GiB. The largest real IDX file,
+#: Fashion-MNIST's training images, is 47 MB; anything declaring more is damaged or hostile.
+MAX_IDX_BYTES = 1 << 30
+
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20  # read in 1 MiB steps so memory follows the bytes present, not the header's claim
+
+#: What ``read_idx`` accepts: a path, or the file's bytes (gzip-compressed or not).
+IdxSource = str | os.PathLike[str] | bytes | bytearray | memoryview
+
+# Errors the gzip/zlib stack raises on corrupt or truncated compressed data.
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def read_idx(
+    source: IdxSource, *, sha256: str | None = None, max_bytes: int = MAX_IDX_BYTES
+) -> np.ndarray:
+    """Parse an IDX file strictly and return its array in native byte order.
+
+    Parameters
+    ----------
+    source : path or bytes
+        The file, raw or gzip-compressed (detected by its first two bytes).
+    sha256 : str, optional
+        Expected sha256 (hex) of the *uncompressed* bytes; checked while reading, so a verified
+        load decompresses once.
+    max_bytes : int
+        Refuse files whose declared payload is larger than this.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape as declared by the header, dtype from the type code (uint8 for MNIST).
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, foreign (non-IDX) content, truncated data, trailing bytes,
+        absurd dimensions, corrupt gzip data, or a sha256 mismatch. The message names the file.
+
+    Shapes
+    ------
+    MNIST images: ``(N, 28, 28)`` uint8; labels: ``(N,)`` uint8.
+
+    Examples
+    --------
+    >>> read_idx(encode_idx(np.arange(6, dtype=np.uint8).reshape(2, 3))).tolist()
+    [[0, 1, 2], [3, 4, 5]]
+    """
+    name = _name_of(source)
+    with contextlib.ExitStack() as stack:
+        stream, raw_size = _open_uncompressed(source, name, stack)
+        try:
+            return _parse(stream, name, raw_size, sha256, max_bytes)
+        except _GZIP_ERRORS as e:
+            raise DataError(f"{name}: corrupt or truncated gzip data ({e})") from e
+    raise AssertionError("unreachable")  # pragma: no cover - for type checkers: ExitStack
+
+
+def sha256_uncompressed(source: IdxSource, *, max_bytes: int = MAX_IDX_BYTES) -> str:
+    """Return the sha256 (hex) of a file's bytes after gunzip (of the bytes as-is if not gzip).
+
+    The published checksums are of the uncompressed files because gzip output differs between
+    gzip versions. Decompression stops with a :class:`DataError` past ``max_bytes``.
+    """
+    name = _name_of(source)
+    digest = hashlib.sha256()
+    total = 0
+    with contextlib.ExitStack() as stack:
+        stream, _ = _open_uncompressed(source, name, stack)
+        try:
+            while chunk := stream.read(_CHUNK):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise DataError(f"{name}: decompresses to more than {max_bytes} bytes")
+                digest.update(chunk)
+        except _GZIP_ERRORS as e:
+            raise DataError(f"{name}: corrupt or truncated gzip data ({e})") from e
+    return digest.hexdigest()
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """Return the uncompressed IDX bytes of ``array`` (the inverse of :func:`read_idx`).
+
+    Used to build test fixtures and to export data; dtype must be one IDX can store.
+    """
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder("="): k for k, v in IDX_DTYPES.items()}
+    code = codes.get(array.dtype.newbyteorder("="))
+    if code is None or array.ndim == 0:
+        raise ConfigError(f"IDX stores 1+-d arrays of {sorted(map(str, codes))}; got "
+                          f"{array.ndim}-d {array.dtype}")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(IDX_DTYPES[code], copy=False).tobytes()
+
+
+def _name_of(source: IdxSource) -> str:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return f"<{len(source)} bytes in memory>"
+    return os.fspath(source)
+
+
+def _open_uncompressed(
+    source: IdxSource, name: str, stack: contextlib.ExitStack
+) -> tuple[BinaryIO, int | None]:
+    """Open ``source`` for reading its uncompressed bytes; also return its size if known."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        raw: BinaryIO = io.BytesIO(source)
+        size = len(source)
+    else:
+        try:
+            raw = stack.enter_context(open(source, "rb"))  # closed by the stack
+            size = os.fstat(raw.fileno()).st_size
+        except OSError as e:
+            raise DataError(f"{name}: cannot open ({e.strerror or e})") from e
+    if raw.read(2) != GZIP_MAGIC:
+        raw.seek(0)
+        return raw, size
+    raw.seek(0)
+    # Size unknown until decompressed: the parser reads in chunks and compares as it goes.
+    return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")), None
+
+
+def _read_upto(stream: BinaryIO, n: int) -> bytearray:
+    """Read at most ``n`` bytes, in chunks, stopping early at end of file."""
+    buf = bytearray()
+    while len(buf) < n and (chunk := stream.read(min(_CHUNK, n - len(buf)))):
+        buf += chunk
+    return buf
+
+
+def _parse(
+    stream: BinaryIO, name: str, raw_size: int | None, sha256: str | None, max_bytes: int
+) -> np.ndarray:
+    head = bytes(_read_upto(stream, 4))
+    if len(head) < 4:
+        raise DataError(f"{name}: too short to be an IDX file ({len(head)} bytes; "
+                        f"the magic number alone is 4 bytes)")
+    code, ndim = head[2], head[3]
+    if head[:2] != b"\0\0" or code not in IDX_DTYPES or ndim == 0:
+        raise DataError(
+            f"{name}: not an IDX file: it starts with {head.hex(' ')}, but IDX starts with "
+            f"00 00, a type code in ({', '.join(f'{c:02x}' for c in IDX_DTYPES)}) and the number "
+            f"of dimensions (a foreign file, an HTML error page, or the wrong path?)"
+        )
+    dims_bytes = bytes(_read_upto(stream, 4 * ndim))
+    if len(dims_bytes) < 4 * ndim:
+        raise DataError(f"{name}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes "
+                        f"after the magic number; found {len(dims_bytes)}")
+    dims = struct.unpack(f">{ndim}I", dims_bytes)
+    dtype = np.dtype(IDX_DTYPES[code])
+    header_len = 4 + 4 * ndim
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow on absurd dims
+    what = f"dimensions {dims} of {dtype.name} need {expected} bytes after the {header_len}-byte"
+    if expected > max_bytes:
+        raise DataError(f"{name}: absurd IDX header: {what} header, more than the "
+                        f"{max_bytes}-byte limit (damaged or not an IDX file)")
+    # Raw files: compare sizes before reading or allocating anything.
+    if raw_size is not None and raw_size - header_len != expected:
+        _raise_size_mismatch(name, what, raw_size - header_len, expected)
+    payload = _read_upto(stream, expected + 1)  # +1 detects trailing bytes in gzip streams
+    if len(payload) != expected:
+        actual = len(payload)
+        if actual > expected:  # count the rest without keeping it, up to the cap
+            while actual <= max_bytes and (chunk := stream.read(_CHUNK)):
+                actual += len(chunk)
+        _raise_size_mismatch(name, what, actual, expected)
+    if sha256 is not None:
+        got = hashlib.sha256(head + dims_bytes + payload).hexdigest()
+        if got != sha256.lower():
+            raise DataError(f"{name}: sha256 of the uncompressed bytes is {got}, expected "
+                            f"{sha256.lower()}: the file is corrupt or not the official release; "
+                            f"replace it with a fresh copy")
+    # big-endian bytes -> native-endian array, shape as declared
+    return np.frombuffer(payload, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _raise_size_mismatch(name: str, what: str, actual: int, expected: int) -> None:
+    kind = "truncated IDX file" if actual < expected else "IDX file with trailing bytes"
+    raise DataError(f"{name}: {kind}: {what} header; found {actual} "
+                    f"({'missing' if actual < expected else 'extra'} {abs(actual - expected)})")
