@@ -1,0 +1,277 @@
+"""Sequential: layers in order, with derived names (the book's ``OrderedDict`` of layers, §7.5).
+
+The book's SimpleConvNet typed its parameter keys by hand (``'W1'``, ``'b1'``...) and
+re-linked them to layers in three places. Here a model names each layer from its class
+(``conv1``, ``relu1``, ``pool1``...) and each parameter from its layer (``conv1.W``), so the
+optimizer, the checkpoint and the user all see the same names and nobody types them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .backend import get_array_module
+from .errors import ConfigError, ShapeError
+from .layers import LAYER_CLASSES, Layer
+from .losses import SoftmaxCrossEntropy
+
+#: How much working memory predict() may use for activations, by default: small enough for a
+#: 4 GB laptop with everything else running; the chunk size is derived from it.
+DEFAULT_MEMORY_BUDGET = 64 * 2**20
+
+# Short prefixes for derived layer names: conv1, relu1, pool1, linear1, ...
+_PREFIXES = {
+    "Conv1D": "conv", "Conv2D": "conv", "MaxPool1D": "pool", "MaxPool2D": "pool",
+    "AvgPool1D": "pool", "AvgPool2D": "pool", "GlobalAvgPool2D": "pool", "Linear": "linear",
+    "BatchNorm1D": "bn", "BatchNorm2D": "bn",
+}
+
+
+class Sequential:
+    """A stack of layers applied in order, ending in logits; the loss sits outside, at the end.
+
+    Parameters
+    ----------
+    layers : a list of layers (named ``conv1``, ``relu1``... from their classes) or a dict
+        ``{name: layer}``.
+    input_shape : the shape of one sample, e.g. (1, 28, 28); used for ``summary()``, memory
+        estimates and checkpoints.
+
+    Shapes
+    ------
+    forward: x (N, *input_shape) -> logits (N, classes); predict -> probabilities (N, classes).
+    """
+
+    def __init__(self, layers: Iterable[Layer] | dict[str, Layer],
+                 input_shape: tuple[int, ...]) -> None:
+        named = dict(layers) if isinstance(layers, dict) else _derive_names(list(layers))
+        if not named:
+            raise ConfigError("Sequential needs at least one layer")
+        for name, layer in named.items():
+            if not isinstance(layer, Layer):
+                raise ConfigError(f"{name!r} is not a tatamu layer: {layer!r}")
+            if "." in name:
+                raise ConfigError(f"layer names may not contain '.': {name!r}")
+            layer.name = name
+        self.layers: dict[str, Layer] = named
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.loss_fn = SoftmaxCrossEntropy()
+        # Nobody reads the gradient w.r.t. the input images: the first layer skips it (saves
+        # a col2im per step). Saliency maps turn it back on.
+        next(iter(named.values())).needs_input_grad = False
+        self.output_shapes = self._infer_shapes()
+        self.train()
+
+    # -- forward and backward, side by side --------------------------------------------------
+    def forward(self, x):
+        """Logits for a batch: every layer's forward in order."""
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        """Every layer's backward in reverse order; returns dx (None if the first layer skips)."""
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        return dout
+
+    def loss(self, x, labels) -> float:
+        """Mean softmax cross-entropy of the batch (the book's ``network.loss``)."""
+        return self.loss_fn.forward(self.forward(x), labels)
+
+    def gradient(self, x, labels) -> float:
+        """Forward, loss and backward: fills every layer's gradients; returns the loss."""
+        loss = self.loss(x, labels)
+        self.backward(self.loss_fn.backward())
+        return loss
+
+    # -- names ------------------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        """Every trainable array, keyed ``"conv1.W"``: the same arrays the layers use."""
+        return {f"{n}.{k}": v for n, layer in self.layers.items()
+                for k, v in layer.params().items()}
+
+    def grads(self) -> dict[str, Any]:
+        """Every gradient from the last backward, keyed like :meth:`params`."""
+        return {f"{n}.{k}": v for n, layer in self.layers.items()
+                for k, v in layer.grads().items()}
+
+    def buffers(self) -> dict[str, Any]:
+        """Saved, untrained arrays (BatchNorm running statistics), keyed ``"bn1.running_mean"``."""
+        return {f"{n}.{k}": v for n, layer in self.layers.items()
+                for k, v in layer.buffers().items()}
+
+    named_params = params
+    named_grads = grads
+
+    def __getitem__(self, name: str) -> Layer:
+        return self.layers[name]
+
+    def __iter__(self):
+        return iter(self.layers.values())
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the parameters (float32 unless built otherwise)."""
+        for value in self.params().values():
+            return value.dtype
+        return np.dtype(np.float32)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.output_shapes[-1][-1])
+
+    def num_params(self) -> int:
+        return int(sum(v.size for v in self.params().values()))
+
+    # -- modes ------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode for every layer (Dropout drops, BatchNorm uses batch statistics)."""
+        for layer in self.layers.values():
+            layer.train(mode)
+        self.training = mode
+        return self
+
+    def eval(self) -> Sequential:
+        """Inference mode for every layer: deterministic, nothing cached."""
+        return self.train(False)
+
+    # -- inference --------------------------------------------------------------------------
+    def predict(self, x, batch_size: int | None = None,
+                memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        """Class probabilities for any number of samples, in memory-bounded chunks.
+
+        The chunk size comes from ``memory_budget`` (bytes of activations) unless
+        ``batch_size`` is given, so 10,000 or 1,000,000 images (a ``np.memmap`` streams from
+        disk) use the same working memory. Runs in eval mode and restores the previous mode.
+
+        Shapes: x (N, *input_shape) -> (N, classes) float, the model's dtype.
+        """
+        xp = get_array_module(x)
+        chunk = batch_size or self.chunk_size(memory_budget)
+        out = None
+        was_training = self.training
+        self.eval()
+        try:
+            for start in range(0, len(x), chunk):
+                logits = self.forward(self._as_input(x[start : start + chunk]))
+                probs = softmax(logits)
+                if out is None:
+                    out = xp.empty((len(x), probs.shape[1]), dtype=probs.dtype)
+                out[start : start + len(probs)] = probs
+        finally:
+            self.train(was_training)
+        if out is None:
+            raise ShapeError("predict() got no samples (an empty array)")
+        return out
+
+    def chunk_size(self, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+        """Samples per chunk so that one chunk's activations fit ``memory_budget`` bytes."""
+        return max(1, int(memory_budget // self.bytes_per_sample()))
+
+    def bytes_per_sample(self) -> int:
+        """A generous estimate of the working memory one sample needs in a forward pass.
+
+        Each layer's output plus, for windowed layers, their unfolded windows (im2col), twice
+        over for the temporaries NumPy makes along the way.
+        """
+        itemsize = self.dtype.itemsize
+        total = math.prod(self.input_shape)
+        shape = self.input_shape
+        for layer, out_shape in zip(self.layers.values(), self.output_shapes, strict=True):
+            total += math.prod(out_shape)
+            k = getattr(layer, "_k", None)
+            if k is not None:
+                channels = shape[0]
+                total += math.prod(out_shape[1:]) * channels * k[0] * k[1]
+            shape = out_shape
+        return 2 * total * itemsize
+
+    def _as_input(self, x):
+        """Cast float input to the model's dtype (float64 data into a float32 model is common)."""
+        if getattr(x, "dtype", None) is not None and x.dtype.kind == "f" and x.dtype != self.dtype:
+            return x.astype(self.dtype)
+        return x
+
+    # -- description ------------------------------------------------------------------------
+    def _infer_shapes(self) -> list[tuple[int, ...]]:
+        shapes, shape = [], self.input_shape
+        for layer in self.layers.values():
+            shape = tuple(layer.output_shape(shape))
+            shapes.append(shape)
+        return shapes
+
+    def summary(self) -> str:
+        """A table of layers with their output shapes and parameter counts."""
+        rows = [("layer", "type", "output shape", "params")]
+        rows.append(("input", "", _fmt_shape(self.input_shape), ""))
+        for (name, layer), shape in zip(self.layers.items(), self.output_shapes, strict=True):
+            count = sum(v.size for v in layer.params().values())
+            rows.append((name, type(layer).__name__, _fmt_shape(shape), f"{count:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = [
+            "  ".join(
+                cell.rjust(w) if i == 3 else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+            for row in rows
+        ]
+        rule = "-" * len(max(lines, key=len))
+        return "\n".join(
+            [lines[0], rule, *lines[1:], rule, f"total parameters: {self.num_params():,}"]
+        )
+
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rebuild the architecture (not the weights), JSON-friendly."""
+        return {
+            "input_shape": list(self.input_shape),
+            "layers": [
+                {"name": name, "class": type(layer).__name__, "config": layer.config()}
+                for name, layer in self.layers.items()
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Rebuild a model (with fresh weights) from :meth:`config`'s output."""
+        try:
+            layers = {}
+            for spec in config["layers"]:
+                layer_cls = LAYER_CLASSES[spec["class"]]
+                layers[spec["name"]] = layer_cls(**spec["config"])
+            return cls(layers, tuple(config["input_shape"]))
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"not a valid tatamu model config: {exc!r}") from exc
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({n}): {layer!r}" for n, layer in self.layers.items())
+        return f"Sequential(input_shape={self.input_shape},\n{inner}\n)"
+
+
+def softmax(logits):
+    """Row-wise softmax, stable for large logits. Shapes: (N, K) -> (N, K)."""
+    xp = get_array_module(logits)
+    e = xp.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _derive_names(layers: list[Layer]) -> dict[str, Layer]:
+    counts: dict[str, int] = {}
+    named = {}
+    for layer in layers:
+        cls = type(layer).__name__
+        prefix = _PREFIXES.get(cls, cls.lower())
+        counts[prefix] = counts.get(prefix, 0) + 1
+        named[f"{prefix}{counts[prefix]}"] = layer
+    return named
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
