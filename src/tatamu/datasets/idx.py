@@ -159,18 +159,19 @@ def _open_uncompressed(
     return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")), None
 
 
-def _read_upto(stream: BinaryIO, n: int) -> bytearray:
+def _read_upto(stream: BinaryIO, n: int) -> bytes:
     """Read at most ``n`` bytes, in chunks, stopping early at end of file."""
-    buf = bytearray()
-    while len(buf) < n and (chunk := stream.read(min(_CHUNK, n - len(buf)))):
-        buf += chunk
-    return buf
+    chunks, got = [], 0
+    while got < n and (chunk := stream.read(min(_CHUNK, n - got))):
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)  # one copy at the end, not one per growth step
 
 
 def _parse(
     stream: BinaryIO, name: str, raw_size: int | None, sha256: str | None, max_bytes: int
 ) -> np.ndarray:
-    head = bytes(_read_upto(stream, 4))
+    head = _read_upto(stream, 4)
     if len(head) < 4:
         raise DataError(f"{name}: too short to be an IDX file ({len(head)} bytes; "
                         f"the magic number alone is 4 bytes)")
@@ -181,7 +182,7 @@ def _parse(
             f"00 00, a type code in ({', '.join(f'{c:02x}' for c in IDX_DTYPES)}) and the number "
             f"of dimensions (a foreign file, an HTML error page, or the wrong path?)"
         )
-    dims_bytes = bytes(_read_upto(stream, 4 * ndim))
+    dims_bytes = _read_upto(stream, 4 * ndim)
     if len(dims_bytes) < 4 * ndim:
         raise DataError(f"{name}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes "
                         f"after the magic number; found {len(dims_bytes)}")
@@ -204,7 +205,10 @@ def _parse(
                 actual += len(chunk)
         _raise_size_mismatch(name, what, actual, expected)
     if sha256 is not None:
-        got = hashlib.sha256(head + dims_bytes + payload).hexdigest()
+        digest = hashlib.sha256(head)
+        digest.update(dims_bytes)
+        digest.update(payload)  # no concatenation: the payload can be 47 MB
+        got = digest.hexdigest()
         if got != sha256.lower():
             raise DataError(f"{name}: sha256 of the uncompressed bytes is {got}, expected "
                             f"{sha256.lower()}: the file is corrupt or not the official release; "

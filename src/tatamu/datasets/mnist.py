@@ -22,7 +22,7 @@ from . import integrity
 from .cache import user_cache_dir
 from .download import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ProgressFn, download_files
 from .idx import read_idx
-from .preprocess import Normalize, standardize, uint8_to_unit
+from .preprocess import Normalize, check_normalize, uint8_images_to_float
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -112,6 +112,7 @@ def load_mnist(
     ((60000, 1, 28, 28), 'float32', [5, 0, 4, 1, 9])
     """
     dtype = resolve_dtype(dtype)
+    check_normalize(normalize)  # fail before reading tens of megabytes
     folder = SHIPPED_MNIST_DIR if root is None else Path(root)
     paths, missing = _locate(folder)
     if missing:
@@ -174,6 +175,7 @@ def load_fashion_mnist(
     ``(10000,)``.
     """
     dtype = resolve_dtype(dtype)
+    check_normalize(normalize)  # fail before reading tens of megabytes
     cache = user_cache_dir(cache_dir) / FASHION_MNIST_CACHE_SUBDIR
     places = [] if root is None else [(Path(root), "root=")]
     places.append((cache, "user cache"))
@@ -232,16 +234,10 @@ def _load_idx_set(
     train_images, train_labels, test_images, test_labels = (
         _read_checked(paths[name], sha256[name]) for name in IDX_NAMES
     )
-    splits = []
-    for (images, im_name), (labels, lb_name) in (
-        ((train_images, IDX_NAMES[0]), (train_labels, IDX_NAMES[1])),
-        ((test_images, IDX_NAMES[2]), (test_labels, IDX_NAMES[3])),
-    ):
-        _check_split(images, labels, paths[im_name], paths[lb_name])
-        splits.append((uint8_to_unit(images, dtype), labels.astype(np.int64)))
-    (x_train, y_train), (x_test, y_test) = splits
-    x_train, x_test = standardize(x_train, x_test, normalize)
-    return (x_train, y_train), (x_test, y_test)
+    _check_split(train_images, train_labels, paths[IDX_NAMES[0]], paths[IDX_NAMES[1]])
+    _check_split(test_images, test_labels, paths[IDX_NAMES[2]], paths[IDX_NAMES[3]])
+    x_train, x_test = uint8_images_to_float(train_images, test_images, normalize, dtype)
+    return (x_train, train_labels.astype(np.int64)), (x_test, test_labels.astype(np.int64))
 
 
 def _check_split(images: np.ndarray, labels: np.ndarray, im_path: Path, lb_path: Path) -> None:

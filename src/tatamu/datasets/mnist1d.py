@@ -18,7 +18,7 @@ from numpy.typing import DTypeLike
 from ..backend import resolve_dtype
 from ..errors import DataError
 from . import integrity
-from .preprocess import Normalize, standardize
+from .preprocess import Normalize, check_normalize, standardize
 
 #: The shipped file (package data; read-only).
 MNIST1D_PATH = Path(__file__).resolve().parent / "files" / "mnist1d" / "mnist1d.npz"
@@ -65,6 +65,7 @@ def load_mnist1d(
     ((4000, 1, 40), 'int64', (1000, 1, 40))
     """
     dtype = resolve_dtype(dtype)
+    check_normalize(normalize)  # fail before reading tens of megabytes
     path = MNIST1D_PATH
     _verify(path)
     try:
