@@ -1,0 +1,311 @@
+"""The optimizer base class: the ``step(params, grads)`` contract, clipping, saving and resuming.
+
+Every optimizer in tatamu is a subclass of :class:`Optimizer` that writes one method,
+``_update(name, p, g)``: the book's per-key loop body of ``update(params, grads)`` (section 6.1).
+Everything the book's optimizers leave out lives here once: checking that ``params`` and
+``grads`` match, gradient clipping, L2 weight decay, lazily created per-name state, and
+``state_dict`` / ``load_state_dict`` for bit-identical resumption from an ``.npz`` file.
+
+Notation used in every docstring and comment of ``tatamu.optim``:
+
+=========  ================================================================================
+``p``      a parameter array, updated in place (``conv1.W`` ...)
+``g``      its gradient as the update rule sees it (after clipping and L2 weight decay)
+``lr``     learning rate, the book's η; a plain attribute that a schedule may change
+``t``      number of steps taken so far (1 during the first step)
+``v``      velocity (Momentum, Nesterov); ``m``, ``v`` Adam's first and second moments
+``h``      the book's running sum (AdaGrad) or average (RMSprop) of ``g * g``
+``s``      a preallocated scratch array shaped like ``p``: no temporaries per step
+=========  ================================================================================
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import as_numpy, get_array_module
+from ..errors import CheckpointError, ConfigError, ShapeError, StateError
+
+#: A NumPy or CuPy array (CuPy is never imported here, so the type stays open).
+Array = Any
+
+
+def as_real(name: str, value: Any) -> float:
+    """Return ``value`` as a finite Python float, or raise ``ConfigError`` naming ``name``.
+
+    Hyper-parameters are kept as Python floats so that they never promote float32 arrays
+    to float64 (a ``numpy.float64`` scalar would); they are cast to the parameter's dtype
+    just before use.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a real number; got {value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ConfigError(f"{name} must be finite; got {result}")
+    return result
+
+
+def as_positive(name: str, value: Any) -> float:
+    """``value`` as a float > 0 (a learning rate, an epsilon), else ``ConfigError``."""
+    result = as_real(name, value)
+    if result <= 0.0:
+        raise ConfigError(f"{name} must be > 0; got {result}")
+    return result
+
+
+def as_non_negative(name: str, value: Any) -> float:
+    """``value`` as a float >= 0 (a weight decay), else ``ConfigError``."""
+    result = as_real(name, value)
+    if result < 0.0:
+        raise ConfigError(f"{name} must be >= 0; got {result}")
+    return result
+
+
+def as_decay_rate(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1) (a momentum, a beta, an alpha), else ``ConfigError``."""
+    result = as_real(name, value)
+    if not 0.0 <= result < 1.0:
+        raise ConfigError(f"{name} must be in [0, 1); got {result}")
+    return result
+
+
+def _snapshot(a: Array) -> np.ndarray:
+    """A NumPy copy of ``a`` that later steps cannot change."""
+    host = as_numpy(a)
+    return host.copy() if host is a else host
+
+
+class Optimizer:
+    """Base class: updates every parameter in place from its gradient, one name at a time.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate (> 0). Stored as the plain attribute ``lr``, which schedules change.
+    weight_decay : float
+        L2 penalty coefficient: the update rule sees ``g + weight_decay * p`` (PyTorch's
+        ``weight_decay``; the book adds the penalty to the loss instead, section 6.4.1).
+    clip_grad_norm : float or None
+        If given, scale all gradients together so that their global L2 norm is at most this
+        (``torch.nn.utils.clip_grad_norm_``). The caller's gradients are never modified.
+    clip_grad_value : float or None
+        If given, clip every gradient element to ``[-clip_grad_value, clip_grad_value]``
+        (``torch.nn.utils.clip_grad_value_``). Exclusive with ``clip_grad_norm``.
+
+    Notes
+    -----
+    Subclasses set ``name`` (the factory name), ``state_names`` (per-parameter arrays they
+    keep) and write ``_update``. State is keyed by parameter *name*, created lazily with the
+    parameter's array module, shape and dtype, so float32 training stays float32 and the
+    state follows the model to another device.
+    """
+
+    #: The name ``make_optimizer`` and the CLI's ``--optimizer`` know this class by.
+    name: ClassVar[str] = ""
+    #: The per-parameter state arrays, e.g. ``("m", "v")``; keys ``"m/conv1.W"`` when saved.
+    state_names: ClassVar[tuple[str, ...]] = ()
+    #: True where weight decay is applied to ``p`` directly instead of added to ``g`` (AdamW).
+    decoupled_weight_decay: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        lr: float,
+        *,
+        weight_decay: float = 0.0,
+        clip_grad_norm: float | None = None,
+        clip_grad_value: float | None = None,
+    ) -> None:
+        self.lr = as_positive("lr", lr)
+        self.initial_lr = self.lr  # config() reports this; a schedule may take lr to 0
+        self.weight_decay = as_non_negative("weight_decay", weight_decay)
+        if clip_grad_norm is not None and clip_grad_value is not None:
+            raise ConfigError("give clip_grad_norm or clip_grad_value, not both")
+        self.clip_grad_norm = None if clip_grad_norm is None else as_positive(
+            "clip_grad_norm", clip_grad_norm)
+        self.clip_grad_value = None if clip_grad_value is None else as_positive(
+            "clip_grad_value", clip_grad_value)
+        self.t = 0
+        self._state: dict[str, dict[str, Array]] = {kind: {} for kind in self.state_names}
+        self._scratch: dict[str, Array] = {}  # s: one per parameter, reused every step
+        self._grad_buf: dict[str, Array] = {}  # clipped / decayed g; only when those are on
+        self._loaded_names: set[str] | None = None  # checked against params on the next step
+
+    # -- the contract ---------------------------------------------------------------------
+    def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
+        """Update every array in ``params`` in place from ``grads`` (same keys; never modified).
+
+        Shapes: each ``grads[name]`` has the shape and dtype of ``params[name]``.
+        """
+        self._check(params, grads)
+        coef = self._clip_coef(grads)
+        self.t += 1
+        for name, p in params.items():
+            self._update(name, p, self._effective_grad(name, p, grads[name], coef))
+
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        raise NotImplementedError
+
+    # -- what the update rule sees ----------------------------------------------------------
+    def _check(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
+        if params.keys() != grads.keys():
+            missing = sorted(set(params) - set(grads))
+            extra = sorted(set(grads) - set(params))
+            raise ConfigError(
+                "params and grads must have the same keys: "
+                f"no gradient for {missing}; gradients without a parameter: {extra}")
+        for name, p in params.items():
+            g = grads[name]
+            if g is None:
+                raise StateError(f"the gradient of {name!r} is None: call backward() before step()")
+            if p.dtype.kind != "f":
+                raise ShapeError(f"parameter {name!r} has dtype {p.dtype}; a float type is needed")
+            if g.shape != p.shape or g.dtype != p.dtype:
+                raise ShapeError(
+                    f"gradient of {name!r} is {g.dtype}{list(g.shape)} but the parameter is "
+                    f"{p.dtype}{list(p.shape)}: they must match (a float64 promotion upstream?)")
+        if self._loaded_names is not None and self.state_names:
+            if self._loaded_names != set(params):
+                raise CheckpointError(
+                    f"the loaded {type(self).__name__} state does not fit these parameters: "
+                    f"no state for {sorted(set(params) - self._loaded_names)}; state for unknown "
+                    f"{sorted(self._loaded_names - set(params))}")
+        self._loaded_names = None
+
+    def _clip_coef(self, grads: Mapping[str, Array]) -> float | None:
+        """The factor that brings the global gradient norm down to ``clip_grad_norm``, or None."""
+        if self.clip_grad_norm is None:
+            return None
+        norms = [float(get_array_module(g).linalg.norm(g)) for g in grads.values()]
+        total = math.hypot(*norms)
+        coef = self.clip_grad_norm / (total + 1e-6)  # torch's 1e-6 guard against total = 0
+        return coef if coef < 1.0 else None
+
+    def _effective_grad(self, name: str, p: Array, g: Array, coef: float | None) -> Array:
+        """``g`` clipped and plus ``weight_decay * p`` (in a buffer), or ``g`` itself."""
+        decay = self.weight_decay > 0.0 and not self.decoupled_weight_decay
+        if self.clip_grad_value is None and coef is None and not decay:
+            return g
+        xp = get_array_module(p)
+        buf = self._buffer(self._grad_buf, name, p)
+        src = g
+        if self.clip_grad_value is not None:
+            c = p.dtype.type(self.clip_grad_value)
+            src = xp.clip(g, -c, c, out=buf)
+        elif coef is not None:
+            src = xp.multiply(g, p.dtype.type(coef), out=buf)
+        if decay:
+            wd = p.dtype.type(self.weight_decay)
+            if src is buf:  # buf already holds the clipped g: add wd*p through the scratch
+                buf += xp.multiply(p, wd, out=self._buffer(self._scratch, name, p))
+            else:
+                xp.multiply(p, wd, out=buf)
+                buf += g
+        return buf
+
+    # -- per-name arrays ----------------------------------------------------------------------
+    @staticmethod
+    def _buffer(store: dict[str, Array], name: str, p: Array) -> Array:
+        """Scratch array for ``name`` shaped like ``p``; made again if ``p`` changed."""
+        a = store.get(name)
+        if (a is None or a.shape != p.shape or a.dtype != p.dtype
+                or get_array_module(a) is not get_array_module(p)):
+            a = store[name] = get_array_module(p).empty_like(p)
+        return a
+
+    def _state_array(self, kind: str, name: str, p: Array) -> Array:
+        """State ``kind`` of parameter ``name``: zeros on first use, moved/cast to match ``p``."""
+        store = self._state[kind]
+        a = store.get(name)
+        xp = get_array_module(p)
+        if a is None:
+            a = store[name] = xp.zeros_like(p)
+        elif a.dtype != p.dtype or get_array_module(a) is not xp:
+            if a.shape != p.shape:
+                self._raise_shape(kind, name, a, p)
+            # Loaded from a file (NumPy) or made before model.to(device): follow the parameter.
+            a = store[name] = xp.asarray(as_numpy(a), dtype=p.dtype)
+        elif a.shape != p.shape:
+            self._raise_shape(kind, name, a, p)
+        return a
+
+    @staticmethod
+    def _raise_shape(kind: str, name: str, a: Array, p: Array) -> None:
+        raise CheckpointError(
+            f"optimizer state {kind}/{name} has shape {tuple(a.shape)} but the parameter has "
+            f"{tuple(p.shape)}: the state belongs to another architecture")
+
+    # -- saving and resuming ------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A flat snapshot of NumPy arrays for ``numpy.savez`` (no pickle needed).
+
+        Keys: ``"t"`` (0-d int64), ``"lr"`` (0-d float64, the current learning rate) and
+        ``"<state>/<parameter name>"`` such as ``"m/conv1.W"``, ``"v/conv1.W"``.
+        """
+        d = {"t": np.asarray(self.t, dtype=np.int64), "lr": np.asarray(self.lr, dtype=np.float64)}
+        for kind, store in self._state.items():
+            for name, a in store.items():
+                d[f"{kind}/{name}"] = _snapshot(a)
+        return d
+
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` exactly (copies; ``d`` stays untouched).
+
+        Raises ``CheckpointError`` for missing or foreign keys; on the next :meth:`step`, also
+        when the saved names or shapes differ from the parameters.
+        """
+        cls = type(self).__name__
+        expected = ", ".join(["'t'", "'lr'"] + [f"'{k}/<parameter>'" for k in self.state_names])
+        missing = [k for k in ("t", "lr") if k not in d]
+        if missing:
+            raise CheckpointError(f"{cls} state lacks {missing}; expected keys {expected}")
+        state: dict[str, dict[str, Array]] = {kind: {} for kind in self.state_names}
+        for key in d:
+            if key in ("t", "lr"):
+                continue
+            kind, sep, name = key.partition("/")
+            if not sep or kind not in state:
+                raise CheckpointError(
+                    f"unexpected key {key!r} in {cls} state (saved by another optimizer?); "
+                    f"expected keys {expected}")
+            arr = as_numpy(d[key]).copy()
+            if arr.dtype.kind != "f":
+                raise CheckpointError(f"{cls} state {key!r} has dtype {arr.dtype}; expected float")
+            state[kind][name] = arr
+        names = [set(store) for store in state.values()]
+        if any(n != names[0] for n in names):
+            raise CheckpointError(f"{cls} state is incomplete: {sorted(state)} cover different "
+                                  "parameter names")
+        t = as_numpy(d["t"])
+        if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
+            raise CheckpointError(f"{cls} state 't' must be a 0-d integer >= 0; got {t!r}")
+        if self.state_names and int(t) > 0 and not names[0]:
+            raise CheckpointError(f"{cls} state has t = {int(t)} steps but no {self.state_names} "
+                                  "arrays")
+        self.t = int(t)
+        self.lr = float(as_numpy(d["lr"]))
+        self._state = state
+        self._loaded_names = names[0] if names and names[0] else None
+
+    # -- description ----------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable ``{"name": ..., <constructor argument>: value, ...}``.
+
+        ``lr`` is the learning rate given to the constructor; the current one (which a
+        schedule may have changed) is saved by :meth:`state_dict`.
+        ``optimizer_from_config(opt.config())`` rebuilds an equal optimizer.
+        """
+        cfg: dict[str, Any] = {"name": self.name}
+        for arg in inspect.signature(type(self)).parameters:
+            value = self.initial_lr if arg == "lr" else getattr(self, arg)
+            cfg[arg] = list(value) if isinstance(value, tuple) else value
+        return cfg
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
