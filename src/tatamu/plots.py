@@ -37,7 +37,8 @@ def plot_history(history: dict[str, Any], path: str | Path, title: str = "") -> 
     for ax in (ax_loss, ax_acc):
         ax.grid(True, alpha=0.3)
         ax.legend()
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
