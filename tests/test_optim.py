@@ -7,6 +7,8 @@ formulas written out by hand in float64 from the papers and the book (section 6.
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import json
 import math
 import zlib
@@ -337,6 +339,25 @@ def test_state_is_keyed_by_parameter_name(rng, name):
         np.testing.assert_array_equal(shuffled[k], expected[k])
     keys = set(opt.state_dict())
     assert keys == {"t", "lr"} | {f"{s}/{k}" for s in opt.state_names for k in SHAPES}
+
+
+def test_loaded_state_follows_the_parameter_dtype(rng):
+    """State saved from float64 parameters is cast on first use (as after a device move)."""
+    params64 = make_params(rng, np.float64)
+    opt = Adam()
+    opt.step(params64, make_grad_seq(rng, n=1, dtype=np.float64)[0])
+    opt32 = Adam()
+    opt32.load_state_dict(opt.state_dict())
+    params32 = {k: v.astype(np.float32) for k, v in params64.items()}
+    opt32.step(params32, make_grad_seq(rng, n=1)[0])
+    assert all(a.dtype == np.float32 for a in opt32.state_dict().values() if a.ndim)
+
+
+@pytest.mark.parametrize("module", ["sgd", "adaptive", "schedule", "factory"])
+def test_docstring_examples(module):
+    mod = importlib.import_module(f"tatamu.optim.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
 
 
 def test_hyper_parameters_are_python_floats():

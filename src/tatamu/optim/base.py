@@ -138,9 +138,19 @@ class Optimizer:
 
     # -- the contract ---------------------------------------------------------------------
     def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
-        """Update every array in ``params`` in place from ``grads`` (same keys; never modified).
+        """Update every array in ``params`` in place from ``grads`` (the book's ``update``).
 
-        Shapes: each ``grads[name]`` has the shape and dtype of ``params[name]``.
+        Parameters
+        ----------
+        params : dict of str to array
+            Parameters by derived name (``"conv1.W"``), as ``model.named_params()`` gives.
+            Each array is updated in place: layers and checkpoints keep the same objects.
+        grads : dict of str to array
+            Gradients with the same keys; never modified.
+
+        Shapes
+        ------
+        ``grads[name]``: the shape and dtype of ``params[name]`` (any shape, float dtype).
         """
         self._check(params, grads)
         coef = self._clip_coef(grads)
