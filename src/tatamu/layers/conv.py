@@ -119,7 +119,9 @@ class Conv2D(Layer):
             (h, w), self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
         )
         check_padding_mode(self.padding_mode, self._pads, (h, w))
-        padded = pad(x, pads, self.padding_mode)
+        # The mode fills the requested padding only; a "ceil" window's overrun beyond it is
+        # absent (zeros), not more reflected/replicated/wrapped pixels.
+        padded = pad(pad(x, self._pads, self.padding_mode), self._overrun(pads))
         windows = window_view(padded, self._k, self._s, self._d, (out_h, out_w))
         # (N, C, OH, OW, FH, FW) -> (N, OH, OW, C, FH, FW) -> (N*OH*OW, C*FH*FW): im2col's copy
         col = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
@@ -161,8 +163,13 @@ class Conv2D(Layer):
         windows = dcol.reshape(n, out_h, out_w, c, *self._k).transpose(0, 3, 1, 2, 4, 5)
         (top, bottom), (left, right) = pads
         padded_shape = (n, c, h + top + bottom, w + left + right)
-        return pad_adjoint(add_windows(windows, padded_shape, self._s, self._d), pads,
-                           self.padding_mode)
+        dpadded = pad_adjoint(add_windows(windows, padded_shape, self._s, self._d),
+                              self._overrun(pads))  # the overrun's zeros have no gradient
+        return pad_adjoint(dpadded, self._pads, self.padding_mode)
+
+    def _overrun(self, applied):
+        """The zero padding a "ceil" window adds beyond the requested ``self._pads``."""
+        return tuple((0, a[1] - p[1]) for a, p in zip(applied, self._pads, strict=True))
 
     # -- geometry --------------------------------------------------------------------------
     def _window_args(self):
