@@ -77,7 +77,8 @@ class ScriptedServer:
 
     Actions: ``("ok", data)`` honours ``Range``; ``("ignore_range", data)`` always sends 200;
     ``("truncate", data, n)`` honours ``Range`` but sends only ``n`` body bytes then closes;
-    ``("status", code)``; ``("stall", data)`` sends headers and 1 byte, then goes silent.
+    ``("status", code)``; ``("stall", data)`` sends headers and 1 byte, then goes silent;
+    ``("silent",)`` accepts the request and never answers.
     """
 
     url: str
@@ -107,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
         kind, *args = action
         if kind == "status":
             self.send_error(args[0])
+        elif kind == "silent":  # never answers: the client's timeout must fire in urlopen
+            scripted.release.wait(10)
         elif kind == "stall":
             self._send_body(args[0], honour_range=False, limit=1)
             scripted.release.wait(10)

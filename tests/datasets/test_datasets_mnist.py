@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -41,35 +42,59 @@ def test_known_labels_and_counts(shipped) -> None:
     assert np.bincount(y_test).tolist() == TEST_COUNTS
 
 
+@pytest.fixture
+def tiny_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_fashion, idx_writer) -> Path:
+    """A tiny MNIST stand-in under ``root=``, with MNIST's checksum table patched to match."""
+    sums = {k: hashlib.sha256(v).hexdigest() for k, v in tiny_fashion.items()}
+    monkeypatch.setattr(mnist, "MNIST_SHA256", sums)
+    return idx_writer(tmp_path / "tiny", tiny_fashion)
+
+
 def test_pixel_scaling_is_exact(shipped) -> None:
-    (x_train, _), _ = shipped
-    raw = mnist.read_idx(mnist.SHIPPED_MNIST_DIR / "train-images-idx3-ubyte.gz")
-    np.testing.assert_array_equal(x_train[:10, 0], raw[:10].astype(np.float32) / 255)
+    _, (x_test, _) = shipped
+    raw = mnist.read_idx(mnist.SHIPPED_MNIST_DIR / "t10k-images-idx3-ubyte.gz")
+    np.testing.assert_array_equal(x_test[:, 0], raw.astype(np.float32) / np.float32(255))
 
 
-def test_checksum_is_memoised(shipped, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shipped_copy_was_verified(shipped) -> None:
     for name, digest in mnist.MNIST_SHA256.items():
         assert integrity.is_verified(mnist.SHIPPED_MNIST_DIR / (name + ".gz"), digest)
+
+
+def test_checksum_is_memoised(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     real = mnist.read_idx
     monkeypatch.setattr(mnist, "read_idx", lambda p, **kw: calls.append(kw) or real(p, **kw))
-    load_mnist()
+    load_mnist(tiny_root)
+    assert [set(kw) for kw in calls] == [{"sha256"}] * 4
+    calls.clear()
+    load_mnist(tiny_root)
     assert calls == [{}] * 4  # no sha256 passed: not re-hashed
+    labels = tiny_root / "t10k-labels-idx1-ubyte.gz"
+    st = labels.stat()
+    os.utime(labels, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # "edited": checked again
+    calls.clear()
+    load_mnist(tiny_root)
+    assert [set(kw) for kw in calls] == [set()] * 3 + [{"sha256"}]
 
 
-def test_float64_and_standardised() -> None:
-    (x_train, _), (x_test, _) = load_mnist(normalize=True, dtype=np.float64)
-    assert x_train.dtype == np.float64 and x_test.dtype == np.float64
-    assert abs(x_train.mean()) < 1e-9 and abs(x_train.std() - 1) < 1e-9
-    assert abs(x_test.mean()) < 0.05  # test set standardised with the *training* statistics
-
-
-def test_explicit_mean_std(shipped) -> None:
-    (x01, _), _ = shipped
-    (x_train, _), _ = load_mnist(normalize=(0.1307, 0.3081))
+def test_standardised_with_training_statistics() -> None:
+    (x_train, _), (x_test, _) = load_mnist(normalize=True)
     assert x_train.dtype == np.float32
-    np.testing.assert_allclose(x_train[:100], (x01[:100] - 0.1307) / 0.3081, rtol=1e-5,
-                               atol=1e-5)
+    assert abs(x_train.mean(dtype=np.float64)) < 1e-6
+    assert abs(x_train.std(dtype=np.float64) - 1) < 1e-6
+    assert abs(x_test.mean(dtype=np.float64)) < 0.05  # test set: the *training* mean/std
+
+
+def test_float64_dtype_and_explicit_mean_std(tiny_root: Path) -> None:
+    (u8, _), _ = load_mnist(tiny_root, dtype=np.float64)
+    assert u8.dtype == np.float64 and u8.min() >= 0 and u8.max() <= 1
+    (x_train, _), (x_test, _) = load_mnist(tiny_root, normalize=True, dtype=np.float64)
+    assert x_train.dtype == x_test.dtype == np.float64
+    np.testing.assert_allclose(x_train, (u8 - u8.mean()) / u8.std(), atol=1e-12)
+    (x_train, _), _ = load_mnist(tiny_root, normalize=(0.1307, 0.3081))
+    assert x_train.dtype == np.float32
+    np.testing.assert_allclose(x_train, (u8 - 0.1307) / 0.3081, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [(0.1, 0.0), (0.1,), "yes", (np.nan, 1.0)])

@@ -91,19 +91,12 @@ def download_files(
 
     Examples
     --------
-    >>> download_files([], "/tmp/tatamu-doctest", ["https://example.invalid"])
-    []
+    >>> sha = "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+    >>> download_files([("train-labels-idx1-ubyte.gz", sha)], "/tmp/fm",
+    ...                FASHION_MNIST_MIRRORS)  # doctest: +SKIP
+    [PosixPath('/tmp/fm/train-labels-idx1-ubyte.gz')]
     """
-    dest = Path(dest_dir)
-    resolved = dest.resolve()
-    if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
-        raise DownloadError(f"refusing to download into the tatamu package folder {dest}")
-    if files and not mirrors:
-        raise DownloadError("no mirrors to download from")
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DownloadError(f"cannot create download folder {dest}: {e}") from e
+    dest = _prepare_dest(dest_dir)
     out = []
     for filename, sha256 in files:
         target = dest / filename
@@ -130,7 +123,11 @@ def download_file(
     A ``.part`` left by an interrupted run is resumed. After a failure on every mirror the
     ``.part`` is deleted, so the folder holds only verified files.
     """
-    target = Path(dest_dir) / filename
+    if isinstance(mirrors, str):  # one URL passed where a list belongs
+        mirrors = (mirrors,)
+    if not mirrors:
+        raise DownloadError(f"no mirrors to download {filename} from")
+    target = _prepare_dest(dest_dir) / filename
     part = target.with_name(filename + ".part")
     report = []
     for mirror in mirrors:
@@ -143,9 +140,22 @@ def download_file(
         if ok:
             os.replace(part, target)  # atomic: the final name only ever holds verified bytes
             return target
-        report.append(f"  {url}: " + "; ".join(answers))
+        report.append(f"  {url}: " + _summarise(answers))
     part.unlink(missing_ok=True)
     raise DownloadError(f"could not download {filename} from any mirror:\n" + "\n".join(report))
+
+
+def _prepare_dest(dest_dir: str | os.PathLike[str]) -> Path:
+    """Create the download folder, refusing any place inside the installed package."""
+    dest = Path(dest_dir)
+    resolved = dest.resolve()
+    if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
+        raise DownloadError(f"refusing to download into the tatamu package folder {dest}")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DownloadError(f"cannot create download folder {dest}: {e}") from e
+    return dest
 
 
 def _try_mirror(
@@ -166,13 +176,13 @@ def _try_mirror(
             return False
         try:
             got = sha256_uncompressed(part, max_bytes=4 * MAX_DOWNLOAD_BYTES)
-        except DataError as e:
-            got = f"unreadable ({e})"
+            problem = f"wrong sha256 {got[:16]}... (expected {sha256[:16]}...)"
+        except DataError as e:  # e.g. a cut-off gzip stream the server called complete
+            got, problem = "", f"corrupt data ({str(e).rpartition(': ')[2]})"
         if got == sha256.lower():
             return True
         part.unlink()  # never keep bytes that fail the check
-        answers.append(f"wrong sha256 {got[:16]}... (expected {sha256[:16]}...)"
-                       + (" after resuming, starting over" if resumed else ""))
+        answers.append(problem + (" after resuming, starting over" if resumed else ""))
         if not resumed:  # a clean full download with the wrong bytes will not get better
             return False
     return False
@@ -184,8 +194,8 @@ def _fetch(url: str, part: Path, timeout: float, progress: ProgressFn | None) ->
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
-    request = urllib.request.Request(url, headers=headers)
     try:
+        request = urllib.request.Request(url, headers=headers)
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
@@ -198,6 +208,8 @@ def _fetch(url: str, part: Path, timeout: float, progress: ProgressFn | None) ->
         raise _Fatal(answer) from e
     except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
         raise _Retryable(_describe(e, timeout)) from e
+    except ValueError as e:  # a malformed mirror URL ("unknown url type")
+        raise _Fatal(f"invalid URL ({e})") from e
     with response:
         status = getattr(response, "status", None) or 200  # file:// URLs have no status
         appending = status == 206
@@ -225,10 +237,13 @@ def _copy_body(
 ) -> int:
     """Stream the response body into ``part`` (append when ``done`` > 0); return bytes held."""
     name = part.name.removesuffix(".part")
+    # read1 returns what has arrived instead of waiting for a full chunk, so bytes received
+    # before a stall are kept in .part and the retry resumes after them.
+    read = getattr(response, "read1", response.read)
     with open(part, "ab" if done else "wb") as f:
         while True:
             try:
-                chunk = response.read(_CHUNK)
+                chunk = read(_CHUNK)
             except (OSError, http.client.HTTPException) as e:
                 raise _Retryable(f"{_describe(e, timeout)} after {done} bytes") from e
             if not chunk:
@@ -247,6 +262,17 @@ def _parse_content_range(value: str) -> tuple[int, int | None]:
     if m is None:
         raise _Retryable(f"HTTP 206 with an unreadable Content-Range {value!r}")
     return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
+
+
+def _summarise(answers: list[str]) -> str:
+    """Join a mirror's answers, folding repeats: ``'HTTP 500 (x3)'``."""
+    folded: list[list] = []
+    for answer in answers:
+        if folded and folded[-1][0] == answer:
+            folded[-1][1] += 1
+        else:
+            folded.append([answer, 1])
+    return "; ".join(a if n == 1 else f"{a} (x{n})" for a, n in folded)
 
 
 def _describe(e: BaseException, timeout: float) -> str:
