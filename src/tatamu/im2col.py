@@ -313,6 +313,24 @@ def window_view(padded, kernel: tuple[int, int], stride: tuple[int, int],
                  : (out_w - 1) * stride[1] + 1 : stride[1], :: dilation[0], :: dilation[1]]
 
 
+def window_offsets(kernel: tuple[int, int], stride: tuple[int, int],
+                   dilation: tuple[int, int], out_hw: tuple[int, int]):
+    """Yield ``(k, rows, cols)`` for each kernel offset ``(i, j)``, ``k = i*FW + j`` in order.
+
+    ``padded[:, :, rows, cols]`` is then an (N, C, OH, OW) view holding element ``(i, j)`` of
+    every window: for a fixed offset the OH x OW windows touch a regular grid of the padded
+    input. Pooling and col2im loop over these FH*FW slices instead of copying whole windows.
+    """
+    out_h, out_w = out_hw
+    for i in range(kernel[0]):
+        r0 = i * dilation[0]
+        for j in range(kernel[1]):
+            c0 = j * dilation[1]
+            rows = slice(r0, r0 + stride[0] * (out_h - 1) + 1, stride[0])
+            cols = slice(c0, c0 + stride[1] * (out_w - 1) + 1, stride[1])
+            yield i * kernel[1] + j, rows, cols
+
+
 def add_windows(windows, padded_shape: tuple[int, int, int, int], stride: tuple[int, int],
                 dilation: tuple[int, int]):
     """The adjoint of :func:`window_view`: add every window back where it came from.
@@ -324,12 +342,8 @@ def add_windows(windows, padded_shape: tuple[int, int, int, int], stride: tuple[
     xp = get_array_module(windows)
     _, _, out_h, out_w, kh, kw = windows.shape
     padded = xp.zeros(padded_shape, dtype=windows.dtype)
-    for i in range(kh):
-        r0 = i * dilation[0]
-        for j in range(kw):
-            c0 = j * dilation[1]
-            padded[:, :, r0 : r0 + stride[0] * (out_h - 1) + 1 : stride[0],
-                   c0 : c0 + stride[1] * (out_w - 1) + 1 : stride[1]] += windows[..., i, j]
+    for k, rows, cols in window_offsets((kh, kw), stride, dilation, (out_h, out_w)):
+        padded[:, :, rows, cols] += windows[..., k // kw, k % kw]
     return padded
 
 
@@ -343,5 +357,6 @@ __all__ = [
     "padding_pairs",
     "spatial_args",
     "window_geometry",
+    "window_offsets",
     "window_view",
 ]

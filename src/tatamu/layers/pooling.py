@@ -12,7 +12,15 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..errors import ConfigError
-from ..im2col import Rounding, add_windows, pair, spatial_args, window_geometry, window_view
+from ..im2col import (
+    Rounding,
+    add_windows,
+    pair,
+    spatial_args,
+    window_geometry,
+    window_offsets,
+    window_view,
+)
 from ..padding import pad, pad_adjoint
 from .base import Layer, check_input
 
@@ -88,16 +96,24 @@ class MaxPool2D(_Pool2D):
         self._argmax = None  # cache for backward: which element of each window won
 
     def _forward4d(self, x):
-        n, c = x.shape[:2]
-        (out_h, out_w), pads = self._geometry(x.shape)
-        # -inf padding never wins a max, so the border acts as if it were absent.
-        windows = window_view(pad(x, pads, "zeros", -np.inf), self._k, self._s, self._d,
-                              (out_h, out_w))
-        # (N, C, OH, OW, FH, FW) -> (N, C, OH, OW, FH*FW): one copy, windows become rows
-        col = windows.reshape(n, c, out_h, out_w, -1)
-        argmax = col.argmax(axis=-1)  # (N, C, OH, OW), the first maximum on ties
         xp = get_array_module(x)
-        out = xp.take_along_axis(col, argmax[..., None], axis=-1)[..., 0]
+        out_hw, pads = self._geometry(x.shape)
+        # -inf padding never wins a max, so the border acts as if it were absent.
+        padded = pad(x, pads, "zeros", -np.inf)
+        # The book copies every window into a row (im2col) and takes max/argmax of the rows.
+        # The same result without the copy: visit the FH*FW window elements one at a time;
+        # element k of every window is one strided (N, C, OH, OW) slice of the input.
+        for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+            v = padded[:, :, rows, cols]  # (N, C, OH, OW)
+            if k == 0:
+                out = v.copy()
+                argmax = xp.zeros(out.shape, dtype=np.min_scalar_type(self._k[0] * self._k[1]))
+                continue
+            # Strictly greater: on a tie the earlier element stays the winner (the first
+            # maximum, as argmax and PyTorch choose). k only grows, so the newest winner has
+            # the largest index and a maximum() records it without a branchy masked write.
+            xp.maximum(argmax, (v > out) * argmax.dtype.type(k), out=argmax)
+            xp.maximum(out, v, out=out)
         if self.caching:
             self._x_shape, self._argmax = x.shape, argmax
         return out
@@ -105,14 +121,13 @@ class MaxPool2D(_Pool2D):
     def _backward4d(self, dout):
         argmax = self._cached(self._argmax)
         xp = get_array_module(dout)
-        n, c, out_h, out_w = dout.shape
-        (_, _), pads = self._geometry(self._x_shape)
-        # Route each output gradient to its window's winner: a one-hot over FH*FW positions.
-        # (N, C, OH, OW, FH*FW) -> (N, C, OH, OW, FH, FW)
-        winner = argmax[..., None] == xp.arange(self._k[0] * self._k[1])
-        dwin = (winner * dout[..., None]).reshape(n, c, out_h, out_w, *self._k)
-        padded = add_windows(dwin, self._padded_shape(self._x_shape, pads), self._s, self._d)
-        return pad_adjoint(padded, pads)
+        out_hw, pads = self._geometry(self._x_shape)
+        dpadded = xp.zeros(self._padded_shape(self._x_shape, pads), dtype=dout.dtype)
+        # Each output gradient goes to its window's winner: slice k of the input receives
+        # dout where element k won. (+= because overlapping windows share input pixels.)
+        for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+            dpadded[:, :, rows, cols] += dout * (argmax == k)
+        return pad_adjoint(dpadded, pads)
 
 
 class AvgPool2D(_Pool2D):
@@ -154,10 +169,17 @@ class AvgPool2D(_Pool2D):
         return window_view(ones, self._k, self._s, self._d, out_hw).sum(axis=(-2, -1))[0, 0]
 
     def _forward4d(self, x):
-        (out_h, out_w), pads = self._geometry(x.shape)
-        windows = window_view(pad(x, pads), self._k, self._s, self._d, (out_h, out_w))
-        divisor = self._counts(x, pads, (out_h, out_w))  # (OH, OW)
-        out = windows.sum(axis=(-2, -1)) / divisor  # (N, C, OH, OW)
+        out_hw, pads = self._geometry(x.shape)
+        padded = pad(x, pads)
+        # Sum the FH*FW strided slices (element k of every window) rather than reducing the
+        # (..., FH, FW) window view: FH*FW fast passes instead of a reduction over tiny axes.
+        for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+            if k == 0:
+                out = padded[:, :, rows, cols].copy()  # (N, C, OH, OW)
+            else:
+                out += padded[:, :, rows, cols]
+        divisor = self._counts(x, pads, out_hw)  # (OH, OW)
+        out /= divisor  # (N, C, OH, OW)
         if self.caching:
             self._x_shape, self._divisor = x.shape, divisor
         return out
