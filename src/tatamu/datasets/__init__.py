@@ -1,8 +1,9 @@
 """Datasets: MNIST and MNIST-1D shipped with tatamu, Fashion-MNIST found or downloaded.
 
 Re-exports only; read the modules in this order: ``idx`` (the file format), ``mnist`` (finding,
-verifying and loading), ``download`` and ``cache`` (fetching into the user cache), ``mnist1d``,
-``loader`` (mini-batches), ``catalog`` (names for the CLI).
+verifying and loading; with ``integrity`` and ``preprocess``), ``download`` and ``cache``
+(fetching into the user cache), ``mnist1d``, ``loader`` (mini-batches), ``catalog`` (names for
+the CLI). Data licences: ``files/ATTRIBUTION.md``.
 """
 
 from .catalog import CLASS_NAMES as CLASS_NAMES

@@ -120,7 +120,12 @@ def sha256_uncompressed(source: IdxSource, *, max_bytes: int = MAX_IDX_BYTES) ->
 def encode_idx(array: np.ndarray) -> bytes:
     """Return the uncompressed IDX bytes of ``array`` (the inverse of :func:`read_idx`).
 
-    Used to build test fixtures and to export data; dtype must be one IDX can store.
+    Used to build test fixtures and to export data; dtype must be one IDX can store
+    (uint8, int8, int16, int32, float32, float64).
+
+    Shapes
+    ------
+    Any ``(d1, ..., dn)`` with n >= 1 -> ``4 + 4n`` header bytes + the data, big-endian.
     """
     array = np.asarray(array)
     codes = {np.dtype(v).newbyteorder("="): k for k, v in IDX_DTYPES.items()}
