@@ -187,7 +187,7 @@ def fit(
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
         history.message = f"interrupted during epoch {epoch}"
-        if folder is not None and interrupt.requested:
+        if folder is not None and interrupt.requested and not interrupt.forced:
             # Interrupted between two steps: the state is consistent, save it to resume from.
             _save(folder / LAST, model, optimizer, schedule, metadata, history, state, seed)
             history.message += f"; saved {folder / LAST}: resume with resume=True (--resume)"
@@ -258,6 +258,7 @@ class _DeferredInterrupt:
 
     def __init__(self) -> None:
         self.requested = False
+        self.forced = False  # a second Ctrl-C: stopped mid-step, nothing consistent to save
         self._previous = None
 
     def __enter__(self) -> _DeferredInterrupt:
@@ -267,6 +268,7 @@ class _DeferredInterrupt:
 
     def _handler(self, signum, frame) -> None:
         if self.requested:
+            self.forced = True
             raise KeyboardInterrupt
         self.requested = True
 
@@ -278,12 +280,15 @@ class _DeferredInterrupt:
 def _train_step(model, optimizer, params, xb, yb) -> tuple[float, int]:
     """One step: forward, loss, backward, update. Returns the batch loss and #correct."""
     xb = model._as_input(xb)
-    logits = model.forward(xb)
-    loss = model.loss_fn.forward(logits, yb)
-    if not math.isfinite(loss):
-        return loss, 0
-    model.backward(model.loss_fn.backward())
-    optimizer.step(params, model.grads())
+    # A diverging run overflows to inf/NaN on the way; the caller's loss check reports that
+    # once, with the fix, instead of NumPy's RuntimeWarnings (errors under -W error).
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        logits = model.forward(xb)
+        loss = model.loss_fn.forward(logits, yb)
+        if not math.isfinite(loss):
+            return loss, 0
+        model.backward(model.loss_fn.backward())
+        optimizer.step(params, model.grads())
     correct = int((as_numpy(logits).argmax(axis=1) == _label_indices(yb)).sum())
     return loss, correct
 
