@@ -15,12 +15,25 @@ mapping says so:
 ``compare_with_torch(layer, x, dout, rtol, atol)`` runs forward and backward on both and
 asserts that the output, ``dx`` and every parameter gradient (and the running statistics)
 agree. torch is imported lazily so that this module imports without it; tests using it call
-``pytest.importorskip("torch")`` first.
+``import_torch()`` (``pytest.importorskip("torch")``, one thread) first.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+
+def import_torch():
+    """``pytest.importorskip("torch")``, with torch kept to one thread.
+
+    The oracle runs on tiny tensors, where torch's thread pool costs far more than it saves
+    (10x slower per call on a busy 2-core machine).
+    """
+    torch = pytest.importorskip("torch")
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    return torch
 
 
 def _tuple(value):
@@ -124,6 +137,8 @@ def torch_twin(layer):
     elif isinstance(layer, (L.BatchNorm1D, L.BatchNorm2D)):
         cls = nn.BatchNorm2d if isinstance(layer, L.BatchNorm2D) else nn.BatchNorm1d
         module = cls(cfg["num_features"], eps=cfg["eps"], momentum=cfg["momentum"])
+    elif name == "Dropout":  # comparable in eval mode only: the random masks differ
+        module = nn.Dropout(cfg["p"])
     elif name == "LeakyReLU":
         module = nn.LeakyReLU(cfg["negative_slope"])
     elif name in ("ReLU", "Sigmoid", "Tanh", "Flatten"):
@@ -169,8 +184,7 @@ def compare_with_torch(layer, x: np.ndarray, dout: np.ndarray, rtol: float, atol
     The torch twin is built from ``layer`` *before* tatamu's forward (which updates
     BatchNorm's running statistics). ``dout`` has the output's shape.
     """
-    import torch
-
+    torch = import_torch()
     module = torch_twin(layer) if module is None else module
     xt = torch.from_numpy(x.copy()).requires_grad_(True)
     yt = module(xt)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import conv1d_ref, conv2d_ref, layer_gradient_errors
+from torch_oracle import compare_with_torch, import_torch
 
 import tatamu
 from tatamu.layers import Conv1D, Conv2D
@@ -330,8 +331,7 @@ def _tolerances(dtype, tol):
 @PROPERTY
 @given(cfg=conv2d_configs(), seed=st.integers(0, 2**32 - 1))
 def test_conv2d_matches_torch(cfg, seed, dtype, tol):
-    pytest.importorskip("torch")
-    from torch_oracle import compare_with_torch
+    import_torch()
 
     shape, fn, kernel, opts = cfg
     rng = np.random.default_rng(seed)
@@ -348,8 +348,7 @@ def test_conv2d_matches_torch(cfg, seed, dtype, tol):
                                                     "circular"]),
        seed=st.integers(0, 2**32 - 1))
 def test_conv1d_matches_torch(cfg, mode, seed, dtype, tol):
-    pytest.importorskip("torch")
-    from torch_oracle import compare_with_torch
+    import_torch()
 
     shape, fn, k, opts = cfg
     if mode != "zeros" and opts["padding"] >= shape[2]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import avgpool2d_ref, layer_gradient_errors, maxpool2d_ref
+from torch_oracle import compare_with_torch, import_torch
 
 from tatamu.layers import AvgPool1D, AvgPool2D, GlobalAvgPool2D, MaxPool1D, MaxPool2D
 
@@ -227,8 +228,7 @@ def _tolerances(dtype, tol):
 
 
 def _check_pool_against_torch(cls, cfg, seed, dtype, tol):
-    pytest.importorskip("torch")
-    from torch_oracle import compare_with_torch
+    import_torch()
 
     shape, opts = cfg
     rng = np.random.default_rng(seed)
@@ -273,8 +273,7 @@ def test_avgpool1d_matches_torch(cfg, seed, dtype, tol):
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 def test_global_avg_pool_matches_torch(rng, tol, dtype):
-    pytest.importorskip("torch")
-    from torch_oracle import compare_with_torch
+    import_torch()
 
     x = rng.standard_normal((3, 4, 5, 2)).astype(dtype)
     dout = rng.standard_normal((3, 4)).astype(dtype)

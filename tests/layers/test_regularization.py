@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import layer_gradient_errors
+from torch_oracle import compare_with_torch, import_torch
 
 from tatamu.errors import ConfigError
 from tatamu.layers import BatchNorm1D, BatchNorm2D, Dropout
@@ -99,8 +100,7 @@ def batchnorm_configs(draw):
 @PROPERTY
 @given(cfg=batchnorm_configs(), seed=st.integers(0, 2**32 - 1))
 def test_batchnorm_matches_torch(cfg, seed, dtype, training, tol):
-    pytest.importorskip("torch")
-    from torch_oracle import compare_with_torch
+    import_torch()
 
     cls, shape, opts = cfg
     rng = np.random.default_rng(seed)
@@ -162,3 +162,21 @@ def test_dropout_numerical_gradient_with_a_fixed_mask(rng, tol, p, shape):
 def test_dropout_refuses_bad_p(p):
     with pytest.raises(ConfigError, match=r"\[0, 1\)"):
         Dropout(p)
+
+
+@pytest.mark.torch
+def test_dropout_agrees_with_torch_where_random_streams_allow(rng, tol):
+    """The random masks differ (two generators), but the rule is the same: inverted dropout,
+    kept elements scaled by 1/(1-p) in training, the identity in eval mode."""
+    torch = import_torch()
+    x = rng.uniform(1.0, 2.0, (50, 40))
+    p = 0.3
+    ours = Dropout(p, rng=rng)(x)
+    theirs = torch.nn.functional.dropout(torch.from_numpy(x), p, training=True).numpy()
+    for y in (ours, theirs):
+        kept = y != 0
+        np.testing.assert_allclose(y[kept], x[kept] / (1 - p), rtol=tol.f64_rtol)
+    layer = Dropout(p, rng=0).eval()
+    layer.caching = True  # keep what backward needs, still in eval mode
+    compare_with_torch(layer, x, rng.standard_normal(x.shape), rtol=tol.f64_rtol,
+                       atol=tol.f64_atol)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from reference import layer_gradient_errors
+from torch_oracle import compare_with_torch, import_torch
 
 from tatamu.layers import Flatten
 
@@ -31,8 +32,7 @@ def test_flatten_numerical_gradient(rng, tol, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("shape", [(2, 5), (2, 3, 4), (3, 2, 2, 2)])
 def test_flatten_matches_torch(rng, tol, dtype, shape):
-    pytest.importorskip("torch")
-    from torch_oracle import compare_with_torch
+    import_torch()
 
     x = rng.standard_normal(shape).astype(dtype)
     dout = rng.standard_normal((shape[0], int(np.prod(shape[1:])))).astype(dtype)
