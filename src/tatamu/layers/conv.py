@@ -88,6 +88,10 @@ class Conv2D(Layer):
             )
         # The 2-D form of the window arguments; Conv1D overrides _window_args.
         self._k, self._s, self._pads, self._d = self._window_args()
+        for values, what in ((self._k, "kernel_size"), (self._s, "stride"),
+                             (self._d, "dilation")):
+            if min(values) < 1:  # else W's shape or he init fails with a numpy/zero-division error
+                raise ConfigError(f"{what} must be >= 1; got {getattr(self, what)!r}")
         check_padding_mode(padding_mode, self._pads)
 
         fan_in = in_channels // groups * self._k[0] * self._k[1]
