@@ -102,7 +102,7 @@ class Conv2D(Layer):
         if not bias:
             self.param_names = ("W",)
         self.dW = self.db = None
-        # Cache for backward: the im2col matrix, the input's shape, the output's shape.
+        # Cache for backward: the im2col matrix (as col_t), the input's and output's shapes.
         self._col = None
         self._x_shape = None
         self._out_shape = None
@@ -127,44 +127,46 @@ class Conv2D(Layer):
         # absent (zeros), not more reflected/replicated/wrapped pixels.
         padded = pad(pad(x, self._pads, self.padding_mode), self._overrun(pads))
         windows = window_view(padded, self._k, self._s, self._d, (out_h, out_w))
-        # (N, C, OH, OW, FH, FW) -> (N, OH, OW, C, FH, FW) -> (N*OH*OW, C*FH*FW): im2col's copy
-        col = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
         g, fn = self.groups, self.out_channels
-        # Each group sees its own block of C/G channels; with G = 1 this is the book's
-        # col @ W_col. (G, M, C/G*FH*FW) @ (G, C/G*FH*FW, FN/G) -> (G, M, FN/G)
-        col_g = col.reshape(col.shape[0], g, -1).transpose(1, 0, 2)
-        w_col = self.W.reshape(g, fn // g, -1).transpose(0, 2, 1)
-        out = xp.matmul(col_g, w_col).transpose(1, 0, 2).reshape(-1, fn)  # (M, FN)
+        # im2col in its transposed, per-sample layout col_t (Caffe's): one (C*FH*FW, OH*OW)
+        # matrix per sample. W_col @ col_t then lands directly in (N, FN, OH*OW), which is
+        # NCHW with no transpose, and the copy runs along whole OW rows (fast) instead of
+        # FW-element pieces as in the book's (N*OH*OW, C*FH*FW) layout.
+        # (N, C, OH, OW, FH, FW) -> (N, C, FH, FW, OH, OW) -> (N, G, C/G*FH*FW, OH*OW): one copy
+        col_t = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, -1, out_h * out_w)
+        w_col = self.W.reshape(g, fn // g, -1)  # (FN, C/G, FH, FW) -> (G, FN/G, C/G*FH*FW)
+        # Each group convolves its own C/G channels (G = 1: the book's product, transposed).
+        # (G, FN/G, C/G*FH*FW) @ (N, G, C/G*FH*FW, OH*OW) -> (N, G, FN/G, OH*OW)
+        out = xp.matmul(w_col, col_t).reshape(n, fn, out_h, out_w)  # a view: (N, FN, OH, OW)
         if self.b is not None:
-            out += self.b
+            out += self.b[:, None, None]  # (FN,) -> (FN, 1, 1): one bias per output channel
         if self.caching:
-            self._col, self._x_shape = col, x.shape
+            self._col, self._x_shape = col_t, x.shape
             self._out_shape = (n, fn, out_h, out_w)
-        # (N*OH*OW, FN) -> (N, OH, OW, FN) -> (N, FN, OH, OW)
-        return out.reshape(n, out_h, out_w, fn).transpose(0, 3, 1, 2)
+        return out
 
     def _backward4d(self, dout):
-        col, x_shape = self._cached(self._col, self._x_shape)
+        col_t, x_shape = self._cached(self._col, self._x_shape)
         xp = get_array_module(dout)
         n, fn, out_h, out_w = dout.shape
         g = self.groups
-        # (N, FN, OH, OW) -> (N, OH, OW, FN) -> (M, FN): rows match col's rows
-        dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)
-        self.db = dout2.sum(axis=0) if self.b is not None else None
-        col_g = col.reshape(col.shape[0], g, -1).transpose(1, 0, 2)  # (G, M, C/G*FH*FW)
-        dout_g = dout2.reshape(-1, g, fn // g).transpose(1, 0, 2)  # (G, M, FN/G)
-        # (G, C/G*FH*FW, M) @ (G, M, FN/G) -> (G, C/G*FH*FW, FN/G) -> (FN, C/G, FH, FW)
-        dw = xp.matmul(col_g.transpose(0, 2, 1), dout_g)
-        self.dW = dw.transpose(0, 2, 1).reshape(self.W.shape)
+        # (N, FN, OH, OW) -> (N, G, FN/G, OH*OW): rows match w_col's, columns match col_t's
+        dout_g = dout.reshape(n, g, fn // g, out_h * out_w)
+        self.db = dout_g.sum(axis=(0, 3)).reshape(fn) if self.b is not None else None
+        # One product per sample, then the sum over the batch:
+        # (N, G, FN/G, OH*OW) @ (N, G, OH*OW, C/G*FH*FW) -> (N, G, FN/G, C/G*FH*FW) -> (G, ...)
+        dw = xp.matmul(dout_g, col_t.transpose(0, 1, 3, 2)).sum(axis=0)
+        self.dW = dw.reshape(self.W.shape)  # (G, FN/G, C/G*FH*FW) -> (FN, C/G, FH, FW)
         if not self.needs_input_grad:
             return None
-        w_g = self.W.reshape(g, fn // g, -1)  # (G, FN/G, C/G*FH*FW)
-        # (G, M, FN/G) @ (G, FN/G, C/G*FH*FW) -> (G, M, C/G*FH*FW) -> (M, C*FH*FW)
-        dcol = xp.matmul(dout_g, w_g).transpose(1, 0, 2).reshape(col.shape)
+        w_col = self.W.reshape(g, fn // g, -1)  # (G, FN/G, C/G*FH*FW)
+        # (G, C/G*FH*FW, FN/G) @ (N, G, FN/G, OH*OW) -> (N, G, C/G*FH*FW, OH*OW)
+        dcol_t = xp.matmul(w_col.transpose(0, 2, 1), dout_g)
         _, c, h, w = x_shape
         _, pads = window_geometry((h, w), self._k, self._s, self._pads, self._d, self.rounding)
-        # (M, C*FH*FW) -> (N, OH, OW, C, FH, FW) -> (N, C, OH, OW, FH, FW)
-        windows = dcol.reshape(n, out_h, out_w, c, *self._k).transpose(0, 3, 1, 2, 4, 5)
+        # col2im: (N, G, C/G*FH*FW, OH*OW) -> (N, C, FH, FW, OH, OW) -> (N, C, OH, OW, FH, FW),
+        # a view whose (i, j) slices add_windows adds back, whole OW rows at a time
+        windows = dcol_t.reshape(n, c, *self._k, out_h, out_w).transpose(0, 1, 4, 5, 2, 3)
         (top, bottom), (left, right) = pads
         padded_shape = (n, c, h + top + bottom, w + left + right)
         dpadded = pad_adjoint(add_windows(windows, padded_shape, self._s, self._d),
