@@ -135,7 +135,8 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
     arrays, meta = _read_arrays(path)
     try:
         model = Sequential.from_config(meta["model"])
-    except (ConfigError, KeyError, TypeError) as exc:
+    except (ConfigError, KeyError, TypeError, ValueError, MemoryError) as exc:
+        # ValueError/MemoryError: layer sizes too large to allocate (a damaged or forged file)
         raise CheckpointError(f"{path}: invalid architecture in the metadata: {exc}") from exc
     params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     buffers = {k.removeprefix("buffer/"): v for k, v in arrays.items() if k.startswith("buffer/")}
@@ -153,6 +154,7 @@ def load(path: str | os.PathLike[str]) -> Sequential:
 def load_weights(model: Sequential, path: str | os.PathLike[str]) -> Sequential:
     """Copy the weights saved at ``path`` into an existing ``model`` of the same architecture."""
     ckpt = read(path)
+    _check_fits(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
     _copy_into(Path(path), "parameter", model.params(), ckpt.model.params())
     _copy_into(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
     return model
@@ -160,6 +162,13 @@ def load_weights(model: Sequential, path: str | os.PathLike[str]) -> Sequential:
 
 def _copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Copy ``sources`` into the arrays ``targets`` in place, refusing any mismatch."""
+    _check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
+    for name, target in targets.items():
+        target[...] = sources[name]
+
+
+def _check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
+    """Refuse ``sources`` unless they have exactly the names and shapes of ``targets``."""
     missing = sorted(set(targets) - set(sources))
     extra = sorted(set(sources) - set(targets))
     if missing or extra:
@@ -178,7 +187,6 @@ def _copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str
             raise CheckpointError(f"{path}: {kind} {name} has non-float dtype {source.dtype}")
         if not np.all(np.isfinite(source)):
             raise CheckpointError(f"{path}: {kind} {name} contains NaN or inf; the file is corrupt")
-        target[...] = source
 
 
 def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -190,7 +198,8 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             infos = zf.infolist()
             unpacked = sum(i.file_size for i in infos)
             packed = max(1, sum(i.compress_size for i in infos))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+        # NotImplementedError: a damaged header asking for an unknown zip version/compression
         raise CheckpointError(
             f"{path} is not a tatamu checkpoint: not a readable .npz archive ({exc}); it may be "
             "truncated or corrupt"
@@ -217,7 +226,8 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
                 "arbitrary code). Refused."
             ) from exc
         raise CheckpointError(f"{path} is corrupt: {exc}") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, RuntimeError, MemoryError) as exc:
+        # MemoryError: an .npy header inside claims a shape far larger than its bytes
         raise CheckpointError(f"{path} is corrupt or truncated: {exc}") from exc
     meta = _parse_meta(path, arrays.pop(META_KEY))
     return arrays, meta
