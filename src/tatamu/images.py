@@ -36,6 +36,8 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
             raise DataError(f"{path}: expected a 2-D (H, W) or 3-D (C, H, W) numeric array; "
                             f"got {arr.dtype} of shape {arr.shape}")
         arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise DataError(f"{path} contains NaN or inf values; it is not an image")
         if arr.max(initial=0) > 1.0:
             arr = arr / 255.0
             notes.append("scaled 0-255 to 0-1")
@@ -80,4 +82,5 @@ def _resize(arr: np.ndarray, height: int, width: int, notes: list[str]) -> np.nd
 
     notes.append(f"resized {arr.shape[-1]}x{arr.shape[-2]} to {width}x{height}")
     img = Image.fromarray(arr.astype(np.float32), mode="F")
-    return np.asarray(img.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+    resized = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+    return np.clip(resized, 0.0, 1.0)  # Lanczos rings below 0 / above 1 at sharp edges
