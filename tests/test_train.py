@@ -439,6 +439,44 @@ def test_a_nan_loss_stops_with_diverged_and_keeps_the_last_good_checkpoint(tmp_p
     assert checkpoint.read(tmp_path / "last.npz").meta["history"]["epoch"] == [1]
 
 
+class SetWeights(Callback):
+    """After batch ``batch`` of ``epoch``, fills ``layer``'s W with ``value`` (a blown-up step)."""
+
+    def __init__(self, model, layer, value, epoch, batch) -> None:
+        self.model, self.layer, self.value, self.at = model, layer, value, (epoch, batch)
+
+    def on_batch_end(self, epoch, batch, logs):
+        if (epoch, batch) == self.at:
+            self.model[self.layer].W[...] = self.value
+
+
+def test_weights_blown_up_by_the_last_step_of_an_epoch_are_not_saved(tmp_path):
+    # Regression: the loss of the last step was finite, so the inf weights it produced were
+    # saved as the "last good" last.npz (which load() then refused as corrupt).
+    model = tiny_net()
+    blow_up = SetWeights(model, "linear1", np.inf, epoch=2, batch=4)  # 30 / 6: batches 0..4
+    history = fit(model, make_data(30), epochs=3, batch_size=6, optimizer=Adam(), seed=0,
+                  progress=False, checkpoint_dir=tmp_path, callbacks=[blow_up])
+    assert history.stop_reason == "diverged"
+    assert "weights became inf or NaN in epoch 2" in history.message
+    assert history.epoch == [1]
+    assert checkpoint.read(tmp_path / "last.npz").meta["history"]["epoch"] == [1]
+
+
+def test_a_non_finite_validation_loss_stops_with_diverged(tmp_path):
+    # Regression: finite but huge weights overflowed in evaluation (RuntimeWarnings), and the
+    # NaN validation loss then failed the checkpoint's JSON instead of reporting divergence.
+    model = tiny_net()
+    huge = SetWeights(model, "linear2", 3e38, epoch=2, batch=4)
+    history = fit(model, make_data(30), make_data(10, seed=1), epochs=3, batch_size=6,
+                  optimizer=SGD(lr=1e-3), seed=0, progress=False, checkpoint_dir=tmp_path,
+                  callbacks=[huge])
+    assert history.stop_reason == "diverged"
+    assert "validation loss became nan after epoch 2" in history.message
+    assert "smaller" in history.message
+    assert checkpoint.read(tmp_path / "last.npz").meta["history"]["epoch"] == [1]
+
+
 def test_a_huge_sgd_learning_rate_stops_with_diverged():
     model = simple_convnet(SHAPE, filters=4, hidden=16, rng=0)
     history = fit(model, make_data(40), epochs=5, batch_size=8, optimizer=SGD(lr=1e30),

@@ -216,7 +216,7 @@ def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch
             continue
         loss, correct = _train_step(model, optimizer, params, xb, yb)
         if not math.isfinite(loss):
-            state["diverged_at"] = (epoch, batch + 1, loss)
+            state["diverged_at"] = f"the loss became {loss} at epoch {epoch}, batch {batch + 1}"
             return "diverged"
         sums["loss"] += loss * len(xb)
         sums["correct"] += correct
@@ -229,6 +229,11 @@ def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch
         if interrupt.requested:
             return "interrupted"
     elapsed = time.perf_counter() - started
+    # The last step of an epoch can blow the weights up while its loss was still finite: catch
+    # it before they are evaluated, or saved as the "last good" checkpoint.
+    if not all(np.isfinite(as_numpy(p)).all() for p in params.values()):
+        state["diverged_at"] = f"the weights became inf or NaN in epoch {epoch}"
+        return "diverged"
     logs = {
         "epoch": epoch,
         "train_loss": sums["loss"] / max(sums["seen"], 1),
@@ -240,7 +245,12 @@ def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch
         "images_per_s": sums["seen"] / max(elapsed, 1e-9),
     }
     if val_data is not None:
-        result = evaluate(model, val_data, eval_batch_size)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = evaluate(model, val_data, eval_batch_size)
+        if not math.isfinite(result["loss"]):
+            state["diverged_at"] = (f"the validation loss became {result['loss']} after "
+                                    f"epoch {epoch}")
+            return "diverged"
         logs["val_loss"], logs["val_accuracy"] = result["loss"], result["accuracy"]
     history.append(logs)
     return ""
@@ -294,10 +304,9 @@ def _train_step(model, optimizer, params, xb, yb) -> tuple[float, int]:
 
 
 def _diverged(history, state, optimizer, folder) -> History:
-    epoch, batch, loss = state["diverged_at"]
     history.stop_reason = "diverged"
     history.message = (
-        f"the loss became {loss} at epoch {epoch}, batch {batch}: training stopped. The "
+        f"{state['diverged_at']}: training stopped. The "
         f"learning rate ({optimizer.lr:g}) is probably too high; try a smaller one (--lr)."
     )
     if folder is not None and (folder / LAST).exists():
