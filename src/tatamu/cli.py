@@ -27,9 +27,24 @@ class UserError(Exception):
     """An error in how the command was used (printed as one line, exit status 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse reporting a bad argument like every other user error: one line, status 2."""
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see '{self.prog} --help')")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UserError as exc:
+        print(f"tatamu: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except SystemExit as exc:  # --help / --version: main returns the status, never exits
+        return exc.code if isinstance(exc.code, int) else 0
+    args.argv = argv  # the command as given (recorded in checkpoints)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USER_ERROR
@@ -56,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tatamu",
         description="Convolutional neural networks from scratch on NumPy.",
     )
@@ -176,7 +191,7 @@ def cmd_train(args) -> int:
         "class_names": list(class_names(args.dataset)),
         "normalization": "x / 255 (pixels scaled to [0, 1])",
         "model_name": model_name,
-        "command": sys.argv[1:],
+        "command": args.argv,
     }
     print(model.summary(), file=sys.stderr)
     history = train.fit(
