@@ -2,7 +2,8 @@
 
 - ``rng``: a ``numpy.random.Generator`` seeded from the test's id, so each test draws the same
   numbers on every run and on every machine, independently of the order tests run in.
-- ``xp``: the array modules to run on: NumPy always, CuPy (marked ``gpu``) when importable.
+- ``xp``: the array modules to run on: NumPy always, CuPy (marked ``gpu``) when it imports
+  and sees a CUDA device.
 - ``tol``: the named tolerances below, as one object (a session fixture, so hypothesis tests
   may use it too).
 
@@ -63,16 +64,17 @@ def tol() -> SimpleNamespace:
 def _array_modules():
     params = [pytest.param(np, id="numpy")]
     try:
-        import cupy  # noqa: F401
-    except Exception:  # CuPy missing or no CUDA driver: the suite stays green without it
-        return params
-    import cupy as cp
+        import cupy as cp
 
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            return params
+    except Exception:  # CuPy missing, or no CUDA driver/device: the suite stays green
+        return params
     params.append(pytest.param(cp, id="cupy", marks=pytest.mark.gpu))
     return params
 
 
 @pytest.fixture(params=_array_modules())
 def xp(request: pytest.FixtureRequest):
-    """The array module to test on: numpy, plus cupy (marked gpu) where it imports."""
+    """The array module to test on: numpy, plus cupy (marked gpu) where a GPU is usable."""
     return request.param
