@@ -1,0 +1,25 @@
+"""Looking inside a CNN: pictures of filters, feature maps, mistakes, gradients (``tatamu show``).
+
+The seeds understood convolution when they saw the numbers and the filters ("CNNは何を
+見ているか"); these functions make each look one call (or one ``tatamu show`` command). Every
+picture is a PNG saved with matplotlib's Agg backend (never a window), labelled, and returned
+as its path. matplotlib is imported only when a picture is drawn.
+
+Modules: ``show`` (the command: checkpoint -> picture), ``weights`` (filters), ``activations``
+(feature maps), ``mistakes`` (errors, confusion matrix), ``gradients`` (saliency, dreams),
+``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``.
+"""
+
+from .activations import plot_feature_maps as plot_feature_maps
+from .gradients import plot_dream as plot_dream
+from .gradients import plot_saliency as plot_saliency
+from .mistakes import most_confident_mistakes as most_confident_mistakes
+from .mistakes import plot_confusion as plot_confusion
+from .mistakes import plot_errors as plot_errors
+from .probe import dream as dream
+from .probe import layer_outputs as layer_outputs
+from .probe import saliency_map as saliency_map
+from .show import WHATS as WHATS
+from .show import show as show
+from .weights import plot_filters as plot_filters
+from .windows import plot_walkthrough as plot_walkthrough

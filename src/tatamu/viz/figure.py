@@ -1,0 +1,122 @@
+"""What every picture in ``tatamu.viz`` shares: pyplot on the Agg backend, tiling, saving.
+
+matplotlib is imported inside :func:`pyplot` only, so ``import tatamu`` stays fast and works
+on a machine without a display. Figures are sized in inches at a fixed :data:`DPI`, so a
+picture's pixel size follows from its layout alone (the tests check it), and every figure is
+closed after saving: a loop that draws a hundred pictures does not keep a hundred in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+#: Pixels per inch of every saved picture.
+DPI = 100
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (files only; never a window)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: str | Path) -> Path:
+    """Save ``fig`` to ``path`` (a PNG) at :data:`DPI`, close it and return the path.
+
+    No ``bbox_inches="tight"``: the pixel size stays exactly ``figsize * DPI``.
+    """
+    path = Path(path)
+    if path.parent != Path(""):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=DPI)
+    finally:
+        pyplot().close(fig)
+    return path
+
+
+def grid_shape(count: int, max_cols: int = 10) -> tuple[int, int]:
+    """(rows, cols) for ``count`` tiles in rows of at most ``max_cols``.
+
+    >>> grid_shape(30), grid_shape(6), grid_shape(64)
+    ((3, 10), (1, 6), (7, 10))
+    """
+    cols = max(1, min(max_cols, count))
+    return math.ceil(count / cols), cols
+
+
+def mosaic(tiles: np.ndarray, cols: int, gap: int = 1, label_room: int = 0) -> np.ndarray:
+    """Tile ``tiles`` (K, h, w) into one image, ``cols`` tiles wide, ``gap`` pixels apart.
+
+    ``label_room`` blank rows sit above each row of tiles (for their labels). Gaps and unused
+    tiles are NaN, which ``imshow`` leaves blank: one image instead of K axes draws fast and
+    shares one colour scale.
+
+    Shapes: (K, h, w) -> (rows*(label_room+h+gap) - gap, cols*(w+gap) - gap), rows = ceil(K/cols)
+    """
+    k, h, w = tiles.shape
+    rows = math.ceil(k / cols)
+    step_r, step_c = label_room + h + gap, w + gap
+    out = np.full((rows * step_r - gap, cols * step_c - gap), np.nan, dtype=np.float64)
+    for i in range(k):
+        r, c = divmod(i, cols)
+        top, left = r * step_r + label_room, c * step_c
+        out[top : top + h, left : left + w] = tiles[i]
+    return out
+
+
+def draw_mosaic(ax, tiles: np.ndarray, cols: int, labels: list[str] | None = None, *,
+                cmap: str = "gray", vmin: float | None = None, vmax: float | None = None,
+                fontsize: float = 7):
+    """Draw ``tiles`` (K, h, w) as a mosaic on ``ax``, each tile labelled above; return the image.
+
+    The gap between tiles is a tenth of a tile (at least one pixel), so small tiles stay apart.
+    """
+    k, h, w = tiles.shape
+    gap = max(1, round(max(h, w) / 10))
+    label_room = max(2, round(h * 0.4)) if labels else 0
+    big = mosaic(tiles, cols, gap, label_room)
+    image = ax.imshow(big, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    for i, text in enumerate((labels or [])[:k]):
+        r, c = divmod(i, cols)
+        # just above the tile: its top edge is at row r*step + label_room - 0.5
+        ax.text(c * (w + gap) + (w - 1) / 2, r * (label_room + h + gap) + label_room - 0.7,
+                text, ha="center", va="bottom", fontsize=fontsize)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return image
+
+
+def symmetric_limit(*arrays: np.ndarray) -> float:
+    """The largest |value| over ``arrays``: a colour scale centred on 0 (white = 0)."""
+    vmax = max(float(np.nanmax(np.abs(a))) for a in arrays)
+    return vmax if vmax > 0 else 1.0
+
+
+def draw_sample(ax, x: np.ndarray, title: str = "", *, fontsize: float = 9, color="black"):
+    """Draw one input sample: an image (C, H, W) in grey (RGB for C = 3), a signal (1, L) as
+    a line. Pixel values in [0, 1]: 0 black, 1 white, as MNIST stores them."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:  # (C, L): a 1-D signal
+        for channel in x:
+            ax.plot(channel, lw=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    else:
+        if x.shape[0] == 3:
+            ax.imshow(np.clip(x.transpose(1, 2, 0), 0, 1), interpolation="nearest")
+        else:  # one channel (or the mean of several: a rough picture of the input)
+            ax.imshow(x.mean(axis=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=fontsize, color=color)

@@ -1,0 +1,105 @@
+"""Pictures made from gradients with respect to the input: saliency maps and "dreams".
+
+Training asks "how should the weights change to lower the loss?"; the same backward pass can
+ask "how should the *input* change to raise a score?". Where that gradient is large is what
+the decision depends on (saliency); climbing it produces an input a channel likes most
+(activation maximisation: "what this filter looks for").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..model import Sequential
+from .figure import draw_mosaic, draw_sample, grid_shape, pyplot, save, symmetric_limit
+from .probe import dream, find_layer, saliency_map
+
+PANEL_IN = 3.0  # inches per saliency panel
+TILE_IN = 0.95  # inches per dreamed input
+
+
+def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path, *,
+                  target: int | None = None, smooth: int = 0, caption: str = "input",
+                  class_names: list[str] | None = None) -> Path:
+    """Three panels: the input, how much each pixel moves the class score, and which way.
+
+    ``target`` is the class whose score (logit) is differentiated; default: the predicted
+    class; ``smooth=N`` averages N noisy copies' gradients (SmoothGrad: less speckle).
+    Shapes: x (C, H, W) one sample (or (C, L) for a 1-D model).
+    """
+    grad, target, probs = saliency_map(model, x, target, smooth=smooth)
+    names = class_names or [str(i) for i in range(len(probs))]
+    pred = int(np.argmax(probs))
+    plt = pyplot()
+    fig = plt.figure(figsize=(3 * PANEL_IN + 1.2, PANEL_IN + 0.9), layout="constrained")
+    ax_in, ax_mag, ax_sign = fig.subplots(1, 3)
+    draw_sample(ax_in, x, f"{caption}\npredicted {names[pred]} ({100 * probs[pred]:.1f}%)",
+                fontsize=9)
+    score = f"score({names[target]})"
+    if grad.ndim == 2:  # (C, L): a 1-D signal, gradients as curves
+        for ax, values, label in ((ax_mag, np.abs(grad).max(axis=0), f"|d {score} / d x|"),
+                                  (ax_sign, grad.sum(axis=0), f"d {score} / d x")):
+            ax.plot(values)
+            ax.set(xlabel="position", ylabel=label)
+    else:
+        magnitude = np.abs(grad).max(axis=0)  # (C, H, W) -> (H, W): the strongest channel
+        signed = grad.sum(axis=0)
+        image = ax_mag.imshow(magnitude, cmap="inferno", interpolation="nearest")
+        fig.colorbar(image, ax=ax_mag, shrink=0.8, label=f"|d {score} / d pixel|")
+        vmax = symmetric_limit(signed)
+        image = ax_sign.imshow(signed, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+                               interpolation="nearest")
+        fig.colorbar(image, ax=ax_sign, shrink=0.8, label=f"d {score} / d pixel")
+        for ax in (ax_mag, ax_sign):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    ax_mag.set_title("where the score is sensitive\n(bright = changing this pixel matters)",
+                     fontsize=9)
+    ax_sign.set_title(f"which way: red = brighter here raises\nthe score for "
+                      f"{names[target]}, blue = lowers it", fontsize=9)
+    how = f", averaged over {smooth} noisy copies (SmoothGrad)" if smooth else ""
+    fig.suptitle(f"saliency: gradient of the class score for {names[target]} with respect to "
+                 f"the input{how}", fontsize=11)
+    return save(fig, path)
+
+
+def plot_dream(model: Sequential, layer: str, channels: list[int] | None, path: str | Path, *,
+               steps: int = 100, seed: int = 0,
+               class_names: list[str] | None = None) -> Path:
+    """Inputs optimised to excite each of ``channels`` of ``layer`` (default: all of them).
+
+    See :func:`tatamu.viz.probe.dream` for the objective. For the last layer the channels
+    are the classes, labelled with ``class_names``.
+    """
+    find_layer(model, layer)
+    index = list(model.layers).index(layer)
+    width = model.output_shapes[index][0]
+    channels = list(range(width)) if channels is None else list(channels)
+    x, score = dream(model, layer, channels, steps=steps, seed=seed)
+    last = index == len(model.layers) - 1
+    names = class_names if last and class_names else None
+    labels = [f"{names[c] if names else c}: {s:.2g}" for c, s in zip(channels, score,
+                                                                       strict=True)]
+    rows, cols = grid_shape(len(channels))
+    plt = pyplot()
+    fig = plt.figure(figsize=(cols * TILE_IN + 1.6, max(3.0, rows * TILE_IN * 1.3 + 1.1)),
+                     layout="constrained")
+    ax = fig.add_subplot()
+    if x.ndim == 4 and x.shape[1] == 1:
+        image = draw_mosaic(ax, x[:, 0], cols, labels, vmin=0, vmax=1, fontsize=7)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="pixel (0 black, 1 white)")
+    else:  # several input channels or a 1-D signal: one small plot per channel
+        ax.remove()
+        sub = fig.subplots(rows, cols, squeeze=False).ravel()
+        for a in sub:
+            a.set_axis_off()
+        for a, xi, label in zip(sub, x, labels, strict=False):
+            a.set_axis_on()
+            draw_sample(a, xi, label, fontsize=7)
+    what = "class" if last else "channel"
+    fig.suptitle(f"what excites each {what} of {layer}: inputs found by gradient ascent "
+                 f"({steps} steps from dark noise)\nlabel = {what}: its final "
+                 f"{'score' if last else 'mean positive activation'}", fontsize=10)
+    return save(fig, path)

@@ -1,0 +1,185 @@
+"""``tatamu show WHAT CHECKPOINT``: one function that turns a run into one picture.
+
+Finds the checkpoint (a file, or a run folder's ``best.npz``), its ``initial.npz`` and
+``history.json`` beside it, the test set it was trained for (from its metadata), picks the
+image asked for, draws, saves into the current folder (or ``out``) and returns the path.
+Usable from Python as well: ``tatamu.viz.show("filters", "runs/simple-mnist-...")``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import checkpoint as ckpt
+from ..errors import ConfigError, DataError
+
+#: What ``show`` can draw, in the order the CLI lists them.
+WHATS = ("filters", "feature-maps", "errors", "confusion", "curves", "saliency", "dream")
+
+
+def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
+         image: int | str | None = None, layer: str | None = None,
+         channels: list[int] | None = None, limit: int | None = None, count: int = 25,
+         dataset: str | None = None, data_root: str | Path | None = None,
+         target: int | None = None, smooth: int = 0, steps: int = 100,
+         seed: int = 0) -> Path:
+    """Draw ``what`` (one of :data:`WHATS`) for ``checkpoint`` and return the PNG's path.
+
+    ``out``: a ``.png`` path, or a folder for the default file name (default: the current
+    folder). ``image``: a test-set index or an image file (feature-maps, saliency).
+    ``limit``: use only the first N test images (errors, confusion). See ``tatamu show -h``.
+    """
+    if what not in WHATS:
+        raise ConfigError(f"cannot show {what!r}; choose one of {', '.join(WHATS)}")
+    path = resolve_checkpoint(checkpoint)
+    saved = ckpt.read(path)
+    ctx = _Context(saved, path, dataset, data_root)
+    if what == "filters":
+        from .weights import plot_filters
+
+        initial_path = path.parent / "initial.npz"
+        initial = ckpt.load(initial_path) if initial_path.is_file() and initial_path != path \
+            else None
+        name = f"filters-{layer}.png" if layer else "filters.png"
+        return plot_filters(saved.model, _output(out, name), layer=layer, initial=initial,
+                            after=_after_label(saved.meta))
+    if what in ("feature-maps", "saliency"):
+        x, caption, tag = ctx.sample(0 if image is None else image)
+        if what == "feature-maps":
+            from .activations import plot_feature_maps
+
+            return plot_feature_maps(saved.model, x, _output(out, f"feature-maps-{tag}.png"),
+                                     caption=caption, class_names=ctx.names)
+        from .gradients import plot_saliency
+
+        return plot_saliency(saved.model, x, _output(out, f"saliency-{tag}.png"),
+                             target=target, smooth=smooth, caption=caption,
+                             class_names=ctx.names)
+    if what in ("errors", "confusion"):
+        from .mistakes import plot_confusion, plot_errors
+
+        xt, yt = ctx.test_set(limit)
+        probs = saved.model.predict(xt)
+        if what == "errors":
+            return plot_errors(xt, yt, probs, _output(out, "errors.png"),
+                               class_names=ctx.names, count=count)
+        return plot_confusion(probs, yt, _output(out, "confusion.png"), class_names=ctx.names)
+    if what == "curves":
+        from ..plots import plot_history
+
+        history = _history(path, saved.meta)
+        title = f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}"
+        return plot_history(history, _output(out, "curves.png"), title=title)
+    from .gradients import plot_dream
+    from .probe import conv_layers
+
+    layer = layer or (conv_layers(saved.model) or [None])[0]
+    if layer is None:
+        raise ConfigError("this model has no convolution layer; name a layer to dream "
+                          f"about with --layer (its layers: {', '.join(saved.model.layers)})")
+    suffix = f"-ch{channels[0]}" if channels and len(channels) == 1 else ""
+    return plot_dream(saved.model, layer, channels, _output(out, f"dream-{layer}{suffix}.png"),
+                      steps=steps, seed=seed, class_names=ctx.names)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file as given, or a run folder's ``best.npz`` (else ``last.npz``)."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("best.npz", "last.npz"):
+            if (path / name).is_file():
+                return path / name
+        raise ConfigError(f"{path} is a folder without best.npz or last.npz (not a run folder "
+                          "written by tatamu train)")
+    if not path.exists():
+        raise ConfigError(f"no checkpoint at {path}: give a .npz file or a run folder")
+    return path
+
+
+class _Context:
+    """The checkpoint's dataset, class names and test images, loaded only when needed."""
+
+    def __init__(self, saved: ckpt.Checkpoint, path: Path, dataset, data_root) -> None:
+        self.model, self.path = saved.model, path
+        self.dataset = dataset or saved.meta.get("dataset")
+        self.data_root = data_root
+        names = saved.meta.get("class_names")
+        self.names = list(names) if names else None
+        self._test = None
+
+    def test_set(self, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if self._test is None:
+            if self.dataset is None:
+                raise ConfigError(f"{self.path} does not say which dataset it was trained on; "
+                                  "pass --dataset")
+            from ..datasets import class_names, load_dataset
+
+            _, (xt, yt) = load_dataset(self.dataset, root=self.data_root)
+            if tuple(xt.shape[1:]) != self.model.input_shape:
+                raise DataError(f"the model takes inputs of shape {self.model.input_shape}, "
+                                f"but {self.dataset} has {tuple(xt.shape[1:])}; pass the "
+                                "--dataset it was trained on")
+            self._test = (xt, yt)
+            self.names = self.names or list(class_names(self.dataset))
+        xt, yt = self._test
+        return xt[:limit], yt[:limit]
+
+    def sample(self, image: int | str) -> tuple[np.ndarray, str, str]:
+        """One input, its caption and a file-name tag, from a test index or an image file."""
+        text = str(image)
+        if isinstance(image, (int, np.integer)) or text.lstrip("-").isdigit():
+            index = int(text)
+            xt, yt = self.test_set()
+            if not 0 <= index < len(xt):
+                raise ConfigError(f"image {index} is out of range: the {self.dataset} test set "
+                                  f"has {len(xt):,} images (0 to {len(xt) - 1})")
+            true = self.names[int(yt[index])] if self.names else str(yt[index])
+            return xt[index], f"{self.dataset} test image #{index}, true {true}", str(index)
+        from ..images import load_image_for
+
+        file = Path(text)
+        x, notes = load_image_for(file, self.model.input_shape)
+        caption = file.name + (f" ({'; '.join(notes)})" if notes else "")
+        return x, caption, file.stem
+
+
+def _output(out: str | Path | None, default_name: str) -> Path:
+    """``out`` if it names a .png file, else ``default_name`` inside ``out`` (or here)."""
+    if out is None:
+        return Path(default_name)
+    out = Path(out)
+    if out.suffix.lower() == ".png":
+        return out
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file that is not a .png; give a folder or a .png")
+    return out / default_name
+
+
+def _after_label(meta: dict[str, Any]) -> str:
+    history = meta.get("history") or {}
+    epochs, accuracy = history.get("epoch") or [], history.get("val_accuracy") or []
+    if not epochs:
+        return "after training"
+    label = f"after training: {epochs[-1]} epoch{'s' if epochs[-1] != 1 else ''}"
+    if accuracy and accuracy[-1] is not None:
+        label += f", test accuracy {100 * accuracy[-1]:.1f}%"
+    return label
+
+
+def _history(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The run's whole history: history.json beside the checkpoint, else the checkpoint's."""
+    beside = path.parent / "history.json"
+    history = meta.get("history")
+    if path.name in ("initial.npz", "last.npz", "best.npz") and beside.is_file():  # a run
+        try:
+            history = json.loads(beside.read_text())
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{beside} is not readable JSON ({exc})") from exc
+    if not history or not history.get("epoch"):
+        raise ConfigError(f"{path} has no training history (no finished epoch, and no "
+                          "history.json beside it): nothing to plot")
+    return history

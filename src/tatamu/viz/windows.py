@@ -1,0 +1,106 @@
+"""The sliding window as a picture (``tatamu explain ... --png``), the book's Fig. 7-4 style.
+
+Each panel is the (padded) input as a table of numbers with one window outlined and its
+result in the title; the filter and the output follow. For im2col the first windows are
+outlined in colours on the input and the same colours mark their rows in the matrix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..explain import Walkthrough, format_number
+from .figure import grid_shape, pyplot, save
+
+CELL_IN = 0.34  # inches per table cell
+COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown")
+
+
+def plot_walkthrough(walk: Walkthrough, path: str | Path, max_windows: int = 9) -> Path:
+    """Draw a :class:`tatamu.explain.Walkthrough` and save it to ``path``."""
+    if walk.kind == "im2col":
+        return _plot_im2col(walk, path)
+    plt = pyplot()
+    windows = walk.windows[:max_windows]
+    extra = [("filter", walk.weights)] if walk.weights is not None else []
+    extra.append((f"output ({walk.output.shape[0]}x{walk.output.shape[1]})", walk.output))
+    rows, cols = grid_shape(len(windows) + len(extra), max_cols=4)
+    hp, wp = walk.padded.shape
+    fig = plt.figure(figsize=(cols * (wp * CELL_IN + 0.3), rows * (hp * CELL_IN + 0.6) + 0.5),
+                     layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    kh, kw = walk.kernel_size
+    for ax, win in zip(axes, windows, strict=False):
+        _table(ax, walk.padded, walk.is_pad, [(win.top, win.left, kh, kw, "tab:orange")])
+        ax.set_title(f"out[{win.out[0]}, {win.out[1]}] = {format_number(win.result)}", fontsize=10)
+    for ax, (title, table) in zip(axes[len(windows):], extra, strict=False):
+        _table(ax, table)
+        ax.set_title(title, fontsize=10)
+    what = "convolution: multiply-add under the window" if walk.kind == "conv" else (
+        "pooling: one value per window")
+    more = f" (first {len(windows)} of {len(walk.windows)} windows)" if len(
+        walk.windows) > len(windows) else ""
+    pad_note = "; grey = padding" if walk.is_pad.any() else ""
+    fig.suptitle(f"{walk.lines[0]}\n{what}{more}{pad_note}", fontsize=10)
+    return save(fig, path)
+
+
+def _plot_im2col(walk: Walkthrough, path: str | Path) -> Path:
+    plt = pyplot()
+    col = walk.output
+    hp, wp = walk.padded.shape
+    oh = walk.output.shape[0] // max(1, walk.extra["input_shape"][0])  # windows per image
+    ow = len([w for w in walk.windows if w.out[0] == 0])
+    # A step right and a step down: the two ways the window moves.
+    picks = [k for k in dict.fromkeys((0, 1, ow)) if k < min(oh, len(walk.windows))]
+    shown = col[: max(picks[-1] + 1, min(len(col), 12))]
+    width = max(len(picks) * (wp * CELL_IN + 0.4), shown.shape[1] * CELL_IN * 0.85 + 0.6)
+    fig = plt.figure(figsize=(width, hp * CELL_IN + len(shown) * CELL_IN * 0.85 + 1.6),
+                     layout="constrained")
+    grid = fig.add_gridspec(2, len(picks), height_ratios=[hp, len(shown) * 0.85])
+    kh, kw = walk.kernel_size
+    for k, pick in enumerate(picks):
+        win = walk.windows[pick]
+        ax = fig.add_subplot(grid[0, k])
+        _table(ax, walk.padded, walk.is_pad, [(win.top, win.left, kh, kw, COLOURS[k])])
+        ax.set_title(f"window {pick}: rows {win.top}-{win.top + kh - 1}, "
+                     f"cols {win.left}-{win.left + kw - 1}", fontsize=9)
+    ax_col = fig.add_subplot(grid[1, :])
+    _table(ax_col, shown, None, [(pick, 0, 1, shown.shape[1], COLOURS[k])
+                                 for k, pick in enumerate(picks)], fontsize=7)
+    more = f" (first {len(shown)} rows)" if len(shown) < len(col) else ""
+    ax_col.set_title(f"col = im2col(x): {col.shape[0]} x {col.shape[1]}, row k = window k, "
+                     f"read left to right, top to bottom{more}", fontsize=9)
+    fig.suptitle(walk.lines[0], fontsize=10)
+    return save(fig, path)
+
+
+def _table(ax, a: np.ndarray, is_pad: np.ndarray | None = None, boxes=(),
+           fontsize: float = 9) -> None:
+    """Draw ``a`` as a table of numbers; padding grey; each box (top, left, h, w, colour)
+    tinted and outlined in its colour."""
+    from matplotlib.patches import Rectangle
+
+    h, w = a.shape
+    shade = np.zeros((h, w)) if is_pad is None else is_pad.astype(float) * 0.25
+    ax.imshow(shade, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+    for top, left, bh, bw, colour in boxes:
+        for fill, alpha in ((True, 0.3), (False, 1.0)):
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), bw, bh, fill=fill, alpha=alpha,
+                                   facecolor=colour if fill else "none", edgecolor=colour,
+                                   linewidth=0 if fill else 2.2))
+    for (r, c), v in np.ndenumerate(a):
+        padding = is_pad is not None and is_pad[r, c]
+        ax.text(c, r, format_number(v), ha="center", va="center", fontsize=fontsize,
+                color="grey" if padding else "black")
+    ax.set_xticks(np.arange(-0.5, w), minor=True)
+    ax.set_yticks(np.arange(-0.5, h), minor=True)
+    ax.grid(which="minor", color="lightgrey", linewidth=0.6)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_axis_on()
