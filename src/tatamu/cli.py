@@ -12,6 +12,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dilation", type=int, nargs="+", default=[1], metavar="D")
     p.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
     p.set_defaults(run=cmd_size)
+
+    _add_show_parser(sub)
+    _add_explain_parser(sub)
     return parser
 
 
@@ -365,6 +369,144 @@ def cmd_size(args) -> int:
         outputs.append(out)
         print(f"   O{axis} = {out}")
     print(f"output size: {' x '.join(str(o) for o in outputs)}")
+    return 0
+
+
+# -- show / explain: looking at a model, and at the arithmetic -------------------------------
+_SHOW_HELP = {
+    "filters": "the first conv layer's filters before/after training (or --layer's, per channel)",
+    "feature-maps": "the input and every conv/pool layer's output channels for one image",
+    "errors": "misclassified test images, the most confident mistakes first",
+    "confusion": "the confusion matrix on the test set",
+    "curves": "loss and accuracy per epoch, train and test",
+    "saliency": "which pixels the predicted class score is most sensitive to",
+    "dream": "inputs optimised to excite each channel of a layer (what a filter looks for)",
+}
+
+
+def _add_show_parser(sub) -> None:
+    p = sub.add_parser("show", help="draw a picture of a trained model (a PNG file)",
+                       description="Draw a picture of a trained model into a PNG file and "
+                                   "print its path.")
+    whats = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    for what, text in _SHOW_HELP.items():
+        q = whats.add_parser(what, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
+        q.add_argument("--out", type=Path, default=None, metavar="PATH",
+                       help="a .png file or a folder (default: the current folder)")
+        if what in ("feature-maps", "saliency"):
+            q.add_argument("--image", default="0", metavar="N|FILE",
+                           help="a test-set index (default 0) or an image file")
+        if what in ("filters", "dream"):
+            q.add_argument("--layer", default=None, help="layer name (default: the first conv)")
+        if what in ("errors", "confusion", "feature-maps", "saliency"):
+            q.add_argument("--dataset", choices=["mnist", "fashion-mnist", "mnist1d"],
+                           default=None, help="default: the dataset the model was trained on")
+            q.add_argument("--data-root", type=Path, default=None)
+        if what in ("errors", "confusion"):
+            q.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                           help="use the first N test images only")
+        if what == "errors":
+            q.add_argument("--count", type=_positive_int, default=25, help="mistakes to draw")
+        if what == "saliency":
+            q.add_argument("--class", dest="target", type=int, default=None, metavar="K",
+                           help="the class whose score to explain (default: the predicted one)")
+            q.add_argument("--smooth", type=int, default=0, metavar="N",
+                           help="average over N noisy copies (SmoothGrad; less speckle)")
+        if what == "dream":
+            q.add_argument("--channel", type=int, nargs="+", default=None, metavar="K",
+                           help="channel(s) to excite (default: all of the layer's)")
+            q.add_argument("--steps", type=_positive_int, default=100)
+            q.add_argument("--seed", type=int, default=0)
+        q.set_defaults(run=cmd_show)
+
+
+def cmd_show(args) -> int:
+    from .viz import show
+
+    options = {name: getattr(args, name) for name in (
+        "image", "layer", "limit", "count", "dataset", "data_root", "target", "smooth", "steps",
+        "seed") if hasattr(args, name)}
+    path = show(args.what, args.checkpoint, out=args.out,
+                channels=getattr(args, "channel", None), **options)
+    print(path)
+    return 0
+
+
+def _add_explain_parser(sub) -> None:
+    p = sub.add_parser("explain", help="convolution, pooling and im2col worked through with "
+                                       "your numbers",
+                       description="Work the output-size formula and every window through with "
+                                   "your numbers (default: the book's examples).")
+    topics = p.add_subparsers(dest="topic", metavar="TOPIC", required=True)
+    defaults = {"conv": ("4x4", "3x3", "1"), "pool": ("4x4", "2x2", None),
+                "im2col": ("8x8", "4x4", "2")}
+    for topic, text in (("conv", "convolution: the size formula and each window's multiply-add"),
+                        ("pool", "pooling: the size formula and each window's max (or mean)"),
+                        ("im2col", "im2col: every window becomes a row of a matrix")):
+        size, kernel, stride = defaults[topic]
+        q = topics.add_parser(topic, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("--input", default=size, metavar="HxW", help=f"input size (default {size})")
+        q.add_argument("--kernel", default=kernel, metavar="FHxFW",
+                       help=f"filter/window size (default {kernel})")
+        q.add_argument("--stride", default=stride, metavar="S",
+                       help=f"stride (default {stride or 'the kernel size'})")
+        q.add_argument("--padding", default="0", metavar="P", help="padding (default 0)")
+        q.add_argument("--values", default=None, metavar="V,V,...",
+                       help="the input's numbers, row by row (default: the book's example)")
+        if topic == "conv":
+            q.add_argument("--filter-values", default=None, metavar="V,V,...",
+                           help="the filter's numbers, row by row")
+            q.add_argument("--bias", type=float, default=0.0)
+        if topic == "pool":
+            q.add_argument("--mode", choices=["max", "avg"], default="max")
+        if topic == "im2col":
+            q.add_argument("--channels", type=_positive_int, default=1, metavar="C")
+            q.add_argument("--batch", type=_positive_int, default=1, metavar="N")
+        else:
+            q.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
+            q.add_argument("--max-windows", type=_positive_int, default=16, metavar="N")
+        q.add_argument("--png", action="store_true", help="also draw the sliding window")
+        q.add_argument("--out", type=Path, default=None, metavar="PATH",
+                       help="where --png writes (a .png file or a folder; default: here)")
+        q.set_defaults(run=cmd_explain)
+
+
+def cmd_explain(args) -> int:
+    from . import explain
+    from .errors import ConfigError
+
+    sizes = [explain.parse_size(v, f"--{name}") for v, name in (
+        (args.input, "input"), (args.kernel, "kernel"), (args.padding, "padding"))]
+    stride = None if args.stride is None else explain.parse_size(args.stride, "--stride")
+    try:
+        if args.topic == "conv":
+            walk = explain.explain_conv(
+                sizes[0], sizes[1], stride, sizes[2], values=args.values,
+                weights=args.filter_values, bias=args.bias, rounding=args.rounding,
+                max_windows=args.max_windows)
+        elif args.topic == "pool":
+            walk = explain.explain_pool(
+                sizes[0], sizes[1], stride, sizes[2], values=args.values, mode=args.mode,
+                rounding=args.rounding, max_windows=args.max_windows)
+        else:
+            walk = explain.explain_im2col(sizes[0], sizes[1], stride, sizes[2],
+                                          channels=args.channels, batch=args.batch,
+                                          values=args.values)
+    except ConfigError as exc:
+        if "does not divide" not in str(exc) and "larger than the padded input" not in str(exc):
+            raise
+        # Show the arithmetic that failed, then the one-line refusal with the fix.
+        print("\n".join(explain.size_lines(sizes[0], sizes[1], stride or sizes[1], sizes[2])))
+        message = re.sub(r"\bpadding=(\d+)", r"--padding \1", str(exc))
+        message = re.sub(r'\brounding="(\w+)"', r"--rounding \1", message)
+        raise UserError(f"{message.rstrip('.')}; or change --stride or --kernel.") from None
+    print(walk)
+    if args.png:
+        from .viz import plot_walkthrough
+        from .viz.show import output_path
+
+        print(plot_walkthrough(walk, output_path(args.out, f"explain-{args.topic}.png")))
     return 0
 
 

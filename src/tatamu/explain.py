@@ -262,9 +262,9 @@ def size_lines(input_hw, kernel_hw, stride, padding) -> list[str]:
         value = room / s + 1
         note = ""
         if room < 0:
-            note = "  <- the filter is larger than the (padded) input"
+            note = "  <- the filter does not fit"
         elif room % s:
-            note = "  <- not a whole number: the last window would stick out"
+            note = "  <- not a whole number"
         lines.append(f"  O{axis} = ({axis} + 2P - F{axis}) / S + 1 = ({size} + 2*{p} - {k}) / "
                      f"{s} + 1 = {room} / {s} + 1 = {format_number(value)}{note}")
     return lines

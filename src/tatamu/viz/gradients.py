@@ -84,12 +84,14 @@ def plot_dream(model: Sequential, layer: str, channels: list[int] | None, path: 
                                                                        strict=True)]
     rows, cols = grid_shape(len(channels))
     plt = pyplot()
-    fig = plt.figure(figsize=(cols * TILE_IN + 1.6, max(3.0, rows * TILE_IN * 1.3 + 1.1)),
+    tile = max(TILE_IN, min(2.4, 6.0 / cols))  # a few channels get bigger tiles
+    fig = plt.figure(figsize=(max(7.0, cols * tile + 1.6), max(3.0, rows * tile * 1.3 + 1.1)),
                      layout="constrained")
     ax = fig.add_subplot()
     if x.ndim == 4 and x.shape[1] == 1:
         image = draw_mosaic(ax, x[:, 0], cols, labels, vmin=0, vmax=1, fontsize=7)
-        fig.colorbar(image, ax=ax, shrink=0.8, label="pixel (0 black, 1 white)")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="pixel (0 black, 1 white)",
+                     panchor=False)  # keep the tiles centred, not pushed to the colour bar
     else:  # several input channels or a 1-D signal: one small plot per channel
         ax.remove()
         sub = fig.subplots(rows, cols, squeeze=False).ravel()

@@ -45,18 +45,18 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
         initial = ckpt.load(initial_path) if initial_path.is_file() and initial_path != path \
             else None
         name = f"filters-{layer}.png" if layer else "filters.png"
-        return plot_filters(saved.model, _output(out, name), layer=layer, initial=initial,
+        return plot_filters(saved.model, output_path(out, name), layer=layer, initial=initial,
                             after=_after_label(saved.meta))
     if what in ("feature-maps", "saliency"):
         x, caption, tag = ctx.sample(0 if image is None else image)
         if what == "feature-maps":
             from .activations import plot_feature_maps
 
-            return plot_feature_maps(saved.model, x, _output(out, f"feature-maps-{tag}.png"),
+            return plot_feature_maps(saved.model, x, output_path(out, f"feature-maps-{tag}.png"),
                                      caption=caption, class_names=ctx.names)
         from .gradients import plot_saliency
 
-        return plot_saliency(saved.model, x, _output(out, f"saliency-{tag}.png"),
+        return plot_saliency(saved.model, x, output_path(out, f"saliency-{tag}.png"),
                              target=target, smooth=smooth, caption=caption,
                              class_names=ctx.names)
     if what in ("errors", "confusion"):
@@ -65,15 +65,16 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
         xt, yt = ctx.test_set(limit)
         probs = saved.model.predict(xt)
         if what == "errors":
-            return plot_errors(xt, yt, probs, _output(out, "errors.png"),
+            return plot_errors(xt, yt, probs, output_path(out, "errors.png"),
                                class_names=ctx.names, count=count)
-        return plot_confusion(probs, yt, _output(out, "confusion.png"), class_names=ctx.names)
+        return plot_confusion(probs, yt, output_path(out, "confusion.png"), class_names=ctx.names)
     if what == "curves":
         from ..plots import plot_history
 
         history = _history(path, saved.meta)
-        title = f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}"
-        return plot_history(history, _output(out, "curves.png"), title=title)
+        title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
+                 "train = mean over each epoch's batches, test = after each epoch")
+        return plot_history(history, output_path(out, "curves.png"), title=title)
     from .gradients import plot_dream
     from .probe import conv_layers
 
@@ -82,7 +83,7 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
         raise ConfigError("this model has no convolution layer; name a layer to dream "
                           f"about with --layer (its layers: {', '.join(saved.model.layers)})")
     suffix = f"-ch{channels[0]}" if channels and len(channels) == 1 else ""
-    return plot_dream(saved.model, layer, channels, _output(out, f"dream-{layer}{suffix}.png"),
+    return plot_dream(saved.model, layer, channels, output_path(out, f"dream-{layer}{suffix}.png"),
                       steps=steps, seed=seed, class_names=ctx.names)
 
 
@@ -147,7 +148,7 @@ class _Context:
         return x, caption, file.stem
 
 
-def _output(out: str | Path | None, default_name: str) -> Path:
+def output_path(out: str | Path | None, default_name: str) -> Path:
     """``out`` if it names a .png file, else ``default_name`` inside ``out`` (or here)."""
     if out is None:
         return Path(default_name)
