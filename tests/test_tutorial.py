@@ -93,7 +93,7 @@ def run_shell(code: str, expect_error: bool, where: str) -> str:
     for line in code.splitlines():
         if not line.startswith("tatamu "):
             continue
-        argv = shlex.split(line.split("  #")[0])[1:]
+        argv = shlex.split(line, comments=True)[1:]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             status = cli.main(argv)
         assert status == (2 if expect_error else 0), f"{where}: `{line}` exited {status}:\n" \
