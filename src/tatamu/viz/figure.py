@@ -83,12 +83,21 @@ def draw_mosaic(ax, tiles: np.ndarray, cols: int, labels: list[str] | None = Non
     gap = max(1, round(max(h, w) / 10))
     label_room = max(2, round(h * 0.4)) if labels else 0
     big = mosaic(tiles, cols, gap, label_room)
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
     image = ax.imshow(big, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    for i, text in enumerate((labels or [])[:k]):
+    frames = []
+    for i in range(k):
         r, c = divmod(i, cols)
-        # just above the tile: its top edge is at row r*step + label_room - 0.5
-        ax.text(c * (w + gap) + (w - 1) / 2, r * (label_room + h + gap) + label_room - 0.7,
-                text, ha="center", va="bottom", fontsize=fontsize)
+        top, left = r * (label_room + h + gap) + label_room, c * (w + gap)
+        # A thin frame, so a tile of the background's colour (all white) is still seen.
+        frames.append(Rectangle((left - 0.5, top - 0.5), w, h))
+        if labels and i < len(labels):  # just above the tile
+            ax.text(left + (w - 1) / 2, top - 0.7, labels[i], ha="center", va="bottom",
+                    fontsize=fontsize)
+    ax.add_collection(PatchCollection(frames, facecolor="none", edgecolor="0.55",
+                                      linewidth=0.6))
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
