@@ -55,10 +55,16 @@ def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path, *,
         for ax in (ax_mag, ax_sign):
             ax.set_xticks([])
             ax.set_yticks([])
-    ax_mag.set_title("where the score is sensitive\n(bright = changing this pixel matters)",
-                     fontsize=9)
-    ax_sign.set_title(f"which way: red = brighter here raises\nthe score for "
-                      f"{names[target]}, blue = lowers it", fontsize=9)
+    if grad.ndim == 2:
+        ax_mag.set_title("where the score is sensitive\n(high = changing this value matters)",
+                         fontsize=9)
+        ax_sign.set_title(f"which way: > 0 = a larger value here\nraises the score for "
+                          f"{names[target]}", fontsize=9)
+    else:
+        ax_mag.set_title("where the score is sensitive\n(bright = changing this pixel matters)",
+                         fontsize=9)
+        ax_sign.set_title(f"which way: red = brighter here raises\nthe score for "
+                          f"{names[target]}, blue = lowers it", fontsize=9)
     how = f", averaged over {smooth} noisy copies (SmoothGrad)" if smooth else ""
     fig.suptitle(f"saliency: gradient of the class score for {names[target]} with respect to "
                  f"the input{how}", fontsize=11)

@@ -51,8 +51,10 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray, path: str 
     wrong = most_confident_mistakes(probs, labels)
     shown = wrong[:count]
     rows, cols = grid_shape(max(1, len(shown)), max_cols=5)
-    fig = plt.figure(figsize=(cols * CELL_IN + 0.3, rows * (CELL_IN + 0.35) + 0.6),
-                     layout="constrained")
+    long_names = max(len(n) for n in names) > 5  # "Ankle boot": one fact per title line
+    title_in = 0.5 if long_names else 0.35
+    fig = plt.figure(figsize=(max(6.0, cols * CELL_IN + 0.3),
+                              rows * (CELL_IN + title_in) + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     for ax in axes:
         ax.set_axis_off()
@@ -60,15 +62,17 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray, path: str 
         pred, true = int(probs[i].argmax()), int(labels[i])
         ax.set_axis_on()
         draw_sample(ax, x[i])
-        ax.set_title(f"#{index_offset + i}: true {names[true]} ({_percent(probs[i, true])})\n"
+        where = f"#{index_offset + i}" + ("\n" if long_names else ": ")
+        ax.set_title(f"{where}true {names[true]} ({_percent(probs[i, true])})\n"
                      f"predicted {names[pred]} ({_percent(probs[i, pred])})",
-                     fontsize=8, color="firebrick")
+                     fontsize=7 if long_names else 8, color="firebrick")
     total = len(labels)
     if len(wrong) == 0:
         axes[0].text(0.5, 0.5, "no mistakes", ha="center", va="center", fontsize=12)
+    shown_text = (f"; the {len(shown)} most confident mistakes, most confident first"
+                  if len(wrong) else "")
     fig.suptitle(f"{len(wrong):,} of {total:,} test images misclassified "
-                 f"({100 * len(wrong) / total:.1f}%); the {len(shown)} most confident "
-                 "mistakes, most confident first", fontsize=10)
+                 f"({100 * len(wrong) / total:.1f}%){shown_text}", fontsize=10)
     return save(fig, path)
 
 
