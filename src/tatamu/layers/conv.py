@@ -102,7 +102,8 @@ class Conv2D(Layer):
         if not bias:
             self.param_names = ("W",)
         self.dW = self.db = None
-        # Cache for backward: the im2col matrix (as col_t), the input's and output's shapes.
+        # Cache for backward: the im2col matrix (transposed, col_t), the input's and
+        # output's shapes.
         self._col = None
         self._x_shape = None
         self._out_shape = None
@@ -128,50 +129,53 @@ class Conv2D(Layer):
         padded = pad(pad(x, self._pads, self.padding_mode), self._overrun(pads))
         windows = window_view(padded, self._k, self._s, self._d, (out_h, out_w))
         g, fn = self.groups, self.out_channels
-        # im2col in its transposed, per-sample layout col_t (Caffe's): one (C*FH*FW, OH*OW)
-        # matrix per sample. W_col @ col_t then lands directly in (N, FN, OH*OW), which is
-        # NCHW with no transpose, and the copy runs along whole OW rows (fast) instead of
-        # FW-element pieces as in the book's (N*OH*OW, C*FH*FW) layout.
-        # (N, C, OH, OW, FH, FW) -> (N, C, FH, FW, OH, OW) -> (N, G, C/G*FH*FW, OH*OW): one copy
-        col_t = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, -1, out_h * out_w)
+        # im2col, stored transposed: col_t is the book's col (N*OH*OW, C*FH*FW) turned on its
+        # side. Copying the windows in this order runs along whole OW rows (the book's order
+        # copies FW pixels at a time, 3-4x slower), and backward's products become one big
+        # matrix product per group, whatever the batch size.
+        # (N, C, OH, OW, FH, FW) -> (C, FH, FW, N, OH, OW) -> (G, C/G*FH*FW, N*OH*OW): one copy
+        col_t = windows.transpose(1, 4, 5, 0, 2, 3).reshape(g, -1, n * out_h * out_w)
         w_col = self.W.reshape(g, fn // g, -1)  # (FN, C/G, FH, FW) -> (G, FN/G, C/G*FH*FW)
-        # Each group convolves its own C/G channels (G = 1: the book's product, transposed).
+        # Each group convolves its own C/G channels (G = 1: the book's col @ W_col, transposed),
+        # one product per sample so that the result lands in NCHW order with no transpose.
         # (G, FN/G, C/G*FH*FW) @ (N, G, C/G*FH*FW, OH*OW) -> (N, G, FN/G, OH*OW)
-        out = xp.matmul(w_col, col_t).reshape(n, fn, out_h, out_w)  # a view: (N, FN, OH, OW)
+        out = xp.matmul(w_col, col_t.reshape(g, -1, n, out_h * out_w).transpose(2, 0, 1, 3))
         if self.b is not None:
-            out += self.b[:, None, None]  # (FN,) -> (FN, 1, 1): one bias per output channel
+            out += self.b.reshape(g, fn // g, 1)  # one bias per output channel
         if self.caching:
             self._col, self._x_shape = col_t, x.shape
             self._out_shape = (n, fn, out_h, out_w)
-        return out
+        return out.reshape(n, fn, out_h, out_w)  # a view: (N, G, FN/G, OH*OW) is NCHW already
 
     def _backward4d(self, dout):
         col_t, x_shape = self._cached(self._col, self._x_shape)
         xp = get_array_module(dout)
         n, fn, out_h, out_w = dout.shape
         g = self.groups
-        # (N, FN, OH, OW) -> (N, G, FN/G, OH*OW): rows match w_col's, columns match col_t's
-        dout_g = dout.reshape(n, g, fn // g, out_h * out_w)
-        self.db = dout_g.sum(axis=(0, 3)).reshape(fn) if self.b is not None else None
-        # One product per sample, then the sum over the batch:
-        # (N, G, FN/G, OH*OW) @ (N, G, OH*OW, C/G*FH*FW) -> (N, G, FN/G, C/G*FH*FW) -> (G, ...)
-        dw = xp.matmul(dout_g, col_t.transpose(0, 1, 3, 2)).sum(axis=0)
+        # (N, FN, OH, OW) -> (FN, N, OH, OW) -> (G, FN/G, N*OH*OW): rows match w_col's,
+        # columns match col_t's (a copy of dout, small next to col_t)
+        dout_g = dout.transpose(1, 0, 2, 3).reshape(g, fn // g, -1)
+        self.db = dout_g.sum(axis=2).reshape(fn) if self.b is not None else None
+        # (G, FN/G, N*OH*OW) @ (G, N*OH*OW, C/G*FH*FW) -> (G, FN/G, C/G*FH*FW)
+        dw = xp.matmul(dout_g, col_t.transpose(0, 2, 1))
         self.dW = dw.reshape(self.W.shape)  # (G, FN/G, C/G*FH*FW) -> (FN, C/G, FH, FW)
         if not self.needs_input_grad:
             return None
         w_col = self.W.reshape(g, fn // g, -1)  # (G, FN/G, C/G*FH*FW)
-        # (G, C/G*FH*FW, FN/G) @ (N, G, FN/G, OH*OW) -> (N, G, C/G*FH*FW, OH*OW)
+        # (G, C/G*FH*FW, FN/G) @ (G, FN/G, N*OH*OW) -> (G, C/G*FH*FW, N*OH*OW)
         dcol_t = xp.matmul(w_col.transpose(0, 2, 1), dout_g)
         _, c, h, w = x_shape
         _, pads = window_geometry((h, w), self._k, self._s, self._pads, self._d, self.rounding)
-        # col2im: (N, G, C/G*FH*FW, OH*OW) -> (N, C, FH, FW, OH, OW) -> (N, C, OH, OW, FH, FW),
-        # a view whose (i, j) slices add_windows adds back, whole OW rows at a time
-        windows = dcol_t.reshape(n, c, *self._k, out_h, out_w).transpose(0, 1, 4, 5, 2, 3)
+        # col2im, channel-major like col_t: (G, C/G*FH*FW, N*OH*OW) -> (C, FH, FW, N, OH, OW)
+        # -> (C, N, OH, OW, FH, FW), a view; add_windows adds its (i, j) slices into (C, N, ...)
+        windows = dcol_t.reshape(c, *self._k, n, out_h, out_w).transpose(0, 3, 4, 5, 1, 2)
         (top, bottom), (left, right) = pads
-        padded_shape = (n, c, h + top + bottom, w + left + right)
-        dpadded = pad_adjoint(add_windows(windows, padded_shape, self._s, self._d),
-                              self._overrun(pads))  # the overrun's zeros have no gradient
-        return pad_adjoint(dpadded, self._pads, self.padding_mode)
+        padded_shape = (c, n, h + top + bottom, w + left + right)
+        # (C, N, Hp, Wp) -> (N, C, Hp, Wp), a view
+        dpadded = add_windows(windows, padded_shape, self._s, self._d).transpose(1, 0, 2, 3)
+        dpadded = pad_adjoint(dpadded, self._overrun(pads))  # the overrun's zeros: no gradient
+        # one copy back to plain NCHW memory for the layer below
+        return xp.ascontiguousarray(pad_adjoint(dpadded, self._pads, self.padding_mode))
 
     def _overrun(self, applied):
         """The zero padding a "ceil" window adds beyond the requested ``self._pads``."""
