@@ -1,8 +1,8 @@
 """The READMEs' examples work: ``README.md`` and ``README.ja.md``.
 
 - Every ```` ```python ```` block runs, top to bottom in one namespace, in a fresh folder. The
-  first example trains on all of MNIST; here ``load_mnist`` hands it the first 2,000 training
-  and 500 test images instead, so it finishes in seconds (the only change; the code is run as
+  first example trains on all of MNIST; here ``load_mnist`` hands it the first 1,000 training
+  and 300 test images instead, so it finishes in seconds (the only change; the code is run as
   written). A line ``EXPRESSION  # LITERAL: comment`` must compute LITERAL.
 - Every ``tatamu ...`` line of a ```` ```sh ```` block must be a valid command line (parsed,
   not run: the README's run folders are placeholders).
@@ -31,7 +31,7 @@ READMES = [ROOT / "README.md", ROOT / "README.ja.md"]
 @pytest.fixture(scope="module")
 def small_mnist():
     (x, y), (xt, yt) = tatamu.datasets.load_mnist()
-    return (x[:2000], y[:2000]), (xt[:500], yt[:500])
+    return (x[:1000], y[:1000]), (xt[:300], yt[:300])
 
 
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
