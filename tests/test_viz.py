@@ -224,6 +224,20 @@ def test_input_gradients_restore_every_flag():
     assert not model["conv1"].needs_input_grad
 
 
+def test_probing_leaves_caches_and_gradients_as_they_were(rng):
+    model = tiny_model()
+    x = rng.random((4, 1, 8, 8))
+    model.gradient(x, np.array([0, 1, 2, 0]))  # a training step's caches and gradients
+    before = [dict(vars(layer)) for layer in model]
+    saliency_map(model, x[0])
+    dream(model, "relu1", [0], steps=2)
+    for layer, was in zip(model, before, strict=True):
+        now = vars(layer)
+        assert now.keys() == was.keys()
+        for name, value in was.items():
+            assert now[name] is value, (layer.name, name)
+
+
 def test_dream_raises_its_channels_activation():
     model = tiny_model(np.float32)
     _, start = dream(model, "relu1", [0, 1], steps=0)

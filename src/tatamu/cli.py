@@ -416,8 +416,9 @@ def _add_show_parser(sub) -> None:
         if what == "dream":
             q.add_argument("--channel", type=int, nargs="+", default=None, metavar="K",
                            help="channel(s) to excite (default: all of the layer's)")
-            q.add_argument("--steps", type=_positive_int, default=100)
-            q.add_argument("--seed", type=int, default=0)
+            q.add_argument("--steps", type=_positive_int, default=100,
+                           help="gradient ascent steps (default 100)")
+            q.add_argument("--seed", type=int, default=0, help="seed of the starting noise")
         q.set_defaults(run=cmd_show)
 
 

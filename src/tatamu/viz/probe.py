@@ -62,10 +62,16 @@ def layer_outputs(model: Sequential, x: np.ndarray) -> dict[str, np.ndarray]:
 @contextmanager
 def input_gradients(model: Sequential) -> Iterator[Sequential]:
     """Eval mode (no Dropout, BatchNorm's running statistics) but every layer caching, and the
-    first layer computing dx: what a gradient with respect to the input needs. Every flag is
-    restored afterwards. Parameter gradients (``dW``) are overwritten along the way."""
+    first layer computing dx: what a gradient with respect to the input needs.
+
+    Afterwards every layer is as it was: its flags, its cache (the ``_``-prefixed arrays, so
+    no stale cache or extra memory is left behind) and its parameter gradients (``dW``...).
+    """
     layers = list(model)
     saved = [(layer.training, layer.caching, layer.needs_input_grad) for layer in layers]
+    state = [{k: v for k, v in vars(layer).items()
+              if k.startswith("_") or k in {"d" + n for n in layer.param_names}}
+             for layer in layers]
     was_training = model.training
     model.eval()
     for layer in layers:
@@ -74,8 +80,12 @@ def input_gradients(model: Sequential) -> Iterator[Sequential]:
     try:
         yield model
     finally:
-        for layer, (training, caching, needs) in zip(layers, saved, strict=True):
+        for layer, (training, caching, needs), before in zip(layers, saved, state, strict=True):
             layer.training, layer.caching, layer.needs_input_grad = training, caching, needs
+            for name in [k for k in vars(layer) if k.startswith("_") and k not in before]:
+                delattr(layer, name)  # a cache attribute the probe created
+            for name, value in before.items():
+                setattr(layer, name, value)
         model.training = was_training
 
 
