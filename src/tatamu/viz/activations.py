@@ -74,9 +74,20 @@ def _draw_layer(fig, ax, model: Sequential, name: str, m: np.ndarray) -> None:
                           interpolation="nearest")
         ax.set_ylabel("channel")
         ax.set_xlabel("position")
-    ax.set_title(f"{name} ({type(layer).__name__}): {shape[0]} channels of {size}{shown}",
-                 fontsize=10)
+    ax.set_title(f"{name} ({type(layer).__name__}{_after(model, name)}): {shape[0]} channels "
+                 f"of {size}{shown}", fontsize=10)
     fig.colorbar(image, ax=ax, shrink=0.9, label="activation")
+
+
+def _after(model: Sequential, name: str) -> str:
+    """", after relu1" when layers that draw no maps (ReLU...) sit between this and the last."""
+    names, drawn = list(model.layers), set(map_layers(model))
+    between = []
+    for previous in reversed(names[: names.index(name)]):
+        if previous in drawn:
+            break
+        between.insert(0, previous)
+    return f", after {', '.join(between)}" if between else ""
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
