@@ -190,7 +190,8 @@ def explain_pool(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, 
         lines += [f"... and {len(col) - max_windows} more windows", ""]
     lines += [f"Step 3. The output ({oh}x{ow}), computed by tatamu.layers."
               f"{type(layer).__name__}:", *_grid(out)]
-    return Walkthrough("pool", lines, padded, is_pad, (kh, kw), windows, out)
+    return Walkthrough("pool", lines, padded, is_pad, (kh, kw), windows, out,
+                       extra={"mode": mode})
 
 
 def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *,

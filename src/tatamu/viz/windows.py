@@ -35,13 +35,18 @@ def plot_walkthrough(walk: Walkthrough, path: str | Path, max_windows: int = 9) 
         ax.set_axis_off()
     kh, kw = walk.kernel_size
     for ax, win in zip(axes, windows, strict=False):
-        _table(ax, walk.padded, walk.is_pad, [(win.top, win.left, kh, kw, "tab:orange")])
+        boxes = [(win.top, win.left, kh, kw, "tab:orange")]
+        if walk.extra.get("mode") == "max":  # the winner (the first maximum, as MaxPool2D)
+            r, c = divmod(int(np.argmax(win.values)), kw)
+            boxes.append((win.top + r, win.left + c, 1, 1, "tab:red"))
+        _table(ax, walk.padded, walk.is_pad, boxes)
         ax.set_title(f"out[{win.out[0]}, {win.out[1]}] = {format_number(win.result)}", fontsize=10)
     for ax, (title, table) in zip(axes[len(windows):], extra, strict=False):
         _table(ax, table)
         ax.set_title(title, fontsize=10)
     what = "convolution: multiply-add under the window" if walk.kind == "conv" else (
-        "pooling: one value per window")
+        "pooling: the largest value of each window (red)" if walk.extra.get("mode") == "max"
+        else "pooling: the mean of each window")
     more = f" (first {len(windows)} of {len(walk.windows)} windows)" if len(
         walk.windows) > len(windows) else ""
     pad_note = "; grey = padding" if walk.is_pad.any() else ""
