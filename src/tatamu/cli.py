@@ -342,6 +342,7 @@ def cmd_summary(args) -> int:
 
 
 def cmd_size(args) -> int:
+    from .errors import ConfigError
     from .im2col import conv_output_size
 
     sizes = args.sizes
@@ -365,7 +366,11 @@ def cmd_size(args) -> int:
               f"K={kernel_text}, S={s}")
         print(f"   = ({h} + 2*{p} - {span}) / {s} + 1 = {h + 2 * p - span} / {s} + 1 "
               f"= {(h + 2 * p - span) / s + 1:g}")
-        out = conv_output_size(h, k, s, p, d, args.rounding, axis=axis)
+        try:
+            out = conv_output_size(h, k, s, p, d, args.rounding, axis=axis)
+        except ConfigError as exc:  # the library's advice, in the words of this command's flags
+            text = str(exc).replace('rounding="floor"', "--rounding floor")
+            raise UserError(text.replace('rounding="ceil"', "--rounding ceil")) from None
         outputs.append(out)
         print(f"   O{axis} = {out}")
     print(f"output size: {' x '.join(str(o) for o in outputs)}")
