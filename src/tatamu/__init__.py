@@ -10,6 +10,7 @@ from . import layers as layers
 from . import models as models
 from . import optim as optim
 from . import train as train
+from . import viz as viz
 from .backend import DEFAULT_DTYPE as DEFAULT_DTYPE
 from .backend import get_array_module as get_array_module
 from .checkpoint import load as load
