@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ META_KEY = "meta"
 #: than MAX_RATIO times: model arrays barely compress.
 MAX_UNPACKED_BYTES = 4 * 2**30
 MAX_RATIO = 200
+#: The names atomic_write gives its temporary files (mkstemp: ".NAME." + 8 characters + ".tmp").
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 @dataclass
@@ -121,6 +124,22 @@ def atomic_write(path: Path, write) -> None:
                 "previous file there is unchanged"
             ) from exc
         raise
+
+
+def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files of writes that never finished (a process killed mid-write).
+
+    ``atomic_write`` removes its temporary file on any exception, Ctrl-C included, but nothing
+    runs after SIGKILL or a power cut. Call this only when no other process writes into
+    ``folder`` (fit does, before writing a run's first checkpoint). Returns what was removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if _TEMP_NAME.fullmatch(p.name) and p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def _umask() -> int:

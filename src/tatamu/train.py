@@ -142,20 +142,25 @@ def fit(
         callbacks.insert(0, ProgressBar())
     history, start_epoch, skip_batches = History(), 1, 0
     state: dict[str, Any] = {"best_val_accuracy": -1.0, "best_val_loss": math.inf, "bad_epochs": 0}
-    if resume:
-        history, start_epoch, skip_batches, state = _restore(model, optimizer, schedule, folder)
-    elif folder is not None:
-        _save(folder / INITIAL, model, None, None, metadata, history, {"epoch": 0}, seed)
+    # Ctrl-C is honoured at a batch boundary from here on, even one pressed while initial.npz
+    # is written (it used to be able to land where no clean save followed).
+    with _DeferredInterrupt() as interrupt:
+        if folder is not None:  # a run killed mid-write (SIGKILL) left its temporary file
+            ckpt.remove_stale_temp_files(folder)
+        if resume:
+            history, start_epoch, skip_batches, state = _restore(model, optimizer, schedule,
+                                                                 folder)
+        elif folder is not None:
+            _save(folder / INITIAL, model, None, None, metadata, history, {"epoch": 0}, seed)
 
-    info = {"epochs": epochs, "batch_size": batch_size, "num_train": len(x),
-            "num_params": model.num_params(), "start_epoch": start_epoch}
-    for cb in callbacks:
-        cb.on_train_begin(info)
-    params = model.params()
-    model.train()
-    epoch = start_epoch
-    try:
-        with _DeferredInterrupt() as interrupt:
+        info = {"epochs": epochs, "batch_size": batch_size, "num_train": len(x),
+                "num_params": model.num_params(), "start_epoch": start_epoch}
+        for cb in callbacks:
+            cb.on_train_begin(info)
+        params = model.params()
+        model.train()
+        epoch = start_epoch
+        try:
             for epoch in range(start_epoch, epochs + 1):
                 if not skip_batches:  # a mid-epoch resume restored the layers' rng states
                     _seed_layers(model, seed, epoch)
@@ -184,18 +189,19 @@ def fit(
                     history.message = (f"validation loss has not improved for {early_stopping} "
                                        f"epochs; stopped after epoch {epoch}")
                     break
-    except KeyboardInterrupt:
-        history.stop_reason = "interrupted"
-        history.message = f"interrupted during epoch {epoch}"
-        if folder is not None and interrupt.requested and not interrupt.forced:
-            # Interrupted between two steps: the state is consistent, save it to resume from.
-            _save(folder / LAST, model, optimizer, schedule, metadata, history, state, seed)
-            history.message += f"; saved {folder / LAST}: resume with resume=True (--resume)"
-        elif folder is not None:
-            history.message += f"; the last checkpoint {folder / LAST} is unchanged"
-    finally:
-        for cb in callbacks:
-            cb.on_train_end(history)
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
+            history.message = f"interrupted during epoch {epoch}"
+            if folder is not None and interrupt.requested and not interrupt.forced:
+                # Interrupted between two steps: the state is consistent, save it to resume
+                # from (a second Ctrl-C during this save stops it; the old file stays whole).
+                _save(folder / LAST, model, optimizer, schedule, metadata, history, state, seed)
+                history.message += f"; saved {folder / LAST}: resume with resume=True (--resume)"
+            elif folder is not None:
+                history.message += f"; the last checkpoint {folder / LAST} is unchanged"
+        finally:
+            for cb in callbacks:
+                cb.on_train_end(history)
     return history
 
 
