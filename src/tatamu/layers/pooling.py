@@ -103,16 +103,19 @@ class MaxPool2D(_Pool2D):
         # The book copies every window into a row (im2col) and takes max/argmax of the rows.
         # The same result without the copy: visit the FH*FW window elements one at a time;
         # element k of every window is one strided (N, C, OH, OW) slice of the input.
+        # Only backward needs the winners: in eval mode (caching off) they are not tracked.
+        index_type = np.min_scalar_type(self._k[0] * self._k[1])  # uint8 below 256 elements
         for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
             v = padded[:, :, rows, cols]  # (N, C, OH, OW)
             if k == 0:
                 out = v.copy()
-                argmax = xp.zeros(out.shape, dtype=np.min_scalar_type(self._k[0] * self._k[1]))
+                argmax = xp.zeros(out.shape, dtype=index_type) if self.caching else None
                 continue
-            # Strictly greater: on a tie the earlier element stays the winner (the first
-            # maximum, as argmax and PyTorch choose). k only grows, so the newest winner has
-            # the largest index and a maximum() records it without a branchy masked write.
-            xp.maximum(argmax, (v > out) * argmax.dtype.type(k), out=argmax)
+            if argmax is not None:
+                # Strictly greater: on a tie the earlier element stays the winner (the first
+                # maximum, as argmax and PyTorch choose). k only grows, so the newest winner
+                # has the largest index and maximum() records it without a masked write.
+                xp.maximum(argmax, (v > out) * index_type.type(k), out=argmax)
             xp.maximum(out, v, out=out)
         if self.caching:
             self._x_shape, self._argmax = x.shape, argmax
