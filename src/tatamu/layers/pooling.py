@@ -14,7 +14,6 @@ from ..backend import get_array_module
 from ..errors import ConfigError
 from ..im2col import (
     Rounding,
-    add_windows,
     pair,
     spatial_args,
     window_geometry,
@@ -40,6 +39,10 @@ class _Pool2D(Layer):
                     f"(kernel {k}, padding {max(before, after)}), as in PyTorch: a window made "
                     f"mostly of padding has nothing to pool."
                 )
+        # Windows overlap when a step is shorter than a window's span; then input pixels
+        # are shared and backward must add up their gradients instead of just writing them.
+        self._overlapping = any(s < d * (k - 1) + 1
+                                for k, s, d in zip(self._k, self._s, self._d, strict=True))
         self._x_shape = None  # cache for backward: the input's shape
 
     def _window_args(self):
@@ -127,9 +130,13 @@ class MaxPool2D(_Pool2D):
         out_hw, pads = self._geometry(self._x_shape)
         dpadded = xp.zeros(self._padded_shape(self._x_shape, pads), dtype=dout.dtype)
         # Each output gradient goes to its window's winner: slice k of the input receives
-        # dout where element k won. (+= because overlapping windows share input pixels.)
+        # dout where element k won. Disjoint windows touch each pixel once, so the product
+        # is written straight into place (half the time of adding a temporary).
         for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
-            dpadded[:, :, rows, cols] += dout * (argmax == k)
+            if self._overlapping:
+                dpadded[:, :, rows, cols] += dout * (argmax == k)
+            else:
+                xp.multiply(dout, argmax == k, out=dpadded[:, :, rows, cols])
         return pad_adjoint(dpadded, pads)
 
 
@@ -189,13 +196,16 @@ class AvgPool2D(_Pool2D):
 
     def _backward4d(self, dout):
         divisor = self._cached(self._divisor)
-        (_, _), pads = self._geometry(self._x_shape)
+        out_hw, pads = self._geometry(self._x_shape)
         xp = get_array_module(dout)
         share = dout / divisor  # (N, C, OH, OW): each pixel of a window gets an equal share
-        # (N, C, OH, OW) -> broadcast view (N, C, OH, OW, FH, FW), no copy
-        dwin = xp.broadcast_to(share[..., None, None], (*share.shape, *self._k))
-        padded = add_windows(dwin, self._padded_shape(self._x_shape, pads), self._s, self._d)
-        return pad_adjoint(padded, pads)
+        dpadded = xp.zeros(self._padded_shape(self._x_shape, pads), dtype=dout.dtype)
+        for _, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+            if self._overlapping:
+                dpadded[:, :, rows, cols] += share  # pixels shared by windows sum their shares
+            else:
+                dpadded[:, :, rows, cols] = share
+        return pad_adjoint(dpadded, pads)
 
 
 class _Pool1D:
