@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: train test test-slow lint bench clean
+.PHONY: train test test-slow bench reproduce clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ test-slow: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# The long runs behind README's "Results" table (not CI). Fashion-MNIST is looked up in
+# FASHION_ROOT, the user cache or Debian's dataset-fashion-mnist; add --download to fetch it.
+FASHION_ROOT ?= ../shared/data/fashion-mnist
+reproduce: $(VENV)/.installed-run
+	$(BIN)/tatamu train --model simple --epochs 20 --no-progress --force --out runs/reproduce/simple-mnist
+	$(BIN)/tatamu train --model deep --epochs 20 --no-progress --force --out runs/reproduce/deep-mnist
+	$(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --no-progress --force --out runs/reproduce/conv1d-mnist1d
+	$(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 20 --no-progress --force --out runs/reproduce/simple-fashion
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
