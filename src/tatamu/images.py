@@ -7,6 +7,7 @@ a note so the user knows what the network actually saw.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +33,19 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
             arr = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise DataError(f"{path} is not a readable .npy array ({exc})") from exc
-        if arr.dtype.kind not in "uif" or arr.ndim not in (2, 3):
-            raise DataError(f"{path}: expected a 2-D (H, W) or 3-D (C, H, W) numeric array; "
-                            f"got {arr.dtype} of shape {arr.shape}")
-        arr = arr.astype(np.float32)
+        if arr.dtype.kind not in "uif" or arr.ndim not in (2, 3) or arr.size == 0:
+            raise DataError(f"{path}: expected a non-empty 2-D (H, W) or 3-D (C, H, W) numeric "
+                            f"array; got {arr.dtype} of shape {arr.shape}")
+        if arr.ndim == 3 and arr.shape[0] not in (1, 3, 4) and arr.shape[-1] in (1, 3, 4):
+            raise DataError(f"{path}: shape {arr.shape} looks channels-last (H, W, C); tatamu "
+                            f"takes (C, H, W): save np.transpose(a, (2, 0, 1)) instead")
+        arr = arr.astype(np.float64)  # float32 would turn huge integers into inf
         if not np.isfinite(arr).all():
             raise DataError(f"{path} contains NaN or inf values; it is not an image")
+        if arr.min() < 0 or arr.max() > 255:
+            raise DataError(f"{path}: pixel values must lie in [0, 1] or [0, 255]; got "
+                            f"[{arr.min():g}, {arr.max():g}] (standardised data? undo the "
+                            f"normalisation first)")
         if arr.max(initial=0) > 1.0:
             arr = arr / 255.0
             notes.append("scaled 0-255 to 0-1")
@@ -61,15 +69,23 @@ def _read_picture(path: Path, height: int, width: int, notes: list[str]) -> np.n
     from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
 
     try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode != "L":
-                notes.append(f"converted {img.mode} to grey")
-                img = img.convert("L")
-            if img.size != (width, height):
-                notes.append(f"resized {img.size[0]}x{img.size[1]} to {width}x{height}")
-                img = img.resize((width, height), Image.Resampling.LANCZOS)
-            return np.asarray(img, dtype=np.float32) / 255.0
+        with warnings.catch_warnings():
+            # Pillow warns about damaged metadata it skips (noise for a user) and about
+            # "decompression bombs" (over 89 million pixels): those are refused below.
+            warnings.filterwarnings("ignore", module="PIL")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                if img.mode != "L":
+                    notes.append(f"converted {img.mode} to grey")
+                    img = img.convert("L")
+                if img.size != (width, height):
+                    notes.append(f"resized {img.size[0]}x{img.size[1]} to {width}x{height}")
+                    img = img.resize((width, height), Image.Resampling.LANCZOS)
+                return np.asarray(img, dtype=np.float32) / 255.0
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataError(f"{path} is too large a picture for tatamu ({exc}); scale it down to "
+                        f"about {width}x{height} pixels first") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise DataError(f"{path} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
                         f"{exc}") from exc

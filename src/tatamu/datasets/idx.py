@@ -196,8 +196,14 @@ def _parse(
     header_len = 4 + 4 * ndim
     expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow on absurd dims
     what = f"dimensions {dims} of {dtype.name} need {expected} bytes after the {header_len}-byte"
-    if expected > max_bytes:
-        raise DataError(f"{name}: absurd IDX header: {what} header, more than the "
+    # A zero dimension empties the data, but NumPy still refuses a shape such as
+    # (0, 2**21, 2**21, 2**21) whose other dimensions overflow: bound those too.
+    nonzero = math.prod(max(d, 1) for d in dims) * dtype.itemsize
+    if expected > max_bytes or nonzero > max_bytes:
+        need = what if expected > max_bytes else (
+            f"dimensions {dims} of {dtype.name} without the zero ones need {nonzero} bytes "
+            f"after the {header_len}-byte")
+        raise DataError(f"{name}: absurd IDX header: {need} header, more than the "
                         f"{max_bytes}-byte limit (damaged or not an IDX file)")
     # Raw files: compare sizes before reading or allocating anything.
     if raw_size is not None and raw_size - header_len != expected:
