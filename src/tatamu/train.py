@@ -149,9 +149,10 @@ def fit(
             ckpt.remove_stale_temp_files(folder)
         if resume:
             history, start_epoch, skip_batches, state = _restore(model, optimizer, schedule,
-                                                                 folder)
+                                                                 folder, batch_size, len(x))
         elif folder is not None:
             _save(folder / INITIAL, model, None, None, metadata, history, {"epoch": 0}, seed)
+        state.update(batch_size=batch_size, num_train=len(x))  # a mid-epoch resume needs both
 
         info = {"epochs": epochs, "batch_size": batch_size, "num_train": len(x),
                 "num_params": model.num_params(), "start_epoch": start_epoch}
@@ -359,6 +360,8 @@ def _save(path, model, optimizer, schedule, metadata, history, state, seed) -> N
         "bad_epochs": state.get("bad_epochs", 0),
         "rng_states": _rng_states(model),
         "partial": state.get("partial"),
+        "batch_size": state.get("batch_size"),
+        "num_train": state.get("num_train"),
         "schedule": None if schedule is None else {
             k: float(v) for k, v in schedule.state_dict().items()},
     }
@@ -370,30 +373,95 @@ def _finite_or_none(value):
     return value if value is not None and math.isfinite(value) else None
 
 
-def _restore(model, optimizer, schedule, folder: Path):
+def _restore(model, optimizer, schedule, folder: Path, batch_size: int, num_train: int):
+    """Everything fit needs to continue the run saved in ``folder/last.npz``, checked first."""
     path = folder / LAST
     if not path.exists():
         raise CheckpointError(f"nothing to resume: {path} does not exist (train without --resume)")
     saved = ckpt.read(path)
+    ts = saved.meta.get("train_state")
+    if not isinstance(ts, dict):
+        raise CheckpointError(
+            f"{path} holds a model but no training state (saved by tatamu.save, not by a "
+            "training run?), so it cannot be resumed: start a new run"
+        )
+    try:
+        history, state = _parse_train_state(saved.meta, ts, model)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: its training state is damaged ({exc!r}), so the run cannot be resumed; "
+            "start a new run (best.npz still holds a model)"
+        ) from exc
+    position = state["position"]
+    for value, saved_value, option in ((batch_size, ts.get("batch_size"), "--batch-size"),
+                                       (num_train, ts.get("num_train"), "--limit")):
+        if position["batch"] and saved_value is not None and value != saved_value:
+            what = "batch size" if option == "--batch-size" else "number of training samples"
+            raise ConfigError(
+                f"{path} stopped in the middle of epoch {position['epoch']}, with {what} "
+                f"{saved_value}; resuming with {value} would train on other samples. Resume "
+                f"with the run's settings ({option} {saved_value})"
+            )
+    # Every check before anything changes: a refused resume leaves model and optimizer as is.
+    ckpt._check_fits(path, "parameter", model.params(), saved.model.params())
+    ckpt._check_fits(path, "buffer", model.buffers(), saved.model.buffers())
+    try:
+        if saved.optimizer_state:
+            optimizer.load_state_dict(saved.optimizer_state)
+        if schedule is not None and ts.get("schedule"):
+            schedule.load_state_dict({k: np.asarray(v) for k, v in ts["schedule"].items()})
+        for name, rng_state in ts.get("rng_states", {}).items():
+            model.layers[name].rng.bit_generator.state = rng_state
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: its optimizer, schedule or random state is damaged "
+                              f"({exc!r}); start a new run") from exc
     ckpt._copy_into(path, "parameter", model.params(), saved.model.params())
     ckpt._copy_into(path, "buffer", model.buffers(), saved.model.buffers())
-    if saved.optimizer_state:
-        optimizer.load_state_dict(saved.optimizer_state)
-    ts = saved.meta["train_state"]
-    if schedule is not None and ts.get("schedule"):
-        schedule.load_state_dict({k: np.asarray(v) for k, v in ts["schedule"].items()})
-    for name, rng_state in ts.get("rng_states", {}).items():
-        model.layers[name].rng.bit_generator.state = rng_state
-    history = History.from_dict(saved.meta.get("history", {}))
-    history.stop_reason, history.message = "completed", ""
-    state = {
-        "best_val_accuracy": ts.get("best_val_accuracy", -1.0),
-        "best_val_loss": ts.get("best_val_loss") or math.inf,
-        "bad_epochs": ts.get("bad_epochs", 0),
-        "position": ts["position"],
-        "partial": ts.get("partial"),
+    return history, position["epoch"], position["batch"], state
+
+
+def _parse_train_state(meta: dict[str, Any], ts: dict[str, Any], model: Sequential):
+    """History and loop state from a run checkpoint; KeyError/TypeError/ValueError if damaged."""
+    def number(value, what, *, none=False):
+        if (value is None and none) or (isinstance(value, int | float)
+                                        and not isinstance(value, bool)):
+            return value
+        raise TypeError(f"{what} is {value!r}")
+
+    position = {k: number(ts["position"][k], f"position {k}") for k in ("epoch", "batch")}
+    if position["epoch"] < 1 or position["batch"] < 0 or any(
+            int(v) != v for v in position.values()):
+        raise ValueError(f"position {position}")
+    saved_history = meta.get("history", {})
+    lists = [k for k in History.__dataclass_fields__ if k not in ("stop_reason", "message")]
+    if not isinstance(saved_history, dict):
+        raise TypeError(f"history is {saved_history!r}")
+    for key in lists:
+        values = saved_history.get(key, [])
+        if not isinstance(values, list) or len(values) != len(saved_history.get("epoch", [])):
+            raise ValueError(f"history {key} is {values!r}")
+        for v in values:
+            number(v, f"history {key} entry", none=True)
+    history = History.from_dict({k: saved_history.get(k, []) for k in lists})
+    partial = ts.get("partial")
+    if partial is not None:
+        partial = {k: number(partial[k], f"partial {k}") for k in ("loss", "correct", "seen",
+                                                                    "time")}
+    rng_states = ts.get("rng_states", {})
+    if not isinstance(rng_states, dict) or any(
+            not isinstance(getattr(model.layers.get(name), "rng", None), np.random.Generator)
+            for name in rng_states):
+        raise ValueError(f"random states for layers {list(rng_states)}")
+    if not isinstance(ts.get("schedule") or {}, dict):
+        raise TypeError(f"schedule state is {ts['schedule']!r}")
+    best_loss = number(ts.get("best_val_loss"), "best_val_loss", none=True)
+    return history, {
+        "best_val_accuracy": number(ts.get("best_val_accuracy", -1.0), "best_val_accuracy"),
+        "best_val_loss": math.inf if best_loss is None else best_loss,
+        "bad_epochs": int(number(ts.get("bad_epochs", 0), "bad_epochs")),
+        "position": {k: int(v) for k, v in position.items()},
+        "partial": partial,
     }
-    return history, ts["position"]["epoch"], ts["position"]["batch"], state
 
 
 def check_data(model: Sequential, data, what: str):
@@ -426,7 +494,28 @@ def check_data(model: Sequential, data, what: str):
     if x.size and not bool(np.isfinite(x).all()):
         raise DataError(f"{what} contains NaN or inf values; clean the data before training")
     check_labels(labels, len(x), model.num_classes)
+    if labels.ndim == 2:
+        _check_label_rows(labels, what)
     return x, labels
+
+
+def _check_label_rows(labels, what: str) -> None:
+    """One-hot (or probability) labels: numbers >= 0 with rows summing to 1.
+
+    A NaN label would otherwise surface as a NaN loss, reported as a learning rate too high.
+    """
+    t = as_numpy(labels)
+    if t.dtype.kind not in "biuf":
+        raise DataError(f"{what}: one-hot labels must be numbers; got dtype {t.dtype}")
+    if not np.isfinite(t).all():
+        raise DataError(f"{what}: the one-hot labels contain NaN or inf; clean the labels")
+    sums = t.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero((t < 0).any(axis=1) | (np.abs(sums - 1) > 1e-3))
+    if bad.size:
+        raise DataError(
+            f"{what}: one-hot labels must be >= 0 with each row summing to 1; row {bad[0]} is "
+            f"{t[bad[0]].tolist()}. Integer class indices (N,) work too"
+        )
 
 
 def _label_indices(labels) -> np.ndarray:
