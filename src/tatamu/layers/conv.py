@@ -137,9 +137,10 @@ class Conv2D(Layer):
         col_t = windows.transpose(1, 4, 5, 0, 2, 3).reshape(g, -1, n * out_h * out_w)
         w_col = self.W.reshape(g, fn // g, -1)  # (FN, C/G, FH, FW) -> (G, FN/G, C/G*FH*FW)
         # Each group convolves its own C/G channels (G = 1: the book's col @ W_col, transposed),
-        # one product per sample so that the result lands in NCHW order with no transpose.
+        # one product per sample, written straight into an NCHW array: no transpose after.
         # (G, FN/G, C/G*FH*FW) @ (N, G, C/G*FH*FW, OH*OW) -> (N, G, FN/G, OH*OW)
-        out = xp.matmul(w_col, col_t.reshape(g, -1, n, out_h * out_w).transpose(2, 0, 1, 3))
+        out = xp.empty((n, g, fn // g, out_h * out_w), dtype=x.dtype)
+        xp.matmul(w_col, col_t.reshape(g, -1, n, out_h * out_w).transpose(2, 0, 1, 3), out=out)
         if self.b is not None:
             out += self.b.reshape(g, fn // g, 1)  # one bias per output channel
         if self.caching:
