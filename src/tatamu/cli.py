@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import errno
 import json
 import os
 import re
@@ -22,6 +23,20 @@ EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
 REPORT_URL = "https://github.com/tatamu/tatamu/issues"
+
+
+#: OSError numbers that mean the machine refused (disk full, no permission), not a bug.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_ENVIRONMENT_ERRNOS = _FULL | {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def one_line(message: str) -> str:
+    """A multi-line message (a list of places looked in, of mirrors tried) as one line."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    text = lines[0] if lines else message
+    for line in lines[1:]:
+        text += (" " if text.endswith(":") else "; ") + line
+    return text
 
 
 class UserError(Exception):
@@ -54,12 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except (TatamuError, UserError) as exc:
-        print(f"tatamu: error: {exc}", file=sys.stderr)
+        print(f"tatamu: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("tatamu: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug in tatamu, not the user's fault
+    except MemoryError as exc:  # sizes asked for that this machine cannot hold
+        print(f"tatamu: error: not enough memory ({exc or 'MemoryError'}); ask for less: smaller "
+              "sizes (--input, --channels, --batch), a smaller --batch-size or --limit",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as exc:  # a bug in tatamu, not the user's fault...
+        if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+            # ...unless the machine said no: a full disk, a read-only or forbidden folder.
+            where = f"{exc.filename}: " if exc.filename else ""
+            fix = ("free some space or choose another folder (--out)" if exc.errno in _FULL
+                   else "choose a folder you can write to (--out) or change its permissions")
+            print(f"tatamu: error: {where}{exc.strerror or exc}; {fix}", file=sys.stderr)
+            return EXIT_USER_ERROR
         if os.environ.get("TATAMU_DEBUG"):
             raise
         print(
@@ -131,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("size", help="the output-size formula worked through with your numbers")
     p.add_argument("sizes", type=int, nargs="+", metavar="SIZE", help="H [W]")
     p.add_argument("--kernel", type=int, nargs="+", required=True, metavar="K")
-    p.add_argument("--stride", type=int, nargs="+", default=[1], metavar="S")
+    p.add_argument("--stride", type=_positive_int, nargs="+", default=[1], metavar="S")
     p.add_argument("--padding", type=int, nargs="+", default=[0], metavar="P")
     p.add_argument("--dilation", type=int, nargs="+", default=[1], metavar="D")
     p.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
@@ -485,6 +512,8 @@ def cmd_explain(args) -> int:
     sizes = [explain.parse_size(v, f"--{name}") for v, name in (
         (args.input, "input"), (args.kernel, "kernel"), (args.padding, "padding"))]
     stride = None if args.stride is None else explain.parse_size(args.stride, "--stride")
+    if stride is not None and min(stride) < 1:
+        raise UserError(f"--stride must be at least 1; got {args.stride}")
     try:
         if args.topic == "conv":
             walk = explain.explain_conv(
