@@ -1,0 +1,112 @@
+"""The printed tables: medians, min-max spread and the ratio tatamu / PyTorch."""
+
+from __future__ import annotations
+
+MiB = 2**20
+
+
+def _cell(s: dict) -> str:
+    """``median unit (min-max)``, all in the median's unit (ms below a second, else s)."""
+    scale, unit = (1e3, "ms") if s["median"] < 1 else (1.0, "s")
+    lo, mid, hi = (s[k] * scale for k in ("min", "median", "max"))
+    digits = 1 if unit == "ms" else 2
+    return f"{mid:.{digits}f} {unit} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "-" * len(max(lines, key=len)))
+    return "\n".join(lines)
+
+
+def header(run: dict) -> str:
+    blas, tor, env = run["blas"], run["torch"], run["env"]
+    return (
+        f"== {run['threads']} thread(s) == {run['machine']['cpu']}, {run['machine']['cores']} "
+        f"cores\nNumPy {blas.get('numpy')} BLAS: {blas.get('name')} {blas.get('version')}, "
+        f"kernel {blas.get('kernel', '?')}, {blas.get('threads', '?')} thread(s) "
+        f"(OPENBLAS_NUM_THREADS={env['OPENBLAS_NUM_THREADS']}; OPENBLAS_CORETYPE and "
+        f"OPENBLAS_L2_SIZE unset for this process)\nPyTorch {tor['version']}, "
+        f"{tor['threads']} thread(s) (torch.set_num_threads), oneDNN {tor['mkldnn']}"
+    )
+
+
+def main_table(run: dict) -> str:
+    rows = [("benchmark", "tatamu median (min-max)", "PyTorch median (min-max)",
+             "tatamu/PyTorch")]
+    if "train" in run:
+        t = run["train"]
+        note = (f" [{t['steps_timed']} steps x{t['epoch_steps'] / t['steps_timed']:.0f}, "
+                f"extrapolated]" if t["extrapolated"] else "")
+        rows.append(("SimpleConvNet epoch, 60k MNIST, b100, Adam" + note,
+                     _cell(t["tatamu"]), _cell(t["torch"]), f"{t['ratio']:.2f}"))
+    if "deep" in run:
+        d = run["deep"]
+        rows.append((f"DeepConvNet step, b100 ({d['steps_per_s']['tatamu']:.1f} vs "
+                     f"{d['steps_per_s']['torch']:.1f} steps/s)",
+                     _cell(d["tatamu"]), _cell(d["torch"]), f"{d['ratio']:.2f}"))
+    if "predict" in run:
+        p = run["predict"]
+        rows.append((f"predict 10k test images (chunks of {p['chunk']})",
+                     _cell(p["tatamu"]), _cell(p["torch"]), f"{p['ratio']:.2f}"))
+        rss = p["rss"]
+        rows.append(("  predict peak above model: RSS (anonymous, sampled)",
+                     f"{rss['tatamu']['peak_above'] / MiB:.1f} MiB",
+                     f"{rss['torch']['peak_above'] / MiB:.1f} MiB",
+                     f"{rss['tatamu']['peak_above'] / max(rss['torch']['peak_above'], 1):.2f}"))
+        rows.append(("  predict peak above model: tracemalloc",
+                     f"{p['traced_peak'] / MiB:.1f} MiB", "-", ""))
+    return _table(rows)
+
+
+def layers_table(run: dict) -> str:
+    peak = run.get("gemm", {}).get("numpy", {}).get("gflops")
+    rows = [("layer (batch 100)", "pass", "tatamu", "PyTorch", "ratio", "tatamu GFLOP/s",
+             "of GEMM peak")]
+    for name, r in run["layers"].items():
+        for step in ("forward", "backward"):
+            c = r[step]
+            gf = c["tatamu"].get("gflops")
+            rows.append((name if step == "forward" else "", step, _cell(c["tatamu"]),
+                         _cell(c["torch"]), f"{c['ratio']:.2f}",
+                         f"{gf:.1f}" if gf else "", f"{gf / peak:.0%}" if gf and peak else ""))
+    return _table(rows)
+
+
+def gemm_line(run: dict) -> str:
+    g = run["gemm"]
+    return (f"float32 GEMM {g['n']}x{g['n']}: NumPy {g['numpy']['gflops']:.1f} GFLOP/s, "
+            f"PyTorch {g['torch']['gflops']:.1f} GFLOP/s (best of several)")
+
+
+def memory_tables(run: dict) -> str:
+    m = run["memory"]
+    rows = [("training memory per step, batch 100 (tracemalloc)", "parameters", "gradients",
+             "Adam state", "layer caches", "held between steps", "peak in a step")]
+    for net, t in m["training"].items():
+        rows.append((net, *(f"{t[k] / MiB:.1f} MiB" for k in (
+            "params", "grads", "optimizer_state", "caches", "held_between_steps",
+            "peak_in_step_above_params"))))
+    out = [_table(rows)]
+    rows = [("predict SimpleConvNet from an np.memmap", "peak above model", "result array",
+             "working memory", "time")]
+    for n, p in m["predict"].items():
+        rows.append((f"{int(n):,} images (chunks of {p['chunk']})", f"{p['peak'] / MiB:.1f} MiB",
+                     f"{p['output'] / MiB:.1f} MiB", f"{p['working'] / MiB:.1f} MiB",
+                     f"{p['seconds']:.1f} s"))
+    out.append(_table(rows))
+    return "\n\n".join(out)
+
+
+def render(run: dict) -> str:
+    parts = [header(run)]
+    if any(k in run for k in ("train", "deep", "predict")):
+        parts.append(main_table(run))
+    if "gemm" in run:
+        parts.append(gemm_line(run))
+    if "layers" in run:
+        parts.append(layers_table(run))
+    if "memory" in run:
+        parts.append(memory_tables(run))
+    return "\n\n".join(parts)
