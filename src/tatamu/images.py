@@ -7,12 +7,17 @@ a note so the user knows what the network actually saw.
 
 from __future__ import annotations
 
+import io
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
+
+#: Larger picture files are refused unread (a 12-megapixel photo is a few MB).
+MAX_PICTURE_BYTES = 64 * 2**20
 
 
 def load_image_for(path: str | Path, input_shape: tuple[int, ...],
@@ -68,13 +73,19 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
 def _read_picture(path: Path, height: int, width: int, notes: list[str]) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
 
+    size = path.stat().st_size
+    if size > MAX_PICTURE_BYTES:
+        raise DataError(f"{path} is {size:,} bytes; tatamu reads pictures up to "
+                        f"{MAX_PICTURE_BYTES:,}: scale it down to about {width}x{height} first")
     try:
         with warnings.catch_warnings():
             # Pillow warns about damaged metadata it skips (noise for a user) and about
             # "decompression bombs" (over 89 million pixels): those are refused below.
             warnings.filterwarnings("ignore", module="PIL")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            # From memory: a damaged chunk length then cannot make a file read reserve
+            # gigabytes (Pillow reads what a chunk header claims).
+            with Image.open(io.BytesIO(path.read_bytes())) as img:
                 img.load()
                 if img.mode != "L":
                     notes.append(f"converted {img.mode} to grey")
@@ -86,9 +97,10 @@ def _read_picture(path: Path, height: int, width: int, notes: list[str]) -> np.n
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise DataError(f"{path} is too large a picture for tatamu ({exc}); scale it down to "
                         f"about {width}x{height} pixels first") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error,
+            IndexError) as exc:  # SyntaxError: Pillow's "broken PNG file"
         raise DataError(f"{path} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
-                        f"{exc}") from exc
+                        f"{exc or type(exc).__name__}") from exc
 
 
 def _resize(arr: np.ndarray, height: int, width: int, notes: list[str]) -> np.ndarray:

@@ -183,7 +183,7 @@ def test_a_disk_full_during_a_download_is_a_download_error(tmp_path, http_server
 
 
 # -- an existing run folder -----------------------------------------------------------------------
-@pytest.mark.parametrize("content", ["a run", "someone's file"])
+@pytest.mark.parametrize("content", ["a run", "someone's file"], ids=["a-run", "a-user-file"])
 def test_an_existing_non_empty_out_folder_is_never_touched_without_asking(tmp_path, content):
     folder = tmp_path / "run"
     if content == "a run":

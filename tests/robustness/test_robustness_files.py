@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import shutil
 import struct
 import tracemalloc
@@ -35,15 +36,18 @@ IMAGES = encode_idx(np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5))
 MNIST = (1, 28, 28)
 
 
-def peak_memory(call) -> int:
-    """Peak traced memory (bytes, NumPy buffers included) while ``call()`` runs."""
+def refused_within(limit: int, call, error, match: str) -> str:
+    """Assert ``call()`` raises ``error`` matching ``match`` with a traced peak memory (NumPy
+    buffers included) under ``limit`` bytes; return the message."""
     tracemalloc.start()
     try:
-        call()
+        with pytest.raises(error, match=match) as info:
+            call()
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return peak
+    assert peak < limit, f"peak traced memory {peak:,} bytes"
+    return str(info.value)
 
 
 # -- IDX files ------------------------------------------------------------------------------------
@@ -79,8 +83,7 @@ def test_a_damaged_idx_file_is_refused_naming_the_file(tmp_path, damage, phrase,
 def test_absurd_idx_dimensions_are_refused_before_allocating(dims):
     data = bytes([0, 0, 0x08, len(dims)]) + struct.pack(f">{len(dims)}I", *dims) + bytes(16)
     for blob in (data, gzip.compress(data)):
-        with pytest.raises(DataError, match="absurd IDX header"):
-            assert peak_memory(lambda b=blob: read_idx(b)) < 2**20
+        refused_within(2**20, lambda b=blob: read_idx(b), DataError, "absurd IDX header")
 
 
 def test_corrupt_gzip_is_a_data_error():
@@ -163,9 +166,8 @@ def test_an_npy_header_claiming_more_than_its_bytes_is_refused_before_allocating
         return npy_header(shape) + bytes(64) if name == "param/conv1.W.npy" else data
 
     bad = rezip(saved, tmp_path / "claims.npz", forge)
-    with pytest.raises(CheckpointError, match="declares") as info:
-        assert peak_memory(lambda: checkpoint.load(bad)) < 2**20
-    assert str(bad) in str(info.value) and "param/conv1.W.npy" in str(info.value)
+    message = refused_within(2**20, lambda: checkpoint.load(bad), CheckpointError, "declares")
+    assert str(bad) in message and "param/conv1.W.npy" in message
 
 
 def test_a_forged_giant_architecture_is_refused_before_building_it(saved, tmp_path):
@@ -173,9 +175,9 @@ def test_a_forged_giant_architecture_is_refused_before_building_it(saved, tmp_pa
         meta["model"]["layers"][3]["config"].update(in_features=20000, out_features=20000)
 
     bad = edit_meta(saved, tmp_path / "giant.npz", giant)
-    with pytest.raises(CheckpointError, match=r"need 400,02\d,\d+ weights") as info:
-        assert peak_memory(lambda: checkpoint.load(bad)) < 2**20
-    assert "forged" in str(info.value)
+    message = refused_within(2**20, lambda: checkpoint.load(bad), CheckpointError,
+                             r"need 400,02\d,\d+ weights")
+    assert "forged" in message
 
 
 @pytest.mark.parametrize("method", [8, 12, 14, 99], ids=["deflate", "bzip2", "lzma", "unknown"])
@@ -279,7 +281,8 @@ def test_resuming_from_a_damaged_training_state_is_refused_and_changes_nothing(r
 
 
 @pytest.mark.parametrize(("batch_size", "n", "option"), [(4, 12, "--batch-size 5"),
-                                                         (5, 10, "--limit 12")])
+                                                         (5, 10, "--limit 12")],
+                         ids=["other-batch-size", "other-data-size"])
 def test_resuming_mid_epoch_with_other_settings_says_which(tmp_path, batch_size, n, option):
     folder = tmp_path / "run"
     fit(tiny_model(), tiny_data(12), epochs=1, batch_size=5, optimizer=Adam(), progress=False,
@@ -320,6 +323,11 @@ PICTURES = {
                          "too large a picture"),
     "bomb-10000x10000": ("bomb.png", lambda p: p.write_bytes(png_claiming(10000, 10000)),
                          "too large a picture"),
+    "broken-png-chunk": ("digit.png", lambda p: p.write_bytes(png_claiming(10, 12)[:33]
+                                                              + bytes(4) + b"IDAT" + bytes(8)),
+                         "not an image"),
+    "png-chunk-claiming-80MB": ("digit.png", lambda p: p.write_bytes(
+        png_claiming(10, 12)[:33] + b"\x05\x00\x00\x00IDAT\x00\x00"), "not an image"),
     "a-folder": ("folder.png", lambda p: p.mkdir(), "no image file"),
     "npy-empty": ("x.npy", save_npy(np.zeros((0, 0), np.float32)), "non-empty"),
     "npy-channels-last": ("x.npy", save_npy(np.zeros((28, 28, 3), np.float32)),
@@ -338,14 +346,20 @@ def test_a_picture_that_is_not_one_is_refused_and_predict_exits_2(tmp_path, save
     name, make, phrase = PICTURES[case]
     path = tmp_path / name
     make(path)
-    with pytest.raises(DataError, match=phrase.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[").replace("]", r"\]")):
-        assert peak_memory(lambda: load_image_for(path, MNIST)) < 64 * 2**20
+    refused_within(16 * 2**20, lambda: load_image_for(path, MNIST), DataError, re.escape(phrase))
     mnist = tmp_path / "mnist.npz"  # a checkpoint taking 28x28 pictures
     tatamu.save(tatamu.models.simple_convnet(MNIST, filters=2, hidden=4, rng=0), mnist)
     status, _, err = run_cli("predict", mnist, path)
     assert status == 2
     one_error_line(err, str(path), phrase)
+
+
+def test_a_picture_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(tatamu.images, "MAX_PICTURE_BYTES", 1000)
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), np.uint8)).save(path)
+    with pytest.raises(DataError, match="tatamu reads pictures up to 1,000"):
+        load_image_for(path, MNIST)
 
 
 def test_a_real_picture_still_reads(tmp_path):

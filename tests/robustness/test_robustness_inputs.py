@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from robustness_helpers import SHAPE, one_error_line, run_cli, tiny_data, tiny_model
+from robustness_helpers import one_error_line, run_cli, tiny_data, tiny_model
 
 from tatamu.errors import ConfigError, DataError, ShapeError, TatamuError
 from tatamu.im2col import conv_output_size
@@ -226,6 +226,3 @@ def test_gap_a_scalar_into_predict_is_a_shape_error():
     with pytest.raises(TatamuError):
         tiny_model().predict(np.float32(1))
 
-
-def test_sample_shape_of_the_helpers():
-    assert X.shape == (12, *SHAPE)
