@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .backend import get_array_module
-from .errors import ConfigError, ShapeError
+from .errors import ConfigError, DataError, ShapeError
 from .layers import LAYER_CLASSES, Layer
 from .losses import SoftmaxCrossEntropy
 
@@ -69,6 +69,7 @@ class Sequential:
     # -- forward and backward, side by side --------------------------------------------------
     def forward(self, x):
         """Logits for a batch: every layer's forward in order."""
+        _check_batch(x)
         for layer in self.layers.values():
             x = layer.forward(x)
         return x
@@ -154,6 +155,7 @@ class Sequential:
 
         Shapes: x (N, *input_shape) -> (N, classes) float, the model's dtype.
         """
+        _check_batch(x)
         xp = get_array_module(x)
         chunk = batch_size or self.chunk_size(memory_budget)
         out = None
@@ -161,7 +163,13 @@ class Sequential:
         self.eval()
         try:
             for start in range(0, len(x), chunk):
-                logits = self.forward(self._as_input(x[start : start + chunk]))
+                part = self._as_input(x[start : start + chunk])
+                if part.dtype.kind == "f" and not bool(xp.isfinite(part).all()):
+                    bad = start + int(xp.argmax(~xp.isfinite(part).reshape(len(part), -1)
+                                                .all(axis=1)))
+                    raise DataError(f"predict(): sample {bad} contains NaN or inf values; "
+                                    "clean the input first")
+                logits = self.forward(part)
                 probs = softmax(logits)
                 if out is None:
                     out = xp.empty((len(x), probs.shape[1]), dtype=probs.dtype)
@@ -253,6 +261,18 @@ class Sequential:
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({n}): {layer!r}" for n, layer in self.layers.items())
         return f"Sequential(input_shape={self.input_shape},\n{inner}\n)"
+
+
+def _check_batch(x) -> None:
+    """A batch is an array (N, ...) with N >= 1; say so plainly otherwise."""
+    if not hasattr(x, "ndim"):
+        raise ShapeError(
+            f"expected an array (N, ...); got {type(x).__name__}: convert with np.asarray(x)"
+        )
+    if x.ndim < 1:
+        raise ShapeError("expected a batch (N, ...); got a scalar. For one sample use x[None].")
+    if len(x) == 0:
+        raise ShapeError(f"got no samples (an empty batch of shape {x.shape})")
 
 
 def softmax(logits):

@@ -205,8 +205,6 @@ def test_the_same_settings_on_the_command_line_exit_2(argv):
 
 
 # -- known gaps (not counted in docs/robustness.md's totals) --------------------------------------
-@pytest.mark.xfail(strict=True, reason="predict() does not check inputs for NaN: probabilities "
-                                       "come back NaN (model.py)")
 def test_gap_nan_input_to_predict_is_refused():
     x = X.copy()
     x[0, 0, 0, 0] = np.nan
@@ -214,14 +212,11 @@ def test_gap_nan_input_to_predict_is_refused():
         tiny_model().predict(x)
 
 
-@pytest.mark.xfail(strict=True, reason="forward() on an empty batch raises NumPy's ValueError "
-                                       "from a reshape, not a ShapeError (layers/)")
 def test_gap_an_empty_batch_into_forward_is_a_shape_error():
     with pytest.raises(TatamuError):
         tiny_model().forward(X[:0])
 
 
-@pytest.mark.xfail(strict=True, reason="predict() of a NumPy scalar raises TypeError (model.py)")
 def test_gap_a_scalar_into_predict_is_a_shape_error():
     with pytest.raises(TatamuError):
         tiny_model().predict(np.float32(1))
