@@ -131,8 +131,8 @@ class Conv2D(Layer):
         g, fn = self.groups, self.out_channels
         # im2col, stored transposed: col_t is the book's col (N*OH*OW, C*FH*FW) turned on its
         # side. Copying the windows in this order runs along whole OW rows (the book's order
-        # copies FW pixels at a time, 3-4x slower), and backward's products become one big
-        # matrix product per group, whatever the batch size.
+        # copies FW pixels at a time: 3-8x slower here), and backward's products become one
+        # big matrix product per group, whatever the batch size.
         # (N, C, OH, OW, FH, FW) -> (C, FH, FW, N, OH, OW) -> (G, C/G*FH*FW, N*OH*OW): one copy
         col_t = windows.transpose(1, 4, 5, 0, 2, 3).reshape(g, -1, n * out_h * out_w)
         w_col = self.W.reshape(g, fn // g, -1)  # (FN, C/G, FH, FW) -> (G, FN/G, C/G*FH*FW)
