@@ -253,12 +253,10 @@ def test_runs_on_the_array_module(xp, rng, name):
     np.testing.assert_allclose(as_numpy(dx_xp), dx, rtol=1e-12, atol=1e-12)
 
 
-# Library bug, left failing on purpose: eval() does not drop the cache of an earlier training
-# forward, so a backward after an eval forward silently returns the gradient of the *old*
-# training input (ReLU: 1 where the new input is negative) and the last training batch stays
-# in memory during prediction. A fix needs each layer to name its cache (say a cache_names
-# tuple that train(False) clears), which touches every layer file.
-@pytest.mark.xfail(strict=True, reason="bug: eval() keeps an earlier training forward's cache")
+# Regression: eval() used to keep the cache of an earlier training forward, so a backward after
+# an eval forward silently returned the gradient of the *old* training input (ReLU: 1 where the
+# new input is negative) and the last training batch stayed in memory during prediction. Each
+# layer now names its cache (cache_names) and train(False) clears it.
 @pytest.mark.parametrize("name", NAMES)
 def test_backward_after_an_eval_forward_raises_even_after_training(rng, name):
     layer = build(name)

@@ -13,6 +13,8 @@ from .base import Layer, check_input
 class _Elementwise(Layer):
     """Shared plumbing: any input shape; the output is cached for backward."""
 
+    cache_names = ("_out",)
+
     def __init__(self) -> None:
         super().__init__()
         self._out = None  # cache for backward: the forward output

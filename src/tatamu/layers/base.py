@@ -32,6 +32,9 @@ class Layer:
     param_names: tuple[str, ...] = ()
     #: Saved, untrained state, e.g. ``("running_mean", "running_var")``.
     buffer_names: tuple[str, ...] = ()
+    #: What backward needs, kept by forward while ``caching`` (e.g. ``("_col", "_x_shape")``);
+    #: ``eval()`` clears it, so a backward can never use an older batch's values.
+    cache_names: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.training = True  # Dropout and BatchNorm behave differently in training
@@ -65,6 +68,9 @@ class Layer:
         """Training mode: Dropout drops, BatchNorm uses batch statistics, forward caches."""
         self.training = mode
         self.caching = mode
+        if not mode:
+            for name in self.cache_names:
+                setattr(self, name, None)
         return self
 
     def eval(self) -> Layer:

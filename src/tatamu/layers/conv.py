@@ -53,6 +53,7 @@ class Conv2D(Layer):
     """
 
     param_names = ("W", "b")
+    cache_names = ("_col", "_x_shape", "_out_shape")
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ class Linear(Layer):
     """
 
     param_names = ("W", "b")
+    cache_names = ("_x2", "_x_shape")
 
     def __init__(
         self,

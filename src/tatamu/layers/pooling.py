@@ -27,6 +27,8 @@ from .base import Layer, check_input
 class _Pool2D(Layer):
     """Shared geometry of the 2-D pools: kernel, stride (default: the kernel), padding."""
 
+    cache_names = ("_x_shape",)
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, rounding="strict"):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -86,6 +88,8 @@ class MaxPool2D(_Pool2D):
     ------
     x: (N, C, H, W) -> y: (N, C, OH, OW).
     """
+
+    cache_names = ("_x_shape", "_argmax")
 
     def __init__(
         self,
@@ -150,6 +154,8 @@ class AvgPool2D(_Pool2D):
     ------
     x: (N, C, H, W) -> y: (N, C, OH, OW).
     """
+
+    cache_names = ("_x_shape", "_divisor")
 
     def __init__(
         self,
@@ -250,6 +256,8 @@ class AvgPool1D(_Pool1D, AvgPool2D):
 
 class GlobalAvgPool2D(Layer):
     """Mean over all of H and W: (N, C, H, W) -> (N, C), ready for a Linear layer."""
+
+    cache_names = ("_x_shape",)
 
     def __init__(self) -> None:
         super().__init__()

@@ -24,6 +24,8 @@ class Dropout(Layer):
     Shapes: any; output shape = input shape.
     """
 
+    cache_names = ("_mask", "_x_shape")
+
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:
@@ -62,6 +64,8 @@ class _BatchNorm(Layer):
     them ``weight`` and ``bias``. Running statistics (buffers) follow PyTorch: exponential
     average with ``momentum`` and the unbiased variance.
     """
+
+    cache_names = ("_xhat", "_inv_std", "_x_shape")
 
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")

@@ -10,6 +10,8 @@ from .base import Layer, check_input
 class Flatten(Layer):
     """Keep the batch axis, join the rest. Shapes: x (N, ...) -> (N, prod(...))."""
 
+    cache_names = ("_x_shape",)
+
     def __init__(self) -> None:
         super().__init__()
         self._x_shape = None  # cache for backward: the input's shape
