@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", type=Path, default=None, help="folder with the dataset files")
     p.add_argument("--download", action="store_true", help="download Fashion-MNIST if missing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="threads that split each batch (default: $TATAMU_NUM_THREADS, "
+                        "$OMP_NUM_THREADS or every core)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("evaluate", help="test accuracy, per-class accuracy, confusion matrix")
@@ -140,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=256)
     p.add_argument("--limit", type=_positive_int, default=None, metavar="N")
     p.add_argument("--data-root", type=Path, default=None)
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="threads that split each batch (default: $TATAMU_NUM_THREADS, "
+                        "$OMP_NUM_THREADS or every core)")
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files (PNG, JPEG, NPY)")
@@ -229,7 +235,7 @@ def cmd_train(args) -> int:
         model, (x, y), (xt, yt), epochs=args.epochs, batch_size=args.batch_size,
         optimizer=optimizer, seed=args.seed, progress=not args.no_progress,
         checkpoint_dir=out, resume=args.resume, schedule=schedule,
-        early_stopping=args.early_stopping, metadata=metadata,
+        early_stopping=args.early_stopping, metadata=metadata, threads=args.threads,
     )
     history_path = out / "history.json"
     checkpoint.atomic_write(history_path,
@@ -305,8 +311,9 @@ def cmd_evaluate(args) -> int:
         raise UserError(f"{path} does not say which dataset it was trained on; pass --dataset")
     _, (xt, yt) = load_dataset(dataset, root=args.data_root)
     xt, yt = xt[: args.limit], yt[: args.limit]
-    result = train.evaluate(saved.model, (xt, yt), batch_size=args.batch_size)
-    probs = saved.model.predict(xt, batch_size=args.batch_size)
+    result = train.evaluate(saved.model, (xt, yt), batch_size=args.batch_size,
+                            threads=args.threads)
+    probs = saved.model.predict(xt, batch_size=args.batch_size, threads=args.threads)
     matrix = confusion_matrix(probs, yt, saved.model.num_classes)
     names = saved.meta.get("class_names") or list(class_names(dataset))
     print(f"{path}: {dataset} test set, {result['n']:,} images")

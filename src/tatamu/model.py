@@ -8,6 +8,7 @@ optimizer, the checkpoint and the user all see the same names and nobody types t
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +19,7 @@ from .backend import get_array_module
 from .errors import ConfigError, DataError, ShapeError
 from .layers import LAYER_CLASSES, Layer
 from .losses import SoftmaxCrossEntropy
+from .parallel import ShardRunner, resolve_threads
 
 #: How much working memory predict() may use for activations, by default: small enough for a
 #: 4 GB laptop with everything else running; the chunk size is derived from it.
@@ -106,6 +108,22 @@ class Sequential:
         return {f"{n}.{k}": v for n, layer in self.layers.items()
                 for k, v in layer.buffers().items()}
 
+    def replica(self) -> Sequential:
+        """A model that shares this one's parameter arrays but has its own caches and gradients.
+
+        For running another part of a batch on another thread (:mod:`tatamu.parallel`): an
+        optimizer step on this model's parameters is seen by the replica, while each keeps
+        what its own backward needs. Random layers get their own copy of the Generator.
+        """
+        twin = copy.copy(self)
+        twin.layers = {}
+        for name, layer in self.layers.items():
+            twin.layers[name] = copy.copy(layer)  # shares W and b, not the caches set later
+            if isinstance(getattr(layer, "rng", None), np.random.Generator):
+                twin.layers[name].rng = copy.deepcopy(layer.rng)
+        twin.loss_fn = copy.copy(self.loss_fn)
+        return twin
+
     named_params = params
     named_grads = grads
 
@@ -146,34 +164,37 @@ class Sequential:
 
     # -- inference --------------------------------------------------------------------------
     def predict(self, x, batch_size: int | None = None,
-                memory_budget: int = DEFAULT_MEMORY_BUDGET):
+                memory_budget: int = DEFAULT_MEMORY_BUDGET, *, threads: int | None = None):
         """Class probabilities for any number of samples, in memory-bounded chunks.
 
         The chunk size comes from ``memory_budget`` (bytes of activations) unless
         ``batch_size`` is given, so 10,000 or 1,000,000 images (a ``np.memmap`` streams from
-        disk) use the same working memory. Runs in eval mode and restores the previous mode.
+        disk) use the same working memory. Each chunk is split over ``threads`` threads (None:
+        :func:`tatamu.parallel.default_threads`), which share the chunk's budget. Runs in eval
+        mode and restores the previous mode.
 
         Shapes: x (N, *input_shape) -> (N, classes) float, the model's dtype.
         """
         _check_batch(x)
         xp = get_array_module(x)
         chunk = batch_size or self.chunk_size(memory_budget)
+        threads = resolve_threads(threads, self, training=False)
         out = None
         was_training = self.training
         self.eval()
         try:
-            for start in range(0, len(x), chunk):
-                part = self._as_input(x[start : start + chunk])
-                if part.dtype.kind == "f" and not bool(xp.isfinite(part).all()):
-                    bad = start + int(xp.argmax(~xp.isfinite(part).reshape(len(part), -1)
-                                                .all(axis=1)))
-                    raise DataError(f"predict(): sample {bad} contains NaN or inf values; "
-                                    "clean the input first")
-                logits = self.forward(part)
-                probs = softmax(logits)
-                if out is None:
-                    out = xp.empty((len(x), probs.shape[1]), dtype=probs.dtype)
-                out[start : start + len(probs)] = probs
+            with ShardRunner(self, threads) as runner:
+                for start in range(0, len(x), chunk):
+                    part = self._as_input(x[start : start + chunk])
+                    _check_finite(part, start, xp)
+
+                    def probabilities(replica, a, b, part=part):
+                        return softmax(replica.forward(part[a:b]))
+
+                    for a, b, probs in runner.run(probabilities, len(part)):
+                        if out is None:
+                            out = xp.empty((len(x), probs.shape[1]), dtype=probs.dtype)
+                        out[start + a : start + b] = probs
         finally:
             self.train(was_training)
         if out is None:
@@ -273,6 +294,14 @@ def _check_batch(x) -> None:
         raise ShapeError("expected a batch (N, ...); got a scalar. For one sample use x[None].")
     if len(x) == 0:
         raise ShapeError(f"got no samples (an empty batch of shape {x.shape})")
+
+
+def _check_finite(part, start: int, xp) -> None:
+    """Refuse a chunk with NaN or inf, naming the first bad sample (``start`` is its offset)."""
+    if part.dtype.kind == "f" and not bool(xp.isfinite(part).all()):
+        bad = start + int(xp.argmax(~xp.isfinite(part).reshape(len(part), -1).all(axis=1)))
+        raise DataError(f"predict(): sample {bad} contains NaN or inf values; "
+                        "clean the input first")
 
 
 def softmax(logits):

@@ -30,6 +30,7 @@ from .datasets import BatchLoader
 from .errors import CheckpointError, ConfigError, DataError
 from .losses import check_labels
 from .model import Sequential
+from .parallel import ShardRunner, resolve_threads
 from .progress import Callback, ProgressBar
 
 LAST = "last.npz"  # the newest checkpoint of a run (end of an epoch, or an interruption)
@@ -66,25 +67,36 @@ class History:
             getattr(self, key).append(logs.get(key))
 
 
-def evaluate(model: Sequential, data, batch_size: int = 128) -> dict[str, Any]:
+def evaluate(model: Sequential, data, batch_size: int = 128, *,
+             threads: int | None = None) -> dict[str, Any]:
     """Mean loss and accuracy over **every** sample of ``data = (x, labels)``, in batches.
 
-    Runs in eval mode (Dropout off, nothing cached) and restores the model's mode. Returns
+    Runs in eval mode (Dropout off, nothing cached) and restores the model's mode. Each batch
+    is split over ``threads`` threads (None: :func:`tatamu.parallel.default_threads`). Returns
     ``{"loss", "accuracy", "correct", "n"}``.
     """
     x, labels = check_data(model, data, "evaluation data")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive int; got {batch_size!r}")
+    threads = resolve_threads(threads, model, training=False)
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
+
+    def shard(replica, start, stop):  # loss summed (not averaged) and #correct of one shard
+        logits = replica.forward(xb[start:stop])
+        loss = replica.loss_fn.forward(logits, yb[start:stop]) * (stop - start)
+        return loss, int((as_numpy(logits).argmax(axis=1) == _label_indices(yb[start:stop]))
+                         .sum())
+
     try:
-        for start in range(0, len(x), batch_size):
-            xb = model._as_input(x[start : start + batch_size])
-            yb = labels[start : start + batch_size]
-            logits = model.forward(xb)
-            total_loss += model.loss_fn.forward(logits, yb) * len(xb)  # mean -> sum
-            correct += int((as_numpy(logits).argmax(axis=1) == _label_indices(yb)).sum())
+        with ShardRunner(model, threads) as runner:
+            for first in range(0, len(x), batch_size):
+                xb = model._as_input(x[first : first + batch_size])
+                yb = labels[first : first + batch_size]
+                for _, _, (loss, right) in runner.run(shard, len(xb)):
+                    total_loss += loss
+                    correct += right
     finally:
         model.train(was_training)
     n = len(x)
@@ -108,6 +120,7 @@ def fit(
     early_stopping: int | None = None,
     eval_batch_size: int = 256,
     metadata: dict[str, Any] | None = None,
+    threads: int | None = None,
 ) -> History:
     """Train ``model`` on ``train_data = (x, labels)`` for ``epochs`` epochs; return History.
 
@@ -124,6 +137,12 @@ def fit(
     schedule : a learning-rate schedule with ``step()`` called after each epoch.
     early_stopping : stop when validation loss has not improved for this many epochs.
     metadata : extra JSON stored in each checkpoint (dataset, class names, normalisation).
+    threads : split each batch over this many threads (:mod:`tatamu.parallel`; None: the
+        ``TATAMU_NUM_THREADS`` or ``OMP_NUM_THREADS`` variable, else the number of cores). With
+        1 the arithmetic is the single-threaded one; another count sums the shards' gradients
+        in another order (the last bits differ) and draws other Dropout masks, so a run is
+        reproduced, or resumed exactly, with the same thread count. A model with BatchNorm
+        trains on one thread (its statistics are over the whole batch).
     """
     x, labels = check_data(model, train_data, "training data")
     if val_data is not None:
@@ -131,6 +150,7 @@ def fit(
     for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{what} must be a positive int; got {value!r}")
+    threads = resolve_threads(threads, model, training=True)
     if early_stopping is not None and early_stopping < 1:
         raise ConfigError(f"early_stopping must be a positive int; got {early_stopping!r}")
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -144,7 +164,7 @@ def fit(
     state: dict[str, Any] = {"best_val_accuracy": -1.0, "best_val_loss": math.inf, "bad_epochs": 0}
     # Ctrl-C is honoured at a batch boundary from here on, even one pressed while initial.npz
     # is written (it used to be able to land where no clean save followed).
-    with _DeferredInterrupt() as interrupt:
+    with _DeferredInterrupt() as interrupt, ShardRunner(model, threads) as runner:
         if folder is not None:  # a run killed mid-write (SIGKILL) left its temporary file
             ckpt.remove_stale_temp_files(folder)
         if resume:
@@ -167,7 +187,7 @@ def fit(
                     _seed_layers(model, seed, epoch)
                 stop = _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed,
                                   batch_size, eval_batch_size, skip_batches, state, history,
-                                  callbacks, interrupt)
+                                  callbacks, interrupt, runner)
                 skip_batches = 0
                 if stop == "diverged":
                     return _diverged(history, state, optimizer, folder)
@@ -207,7 +227,8 @@ def fit(
 
 
 def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch_size,
-               eval_batch_size, skip_batches, state, history, callbacks, interrupt) -> str:
+               eval_batch_size, skip_batches, state, history, callbacks, interrupt,
+               runner) -> str:
     """Train one epoch (from batch ``skip_batches`` on) and evaluate; append to history.
 
     Returns "" normally, "diverged" on a NaN/inf loss, "interrupted" after a Ctrl-C.
@@ -221,7 +242,8 @@ def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch
     for batch, (xb, yb) in enumerate(loader):
         if batch < skip_batches:  # resuming mid-epoch: these were already trained on
             continue
-        loss, correct = _train_step(model, optimizer, params, xb, yb)
+        runner.seed_replicas(seed, epoch, batch)
+        loss, correct = _train_step(model, optimizer, params, xb, yb, runner)
         if not math.isfinite(loss):
             state["diverged_at"] = f"the loss became {loss} at epoch {epoch}, batch {batch + 1}"
             return "diverged"
@@ -253,7 +275,7 @@ def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch
     }
     if val_data is not None:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            result = evaluate(model, val_data, eval_batch_size)
+            result = evaluate(model, val_data, eval_batch_size, threads=runner.threads)
         if not math.isfinite(result["loss"]):
             state["diverged_at"] = (f"the validation loss became {result['loss']} after "
                                     f"epoch {epoch}")
@@ -294,20 +316,34 @@ class _DeferredInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _train_step(model, optimizer, params, xb, yb) -> tuple[float, int]:
-    """One step: forward, loss, backward, update. Returns the batch loss and #correct."""
+def _train_step(model, optimizer, params, xb, yb, runner) -> tuple[float, int]:
+    """One step: forward, loss, backward, update. Returns the batch loss and #correct.
+
+    The batch is split over ``runner``'s threads; each shard's backward starts from its share
+    of the batch (n_k / N), so the shards' gradients add up to the whole batch's mean.
+    """
     xb = model._as_input(xb)
-    # A diverging run overflows to inf/NaN on the way; the caller's loss check reports that
-    # once, with the fix, instead of NumPy's RuntimeWarnings (errors under -W error).
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        logits = model.forward(xb)
-        loss = model.loss_fn.forward(logits, yb)
-        if not math.isfinite(loss):
-            return loss, 0
-        model.backward(model.loss_fn.backward())
-        optimizer.step(params, model.grads())
-    correct = int((as_numpy(logits).argmax(axis=1) == _label_indices(yb)).sum())
-    return loss, correct
+    n = len(xb)
+
+    def shard(replica, start, stop):
+        # A diverging run overflows to inf/NaN on the way; the caller's loss check reports
+        # that once, with the fix, instead of NumPy's RuntimeWarnings (errors under -W error).
+        # (errstate is per thread: each shard sets its own.)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = replica.forward(xb[start:stop])
+            loss = replica.loss_fn.forward(logits, yb[start:stop])
+            if math.isfinite(loss):
+                replica.backward(replica.loss_fn.backward((stop - start) / n))
+        right = int((as_numpy(logits).argmax(axis=1) == _label_indices(yb[start:stop])).sum())
+        return loss * ((stop - start) / n), right
+
+    shards = runner.run(shard, n)
+    loss = sum(shard_loss for _, _, (shard_loss, _) in shards)
+    if not math.isfinite(loss):
+        return loss, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        optimizer.step(params, runner.summed_grads(len(shards)))
+    return loss, sum(right for _, _, (_, right) in shards)
 
 
 def _diverged(history, state, optimizer, folder) -> History:
