@@ -20,8 +20,9 @@ What it measures (float32, the same architecture, batch, optimizer and data for 
   10,000 and 1,000,000 images (an ``np.memmap`` in a temporary folder; 100,000 with --quick).
 
 How: each thread count runs in its own worker process, whose environment sets
-``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` before NumPy is imported
-(no threadpoolctl), and ``torch.set_num_threads`` to the same count. The worker also drops
+``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` before NumPy is imported,
+and ``torch.set_num_threads`` to the same count; tatamu takes ``OMP_NUM_THREADS`` as its own
+thread count (``tatamu.parallel``: shards of each batch on that many threads). The worker also drops
 ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` from its environment (this process only, never
 the tests), so OpenBLAS picks its kernel for the real CPU; the kernel it runs is printed.
 Repetitions alternate between tatamu and PyTorch (the order flips every repetition), so load
