@@ -188,20 +188,33 @@ def test_a_batch_larger_than_the_data_trains_on_all_of_it_once_per_epoch(batch_s
     ("kwargs", "phrase"),
     [({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
      ({"batch_size": True}, "batch_size"), ({"epochs": 0}, "epochs"),
-     ({"epochs": -1}, "epochs")],
-    ids=["batch-0", "batch-float", "batch-bool", "epochs-0", "epochs-negative"],
+     ({"epochs": -1}, "epochs"), ({"threads": 0}, "threads must be a positive int"),
+     ({"threads": 1.5}, "threads must be a positive int")],
+    ids=["batch-0", "batch-float", "batch-bool", "epochs-0", "epochs-negative", "threads-0",
+         "threads-float"],
 )
 def test_impossible_settings_are_config_errors(kwargs, phrase):
     refused(lambda: train(X, **kwargs), ConfigError, phrase)
 
 
 @pytest.mark.parametrize("argv", [["--batch-size", "0"], ["--epochs", "-3"], ["--limit", "0"],
-                                  ["--lr", "inf"], ["--batch-size", "ten"]],
-                         ids=["batch-0", "epochs-neg", "limit-0", "lr-inf", "batch-word"])
+                                  ["--lr", "inf"], ["--batch-size", "ten"], ["--threads", "0"]],
+                         ids=["batch-0", "epochs-neg", "limit-0", "lr-inf", "batch-word",
+                              "threads-0"])
 def test_the_same_settings_on_the_command_line_exit_2(argv):
     status, _, err = run_cli("train", *argv)
     assert status == 2
     one_error_line(err, argv[0])
+
+
+@pytest.mark.parametrize("value", ["two", "0"], ids=["word", "zero"])
+def test_a_bad_thread_count_in_the_environment_is_one_line_naming_the_variable(monkeypatch,
+                                                                              value):
+    monkeypatch.setenv("TATAMU_NUM_THREADS", value)
+    status, _, err = run_cli("train", "--limit", "10", "--test-limit", "10", "--epochs", "1",
+                             "--no-progress")
+    assert status == 2
+    one_error_line(err, "TATAMU_NUM_THREADS", repr(value))
 
 
 # -- known gaps (not counted in docs/robustness.md's totals) --------------------------------------
