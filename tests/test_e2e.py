@@ -13,6 +13,12 @@ so this is the data/epoch budget, not a tatamu bug:
 The full 60,000 for 1 epoch (batch 50, lr 1e-3) reaches 98.4% on the full test set (batch 20
 and 100: 98.3%).
 
+Also measured (seeds 0-4, batch 20, lr 3e-3 unless said): a per-step cosine decay of the
+learning rate 92.5-94.4%; inputs normalised to mean 0, std 1: 88.7-93.0%; LeNet-5 90.2-91.3%;
+DeepConvNet 66-89%; Momentum/Nesterov 81-95%. Larger budgets: 10,000 images x 1 epoch
+94.8-96.4% (mean 95.9), 5,000 x 2 epochs 94.8-95.8%, 10,000 x 2 epochs 96.0-97.4%, 20,000 x 1
+epoch 96.7-97.7%: the last two clear 95% for every seed.
+
 The issue asks for >= 95%, which no setting reaches robustly; that test is an xfail until the
 target or the recipe changes, and a guard at 92.5% (the worst run measured minus margin) keeps
 the run honest in the default suite.
