@@ -83,7 +83,7 @@ def test_train_writes_checkpoints_history_and_a_plot(run, mnist_test):
     history = json.loads((folder / "history.json").read_text())
     assert history["epoch"] == [1] and history["stop_reason"] == "completed"
     # the printed test accuracy is the one in the history, on the 300 test images
-    match = re.search(r"test accuracy: (\d+\.\d\d)% on 300 test images after 1 epochs", out)
+    match = re.search(r"test accuracy: (\d+\.\d\d)% on 300 test images after 1 epoch", out)
     assert match, out
     assert float(match.group(1)) == pytest.approx(100 * history["val_accuracy"][0], abs=0.006)
     x, y = mnist_test

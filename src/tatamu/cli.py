@@ -255,7 +255,7 @@ def cmd_train(args) -> int:
         print(history.message)
     if history.val_accuracy and history.val_accuracy[-1] is not None:
         print(f"test accuracy: {100 * history.val_accuracy[-1]:.2f}% on {len(xt):,} test "
-              f"images after {history.epoch[-1]} epochs")
+              f"images after {history.epoch[-1]} epoch{'s' if history.epoch[-1] != 1 else ''}")
     print(f"checkpoint:    {out / train.LAST}")
     print(f"best:          {out / train.BEST}")
     print(f"history:       {history_path}")

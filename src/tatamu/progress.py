@@ -38,7 +38,8 @@ class ProgressBar(Callback):
         if not self.interactive:
             print(
                 f"training {info['num_params']:,} parameters on {info['num_train']:,} samples, "
-                f"{info['epochs']} epochs, batch {info['batch_size']}",
+                f"{info['epochs']} epoch{'s' if info['epochs'] != 1 else ''}, "
+                f"batch {info['batch_size']}",
                 file=self.stream,
                 flush=True,
             )
