@@ -166,3 +166,22 @@ def test_a_replica_shares_parameters_but_not_caches_or_generators():
     twin.gradient(x, y)
     assert model["conv2"]._col is None  # the twin's forward cached in the twin only
     assert twin["dropout1"].rng is not model["dropout1"].rng
+
+
+def test_resume_takes_the_thread_count_the_run_was_saved_with(tmp_path, monkeypatch):
+    x, y = mnist_like(90)
+
+    def run(folder, epochs, resume=False, threads=None):
+        model = tatamu.models.deep_convnet(rng=0)  # Dropout: replica masks depend on threads
+        fit(model, (x, y), epochs=epochs, batch_size=30, optimizer=Adam(lr=1e-3), seed=2,
+            progress=False, checkpoint_dir=folder, resume=resume, threads=threads)
+        return model.params()
+
+    straight = run(tmp_path / "straight", 2, threads=2)
+    run(tmp_path / "resumed", 1, threads=2)
+    monkeypatch.setenv(parallel.THREADS_ENV, "1")  # the default now says 1 thread...
+    resumed = run(tmp_path / "resumed", 2, resume=True)  # ...but the run was saved with 2
+    for name, w in straight.items():
+        np.testing.assert_array_equal(resumed[name], w, err_msg=name)
+    saved = tatamu.checkpoint.read(tmp_path / "resumed" / "last.npz")
+    assert saved.meta["train_state"]["threads"] == 2

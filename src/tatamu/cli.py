@@ -200,8 +200,8 @@ def cmd_train(args) -> int:
     from . import checkpoint, models, optim, parallel, plots, train
     from .datasets import class_names, load_dataset
 
-    # A bad TATAMU_NUM_THREADS / OMP_NUM_THREADS is refused before a run folder is made
-    threads = args.threads or parallel.default_threads()
+    if args.threads is None:  # a bad TATAMU_NUM_THREADS is refused before a run folder is made
+        parallel.default_threads()
     model_name = args.model or ("conv1d" if args.dataset == "mnist1d" else "simple")
     if (model_name == "conv1d") != (args.dataset == "mnist1d"):
         raise UserError(
@@ -237,7 +237,7 @@ def cmd_train(args) -> int:
         model, (x, y), (xt, yt), epochs=args.epochs, batch_size=args.batch_size,
         optimizer=optimizer, seed=args.seed, progress=not args.no_progress,
         checkpoint_dir=out, resume=args.resume, schedule=schedule,
-        early_stopping=args.early_stopping, metadata=metadata, threads=threads,
+        early_stopping=args.early_stopping, metadata=metadata, threads=args.threads,
     )
     history_path = out / "history.json"
     checkpoint.atomic_write(history_path,

@@ -141,8 +141,9 @@ def fit(
         ``TATAMU_NUM_THREADS`` or ``OMP_NUM_THREADS`` variable, else the number of cores). With
         1 the arithmetic is the single-threaded one; another count sums the shards' gradients
         in another order (the last bits differ) and draws other Dropout masks, so a run is
-        reproduced, or resumed exactly, with the same thread count. A model with BatchNorm
-        trains on one thread (its statistics are over the whole batch).
+        reproduced with the same thread count; ``resume=True`` with ``threads=None`` takes the
+        count the run was saved with, so it continues exactly. A model with BatchNorm trains
+        on one thread (its statistics are over the whole batch).
     """
     x, labels = check_data(model, train_data, "training data")
     if val_data is not None:
@@ -150,7 +151,7 @@ def fit(
     for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{what} must be a positive int; got {value!r}")
-    threads = resolve_threads(threads, model, training=True)
+    thread_count = resolve_threads(threads, model, training=True)
     if early_stopping is not None and early_stopping < 1:
         raise ConfigError(f"early_stopping must be a positive int; got {early_stopping!r}")
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -164,15 +165,18 @@ def fit(
     state: dict[str, Any] = {"best_val_accuracy": -1.0, "best_val_loss": math.inf, "bad_epochs": 0}
     # Ctrl-C is honoured at a batch boundary from here on, even one pressed while initial.npz
     # is written (it used to be able to land where no clean save followed).
-    with _DeferredInterrupt() as interrupt, ShardRunner(model, threads) as runner:
+    with _DeferredInterrupt() as interrupt:
         if folder is not None:  # a run killed mid-write (SIGKILL) left its temporary file
             ckpt.remove_stale_temp_files(folder)
         if resume:
             history, start_epoch, skip_batches, state = _restore(model, optimizer, schedule,
                                                                  folder, batch_size, len(x))
+            if threads is None and state.get("threads"):  # the run's own count: exact resume
+                thread_count = resolve_threads(state["threads"], model, training=True)
         elif folder is not None:
             _save(folder / INITIAL, model, None, None, metadata, history, {"epoch": 0}, seed)
-        state.update(batch_size=batch_size, num_train=len(x))  # a mid-epoch resume needs both
+        # a mid-epoch resume needs the first two; an exact one, the third
+        state.update(batch_size=batch_size, num_train=len(x), threads=thread_count)
 
         info = {"epochs": epochs, "batch_size": batch_size, "num_train": len(x),
                 "num_params": model.num_params(), "start_epoch": start_epoch}
@@ -182,34 +186,35 @@ def fit(
         model.train()
         epoch = start_epoch
         try:
-            for epoch in range(start_epoch, epochs + 1):
-                if not skip_batches:  # a mid-epoch resume restored the layers' rng states
-                    _seed_layers(model, seed, epoch)
-                stop = _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed,
-                                  batch_size, eval_batch_size, skip_batches, state, history,
-                                  callbacks, interrupt, runner)
-                skip_batches = 0
-                if stop == "diverged":
-                    return _diverged(history, state, optimizer, folder)
-                if stop == "interrupted":
-                    raise KeyboardInterrupt
-                if schedule is not None:
-                    schedule.step()
-                state["position"], state["partial"] = {"epoch": epoch + 1, "batch": 0}, None
-                early = _early_stop(state, history, early_stopping)
-                if folder is not None:
-                    _save(folder / LAST, model, optimizer, schedule, metadata, history, state,
-                          seed)
-                    if state.get("improved_accuracy"):
-                        _save(folder / BEST, model, optimizer, schedule, metadata, history,
+            with ShardRunner(model, thread_count) as runner:
+                for epoch in range(start_epoch, epochs + 1):
+                    if not skip_batches:  # a mid-epoch resume restored the layers' rng states
+                        _seed_layers(model, seed, epoch)
+                    stop = _run_epoch(model, optimizer, params, x, labels, val_data, epoch,
+                                      seed, batch_size, eval_batch_size, skip_batches, state,
+                                      history, callbacks, interrupt, runner)
+                    skip_batches = 0
+                    if stop == "diverged":
+                        return _diverged(history, state, optimizer, folder)
+                    if stop == "interrupted":
+                        raise KeyboardInterrupt
+                    if schedule is not None:
+                        schedule.step()
+                    state["position"], state["partial"] = {"epoch": epoch + 1, "batch": 0}, None
+                    early = _early_stop(state, history, early_stopping)
+                    if folder is not None:
+                        _save(folder / LAST, model, optimizer, schedule, metadata, history,
                               state, seed)
-                for cb in callbacks:
-                    cb.on_epoch_end(epoch, _last_logs(history))
-                if early:
-                    history.stop_reason = "early_stopping"
-                    history.message = (f"validation loss has not improved for {early_stopping} "
-                                       f"epochs; stopped after epoch {epoch}")
-                    break
+                        if state.get("improved_accuracy"):
+                            _save(folder / BEST, model, optimizer, schedule, metadata, history,
+                                  state, seed)
+                    for cb in callbacks:
+                        cb.on_epoch_end(epoch, _last_logs(history))
+                    if early:
+                        history.stop_reason = "early_stopping"
+                        history.message = (f"validation loss has not improved for "
+                                           f"{early_stopping} epochs; stopped after epoch {epoch}")
+                        break
         except KeyboardInterrupt:
             history.stop_reason = "interrupted"
             history.message = f"interrupted during epoch {epoch}"
@@ -398,6 +403,7 @@ def _save(path, model, optimizer, schedule, metadata, history, state, seed) -> N
         "partial": state.get("partial"),
         "batch_size": state.get("batch_size"),
         "num_train": state.get("num_train"),
+        "threads": state.get("threads"),
         "schedule": None if schedule is None else {
             k: float(v) for k, v in schedule.state_dict().items()},
     }
@@ -497,7 +503,15 @@ def _parse_train_state(meta: dict[str, Any], ts: dict[str, Any], model: Sequenti
         "bad_epochs": int(number(ts.get("bad_epochs", 0), "bad_epochs")),
         "position": {k: int(v) for k, v in position.items()},
         "partial": partial,
+        "threads": _saved_thread_count(ts.get("threads")),
     }
+
+
+def _saved_thread_count(value):
+    """The thread count a run saved (None for runs saved before tatamu split batches)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ValueError(f"threads {value!r}")
 
 
 def check_data(model: Sequential, data, what: str):
