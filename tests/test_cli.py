@@ -9,8 +9,6 @@ console script.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -21,6 +19,7 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from PIL import Image
 
 import tatamu
@@ -31,13 +30,6 @@ TRAIN_ARGS = ["--limit", "600", "--test-limit", "300", "--epochs", "1", "--batch
               "--no-progress"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    """``main(argv)`` with stdout and stderr captured: (status, out, err)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def assert_one_error_line(err: str, *phrases: str) -> str:

@@ -9,38 +9,21 @@ the naive loops of ``tests/reference.py``, never against tatamu itself.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from PIL import Image
 from reference import avgpool2d_ref, conv2d_ref, maxpool2d_ref
+from seed_figures import ARANGE64_COL
 
 import tatamu.explain as explain
-from tatamu import cli
 from tatamu.errors import ConfigError
 
 # The seed's printout of im2col on arange(64) (8x8), 4x4 filter, stride 2: 9 windows x 16.
-SEED_COL = np.array([
-    [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
-    [2, 3, 4, 5, 10, 11, 12, 13, 18, 19, 20, 21, 26, 27, 28, 29],
-    [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31],
-    [16, 17, 18, 19, 24, 25, 26, 27, 32, 33, 34, 35, 40, 41, 42, 43],
-    [18, 19, 20, 21, 26, 27, 28, 29, 34, 35, 36, 37, 42, 43, 44, 45],
-    [20, 21, 22, 23, 28, 29, 30, 31, 36, 37, 38, 39, 44, 45, 46, 47],
-    [32, 33, 34, 35, 40, 41, 42, 43, 48, 49, 50, 51, 56, 57, 58, 59],
-    [34, 35, 36, 37, 42, 43, 44, 45, 50, 51, 52, 53, 58, 59, 60, 61],
-    [36, 37, 38, 39, 44, 45, 46, 47, 52, 53, 54, 55, 60, 61, 62, 63],
-])
+SEED_COL = np.array(ARANGE64_COL)
 
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def one_error_line(err: str) -> str:

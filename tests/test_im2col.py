@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import count_windows, im2col_ref
+from seed_figures import ARANGE64_COL
 
 from tatamu import col2im, conv_output_size, im2col
 from tatamu.errors import ConfigError, ShapeError
@@ -34,18 +35,6 @@ def test_output_size_worked_examples(size, padding, stride, kernel, expected):
     assert got == expected
 
 
-# 8x8 arange, 4x4 filter, stride 2: nine windows, each a row of 16 pixels (C*FH*FW = 16).
-ARANGE64_COL = [
-    [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
-    [2, 3, 4, 5, 10, 11, 12, 13, 18, 19, 20, 21, 26, 27, 28, 29],
-    [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31],
-    [16, 17, 18, 19, 24, 25, 26, 27, 32, 33, 34, 35, 40, 41, 42, 43],
-    [18, 19, 20, 21, 26, 27, 28, 29, 34, 35, 36, 37, 42, 43, 44, 45],
-    [20, 21, 22, 23, 28, 29, 30, 31, 36, 37, 38, 39, 44, 45, 46, 47],
-    [32, 33, 34, 35, 40, 41, 42, 43, 48, 49, 50, 51, 56, 57, 58, 59],
-    [34, 35, 36, 37, 42, 43, 44, 45, 50, 51, 52, 53, 58, 59, 60, 61],
-    [36, 37, 38, 39, 44, 45, 46, 47, 52, 53, 54, 55, 60, 61, 62, 63],
-]
 
 
 def test_im2col_arange64_worked_example():

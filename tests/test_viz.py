@@ -10,31 +10,24 @@ differences for the saliency gradient, hand-made probabilities for the mistakes'
 
 from __future__ import annotations
 
-import contextlib
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from PIL import Image
 from reference import numerical_gradient
 
 import tatamu
-from tatamu import cli, viz
+from tatamu import viz
 from tatamu.layers import Flatten, Linear, ReLU
 from tatamu.models import simple_convnet
 from tatamu.viz.probe import dream, input_gradients, saliency_map
 
 TEST_LIMIT = "300"
 
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def one_error_line(err: str, *phrases: str) -> str:

@@ -8,12 +8,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 
-from tatamu import Sequential, cli
+from tatamu import Sequential
 from tatamu.models import simple_convnet
 
 SHAPE = (1, 8, 8)
@@ -27,14 +24,6 @@ def tiny_model(seed: int = 0) -> Sequential:
 def tiny_data(n: int = 12, seed: int = 0, classes: int = 10):
     rng = np.random.default_rng(seed)
     return rng.random((n, *SHAPE), dtype=np.float32), rng.integers(0, classes, size=n)
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    """``tatamu.cli.main(argv)`` with stdout and stderr captured: (status, out, err)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def one_error_line(err: str, *phrases: str) -> str:

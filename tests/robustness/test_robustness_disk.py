@@ -17,7 +17,8 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from robustness_helpers import one_error_line, run_cli, tiny_data, tiny_model
+from cli_runner import run_cli
+from robustness_helpers import one_error_line, tiny_data, tiny_model
 
 import tatamu
 from tatamu import checkpoint

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from robustness_helpers import one_error_line, run_cli
+from cli_runner import run_cli
+from robustness_helpers import one_error_line
 
 from tatamu.datasets import encode_idx, integrity, mnist
 from tatamu.datasets.download import download_file

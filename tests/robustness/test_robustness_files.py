@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from PIL import Image
-from robustness_helpers import one_error_line, run_cli, tiny_data, tiny_model
+from robustness_helpers import one_error_line, tiny_data, tiny_model
 
 import tatamu
 from tatamu import checkpoint

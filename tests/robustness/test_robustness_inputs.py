@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from robustness_helpers import one_error_line, run_cli, tiny_data, tiny_model
+from cli_runner import run_cli
+from robustness_helpers import one_error_line, tiny_data, tiny_model
 
 from tatamu.errors import ConfigError, DataError, ShapeError, TatamuError
 from tatamu.im2col import conv_output_size
