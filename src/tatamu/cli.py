@@ -9,6 +9,7 @@ to see the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import errno
 import json
@@ -22,6 +23,7 @@ import numpy as np
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE
 REPORT_URL = "https://github.com/tatamu/tatamu/issues"
 
 
@@ -67,13 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import TatamuError
 
     try:
-        return args.run(args) or 0
+        status = args.run(args) or 0
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return status
     except (TatamuError, UserError) as exc:
         print(f"tatamu: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("tatamu: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader stopped reading (`tatamu evaluate RUN | head`): not a bug, nothing to say.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except MemoryError as exc:  # sizes asked for that this machine cannot hold
         print(f"tatamu: error: not enough memory ({exc or 'MemoryError'}); ask for less: smaller "
               "sizes (--input, --channels, --batch), a smaller --batch-size or --limit",

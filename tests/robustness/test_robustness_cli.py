@@ -167,3 +167,18 @@ def test_the_installed_command_prints_one_line_and_exits_2(place):
     assert result.stdout == ""
     one_error_line(result.stderr, "no checkpoint file at")
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["size", "28", "--kernel", "5"], ["explain", "im2col"]],
+                         ids=["short-output", "long-output"])
+def test_a_reader_that_stops_reading_is_not_a_bug(argv):
+    # `tatamu ... | head -1`: the pipe closes under tatamu, which stops quietly with the
+    # status a shell gives a command stopped by SIGPIPE (it used to report an internal error)
+    code = f"import sys; from tatamu.cli import main; sys.exit(main({argv!r}))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before tatamu has printed anything: every write fails
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == cli.EXIT_BROKEN_PIPE, err
+    assert err == ""
