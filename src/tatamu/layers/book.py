@@ -10,7 +10,9 @@ book's set, so ``tatamu check`` and a learner have one readable reference each.
 
 Differences from the book's ``common/layers.py``, each for a reason:
 - tatamu's ``conv_output_size`` refuses a size that does not divide (the book's ``int()``
-  silently drops the last rows); everything runs in the input's dtype (float32 by default);
+  silently drops the last rows);
+- the layers keep W's float dtype (float32 when W is a list or integers, or ``dtype=``), and
+  every array they make has the input's dtype: a float32 network stays float32;
 - ``Relu.backward`` copies ``dout`` before zeroing it (the book writes into the caller's array);
 - ``Pooling`` pads with ``-inf`` so a border never wins a max (the book pads with 0);
 - they obey tatamu's Layer contract (``params()``, ``grads()``, ``train()``/``eval()``, a
@@ -55,8 +57,11 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 
 
 def _params(W, b, dtype):
-    """W and b as arrays of ``dtype`` (float32 by default); float32 arrays are kept, not copied,
-    so a caller holding them (the book's ``network.params``) sees every update."""
+    """W and b as arrays of one float dtype: ``dtype`` if given, else W's own float dtype (the
+    array is kept, not copied, so a caller holding it, like the book's ``network.params``, sees
+    every update), else float32 (W given as a list or as integers)."""
+    if dtype is None and getattr(W, "dtype", np.dtype(int)).kind == "f":
+        dtype = W.dtype
     dtype = resolve_dtype(dtype)
     xp = get_array_module(W) if hasattr(W, "dtype") else np
     return xp.asarray(W, dtype=dtype), xp.asarray(b, dtype=dtype)
