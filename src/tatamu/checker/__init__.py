@@ -20,7 +20,14 @@ from pathlib import Path
 
 from . import conv, dense, pool
 from .harness import ROUNDINGS, Harness, run_checks
-from .loading import LearnerCodeError, find_class, learner_environment, load_module, parse_target
+from .loading import (
+    COMMON_NOTE,
+    LearnerCodeError,
+    find_class,
+    learner_environment,
+    load_module,
+    parse_target,
+)
 from .report import Check, CheckReport
 
 #: kind -> (what it is, the checks, the arguments it is built with, usual class names)
@@ -112,13 +119,14 @@ def check_file(target: str, class_name: str | None = None, kind: str | None = No
     path = Path(source)
     folder = path.resolve().parent if path.suffix == ".py" or path.exists() else None
     wanted = resolve_kind(kind) if kind else None
-    with learner_environment(folder) as notes:
+    with learner_environment(folder) as common:
         module, files = load_module(source)
         defaults = KINDS[wanted][2] if wanted else [n for k in KINDS.values() for n in k[2]]
         cls = find_class(module, name, source, defaults)
         report = check_class(cls, wanted, rounding=rounding, files=files,
                              target=f"{source}:{cls.__name__}")
-        report.notes.extend(notes)
+        if common.used:
+            report.notes.append(COMMON_NOTE)
     return report
 
 

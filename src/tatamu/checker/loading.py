@@ -1,16 +1,18 @@
 """Loading a learner's class from ``FILE.py:ClassName`` (or ``package.module:ClassName``).
 
 Loading a file *runs* it, as ``python FILE.py`` would (except for its ``if __name__ ==
-"__main__":`` block). Its folder goes on ``sys.path`` while it loads and runs, so its own
-imports work; ``from common.util import im2col, col2im`` resolves to the learner's ``common``
-package when there is one, else to :mod:`tatamu.checker.book_common` (the book's functions).
-Everything is put back afterwards: ``sys.path``, and the modules the file brought in.
+"__main__":`` block). Its folder, and the folder above (the book's
+``sys.path.append(os.pardir)``), go on ``sys.path`` while it loads and runs, so its own
+imports work. ``from common.util import im2col, col2im`` resolves to the learner's ``common``
+package when there is one, else to :mod:`tatamu.checker.book_common` (the book's functions
+with the book's signatures). Afterwards ``sys.path`` and ``sys.modules`` are put back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.abc
 import importlib.util
 import inspect
 import sys
@@ -33,47 +35,66 @@ def parse_target(target: str) -> tuple[str, str | None]:
     return source, name
 
 
+COMMON_NOTE = ("the file imports the book's 'common' package and none is next to it: "
+               "tatamu's book-compatible common.util/functions/layers were used")
+
+
+class BookCommon(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves ``import common.util`` (and .functions, .layers) to the book's functions.
+
+    Sits at the *end* of ``sys.meta_path``, so a real ``common`` package on the path (the
+    book's repository next to the learner's file) always wins. ``used`` records what resolved
+    here, so the report can say so.
+    """
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def _targets(self):
+        from ..layers import book
+        from . import book_common
+
+        return {"common": None, "common.util": book_common, "common.functions": book_common,
+                "common.layers": book}
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self._targets():
+            return None
+        return importlib.util.spec_from_loader(fullname, self, is_package=fullname == "common")
+
+    def create_module(self, spec):
+        self.used.add(spec.name)
+        module = types.ModuleType(spec.name)
+        source = self._targets()[spec.name]
+        if source is not None:  # a fresh module holding the public names (not a shared one)
+            module.__dict__.update({k: v for k, v in vars(source).items()
+                                    if not k.startswith("_")})
+        return module
+
+    def exec_module(self, module) -> None:
+        return None
+
+
 @contextlib.contextmanager
 def learner_environment(folder: Path | None):
     """``folder`` on sys.path and the book's ``common`` available; undone on exit."""
     saved_path = list(sys.path)
     before = set(sys.modules)
-    notes: list[str] = []
     if folder is not None:
         sys.path.insert(0, str(folder))
         sys.path.insert(1, str(folder.parent))  # the book's sys.path.append(os.pardir)
-    shim = None
-    if "common" not in sys.modules and importlib.util.find_spec("common") is None:
-        shim = _install_common()
-        notes.append("'common' (the book's package) is not next to the file: common.util, "
-                     "common.functions and common.layers are tatamu's book-compatible versions")
+    finder = BookCommon()
+    sys.meta_path.append(finder)
     try:
-        yield notes
+        yield finder
     finally:
+        sys.meta_path.remove(finder)
         sys.path[:] = saved_path
         for name in set(sys.modules) - before:
-            module = sys.modules.get(name)
-            origin = getattr(module, "__file__", None) or ""
+            origin = getattr(sys.modules.get(name), "__file__", None) or ""
             if name.startswith(("_tatamu_learner", "common")) or (
                     folder is not None and origin.startswith(str(folder))):
                 del sys.modules[name]
-        if shim:
-            for name in shim:
-                sys.modules.pop(name, None)
-
-
-def _install_common() -> list[str]:
-    from ..layers import book
-    from . import book_common
-
-    package = types.ModuleType("common")
-    package.__path__ = []  # a package: "common.util" can be imported from it
-    package.util = package.functions = book_common
-    package.layers = book
-    modules = {"common": package, "common.util": book_common, "common.functions": book_common,
-               "common.layers": book}
-    sys.modules.update(modules)
-    return list(modules)
 
 
 def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
