@@ -131,4 +131,4 @@ def check_file(target: str, class_name: str | None = None, kind: str | None = No
 
 
 __all__ = ["KINDS", "Check", "CheckReport", "LearnerCodeError", "check_class", "check_file",
-           "detect_kind"]
+           "detect_kind", "resolve_kind"]

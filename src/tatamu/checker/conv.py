@@ -226,11 +226,14 @@ def uneven_outcome(h: Harness, make, x, floor_ref, where: str):
         problem = mismatch(got, want, "out")
         return None if problem is None else (f"{where}: {problem}", "")
     shape = tuple(getattr(got, "shape", ()))
+    refuse = ("raise a ValueError saying (H + 2*pad - FH) is not divisible by the stride (or "
+              "run tatamu check --rounding floor to accept the book's flooring)")
+    if shape != want.shape:
+        return (f"{where}: returned {shape} without complaint (floored it would be "
+                f"{want.shape})", f"a size that does not divide must be refused: {refuse}")
     return (f"{where}: returned {shape} without complaint",
-            "the output size is floored where it does not divide: the last input "
-            "rows/columns are silently ignored (the book's int() or //). Raise a ValueError "
-            "saying (H + 2*pad - FH) is not divisible by the stride (or run tatamu check "
-            "--rounding floor to accept the book's flooring)")
+            f"the output size is floored where it does not divide: the last input rows/columns "
+            f"are silently ignored (the book's int() or //); {refuse}")
 
 
 def _random_case(h: Harness, salt: int, config):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..checker import KINDS, check_file
+from ..checker import KINDS, LearnerCodeError, check_file, resolve_kind
 from ..checker.harness import ROUNDINGS
 
 DESCRIPTION = """\
@@ -43,13 +43,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="FILE.py:ClassName",
                    help="the file and the class in it (runs the file)")
-    p.add_argument("--kind", choices=list(KINDS), default=None,
-                   help="what the class is (default: detected from its arguments and name)")
+    p.add_argument("--kind", type=_kind, default=None, metavar="KIND",
+                   help=f"what the class is: {', '.join(KINDS)} (or conv, pool, linear); "
+                        "default: detected from its arguments and name")
     p.add_argument("--rounding", choices=list(ROUNDINGS), default="strict",
                    help="a size that does not divide must be refused (strict, tatamu's rule, "
                         "default) or floored as the book's int() does (floor)")
     p.set_defaults(run=run)
     return p
+
+
+def _kind(text: str) -> str:
+    try:
+        return resolve_kind(text)
+    except LearnerCodeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args) -> int:
