@@ -123,6 +123,8 @@ def check_file(target: str, class_name: str | None = None, kind: str | None = No
         module, files = load_module(source)
         defaults = KINDS[wanted][2] if wanted else [n for k in KINDS.values() for n in k[2]]
         cls = find_class(module, name, source, defaults)
+        if folder is not None:
+            files = [*files, folder]  # the helpers it imports from beside it are theirs too
         report = check_class(cls, wanted, rounding=rounding, files=files,
                              target=f"{source}:{cls.__name__}")
         if common.used:

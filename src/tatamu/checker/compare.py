@@ -88,12 +88,12 @@ class LearnerError(Exception):
 def describe(exc: BaseException, files: Iterable[Path]) -> str:
     """``ValueError: cannot reshape ... (conv.py, line 23: out = out.reshape(...))``.
 
-    Points at the last line of the learner's own files in the traceback (where their code
-    called numpy, or tatamu's shim), else at the last line outside tatamu.
+    Points at the last line of the learner's own code in the traceback (where their code
+    called numpy or tatamu's shim): ``files`` are their files, or folders holding them.
     """
-    names = {str(Path(f).resolve()) for f in files}
+    places = [Path(f).resolve() for f in files]
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if str(Path(f.filename).resolve()) in names]
+    own = [f for f in frames if _inside(Path(f.filename).resolve(), places)]
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     if own:
@@ -101,3 +101,7 @@ def describe(exc: BaseException, files: Iterable[Path]) -> str:
         code = f": {frame.line.strip()}" if frame.line else ""
         text += f" ({Path(frame.filename).name}, line {frame.lineno}{code})"
     return text
+
+
+def _inside(path: Path, places: list[Path]) -> bool:
+    return any(path == p or (p.is_dir() and p in path.parents) for p in places)

@@ -14,7 +14,7 @@ from ..explain import SEED_FILTER, SEED_INPUT
 from ..gradcheck import check_layer
 from ..im2col import conv_output_size, im2col
 from ..layers import Conv2D
-from .compare import diagnose, grid, mismatch, same
+from .compare import LearnerError, diagnose, grid, mismatch, same
 from .harness import Harness, first_problem, result, unchanged
 from .report import Check
 
@@ -33,6 +33,8 @@ CONFIGS = [
     ((2, 2, 7, 7), (3, 2, 5, 5), 2, 2),
     ((1, 2, 8, 11), (2, 2, 2, 2), 3, 0),
 ]
+REFUSED_EVEN = ("this size divides, so it has an output: are the stride and padding used "
+                "the ones given to __init__ (self.stride, self.pad)?")
 #: (x shape, W shape, stride, pad) whose size does not divide: (6 - 3)/2 + 1 = 2.5, ...
 UNEVEN = [((1, 1, 6, 6), (1, 1, 3, 3), 2, 0), ((2, 2, 5, 8), (2, 2, 2, 2), 2, 1)]
 
@@ -174,14 +176,18 @@ def output_shapes(h: Harness) -> Check:
     for x_shape, W_shape, s, p in shape_grid():
         x = rng.standard_normal(x_shape)
         W, b = rng.standard_normal(W_shape), np.zeros(W_shape[0])
-        got = h.forward(h.new(W, b, s, p), x)
+        where = f"x {x_shape}, W {W_shape}, stride {s}, pad {p}"
+        try:
+            got = h.forward(h.new(W, b, s, p), x)
+        except LearnerError as exc:
+            return result(output_shapes.__doc__, f"{where}: {exc}", REFUSED_EVEN)
         oh = conv_output_size(x_shape[2], W_shape[2], s, p)
         ow = conv_output_size(x_shape[3], W_shape[3], s, p)
         want = (x_shape[0], W_shape[0], oh, ow)
         got_shape = tuple(getattr(got, "shape", ()))
         if got_shape != want:
             return result(output_shapes.__doc__, (
-                f"x {x_shape}, W {W_shape}, stride {s}, pad {p}: expected {want} (OH = "
+                f"{where}: expected {want} (OH = "
                 f"({x_shape[2]} + 2*{p} - {W_shape[2]})/{s} + 1 = {oh}, OW = ({x_shape[3]} + "
                 f"2*{p} - {W_shape[3]})/{s} + 1 = {ow}); got {got_shape or type(got).__name__}"),
                 shape_diagnosis(got_shape, x_shape, W_shape, s, p))

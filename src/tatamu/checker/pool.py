@@ -14,8 +14,8 @@ from ..explain import POOL_INPUT
 from ..gradcheck import check_layer
 from ..im2col import conv_output_size
 from ..layers import AvgPool2D, MaxPool2D
-from .compare import diagnose, grid, mismatch, num, same
-from .conv import dtype_check, uneven_outcome
+from .compare import LearnerError, diagnose, grid, mismatch, num, same
+from .conv import REFUSED_EVEN, dtype_check, uneven_outcome
 from .harness import Harness, result, unchanged
 from .report import Check
 
@@ -86,7 +86,11 @@ def output_shapes(h: Harness) -> Check:
             continue
         tried += 1
         x_shape = (2, 3, H, W)
-        got = h.forward(h.new(ph, pw, s, p), _input(h, tried, x_shape, p))
+        where = f"x {x_shape}, pool {ph}x{pw}, stride {s}, pad {p}"
+        try:
+            got = h.forward(h.new(ph, pw, s, p), _input(h, tried, x_shape, p))
+        except LearnerError as exc:
+            return result(output_shapes.__doc__, f"{where}: {exc}", REFUSED_EVEN)
         oh, ow = conv_output_size(H, ph, s, p), conv_output_size(W, pw, s, p)
         got_shape = tuple(getattr(got, "shape", ()))
         if got_shape != (2, 3, oh, ow):
@@ -94,7 +98,7 @@ def output_shapes(h: Harness) -> Check:
             if got_shape == (2, oh, ow, 3):
                 text = "the output is (N, OH, OW, C): the last transpose(0, 3, 1, 2) is missing"
             return result(output_shapes.__doc__, (
-                f"x {x_shape}, pool {ph}x{pw}, stride {s}, pad {p}: expected {(2, 3, oh, ow)} "
+                f"{where}: expected {(2, 3, oh, ow)} "
                 f"(OH = ({H} + 2*{p} - {ph})/{s} + 1 = {oh}, OW = ({W} + 2*{p} - {pw})/{s} + 1 "
                 f"= {ow}); got {got_shape or type(got).__name__}"), text)
     return result(output_shapes.__doc__, None)
