@@ -53,19 +53,21 @@ def resolve_kind(kind: str) -> str:
 
 
 def _positional(fn) -> list[str]:
+    """The names of ``fn``'s positional parameters, without ``self``."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return []
-    return [p.name.lower() for p in params
+    return [p.name for p in params
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"]
 
 
 def detect_kind(cls: type) -> tuple[str, str]:
     """(kind, how it was told) from ``__init__``'s and ``forward``'s arguments, else the name."""
-    init = _positional(cls.__init__) if cls.__init__ is not object.__init__ else []
+    named = _positional(cls.__init__) if cls.__init__ is not object.__init__ else []
     forward = _positional(getattr(cls, "forward", None))
-    shown = f"__init__({', '.join(init)})"
+    shown = f"__init__({', '.join(named)})"
+    init = [a.lower() for a in named]
     if {"pool_h", "pool_w"} <= set(init) or (init[:2] and all("pool" in a for a in init[:2])):
         return "pooling", f"detected from {shown}"
     if len(init) >= 3 and init[:2] in (["w", "b"], ["weight", "bias"]):
