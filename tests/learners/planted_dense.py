@@ -90,3 +90,31 @@ class SoftmaxOneHotOnly(SoftmaxWithLoss):
 
     def backward(self, dout=1):
         return (self.y - self.t) / self.t.shape[0]
+
+
+class AffineNoFlatten(Affine):
+    """works for (N, D) only: a pooled (N, C, H, W) input reaches np.dot unflattened."""
+
+    def forward(self, x):
+        self.original_x_shape = x.shape
+        self.x = x
+        return np.dot(x, self.W) + self.b
+
+
+class SoftmaxLossSummed(SoftmaxWithLoss):
+    def forward(self, x, t):
+        return super().forward(x, t) * x.shape[0]
+
+
+class SoftmaxWrongAxis(SoftmaxWithLoss):
+    def forward(self, x, t):
+        self.t = t
+        e = np.exp(x - x.max(axis=0, keepdims=True))
+        self.y = e / e.sum(axis=0, keepdims=True)
+        self.loss = cross_entropy_error(self.y, self.t)
+        return self.loss
+
+
+class ReluIgnoresMask(Relu):
+    def backward(self, dout):
+        return dout.copy()

@@ -81,3 +81,28 @@ class StrideIsPoolSize(Pooling):
 
     def __init__(self, pool_h, pool_w, stride=2, pad=0):
         super().__init__(pool_h, pool_w, pool_h, pad)
+
+
+def overwriting_col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    N, C, H, W = input_shape
+    out_h = out_size(H, filter_h, stride, pad)
+    out_w = out_size(W, filter_w, stride, pad)
+    col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
+    img = np.zeros((N, C, H + 2 * pad + stride - 1, W + 2 * pad + stride - 1), dtype=col.dtype)
+    for y in range(filter_h):
+        for x in range(filter_w):
+            img[:, :, y:y + stride * out_h:stride, x:x + stride * out_w:stride] = col[:, :, y, x]
+    return img[:, :, pad:H + pad, pad:W + pad]
+
+
+class Col2imOverwrites(Pooling):
+    """right for 2x2 windows with stride 2; wrong where windows overlap."""
+
+    def backward(self, dout):
+        dout = dout.transpose(0, 2, 3, 1)
+        pool_size = self.pool_h * self.pool_w
+        dmax = np.zeros((dout.size, pool_size), dtype=dout.dtype)
+        dmax[np.arange(self.arg_max.size), self.arg_max.flatten()] = dout.flatten()
+        dcol = dmax.reshape(dout.shape[0] * dout.shape[1] * dout.shape[2], -1)
+        return overwriting_col2im(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride,
+                                  self.pad)

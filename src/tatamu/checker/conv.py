@@ -118,6 +118,11 @@ def shape_diagnosis(got_shape, x_shape, W_shape, stride, pad) -> str:
     for shape, text in known:
         if tuple(got_shape) == shape and shape != (n, fn, oh, ow):
             return text
+    got_shape = tuple(got_shape)
+    if len(got_shape) == 4 and got_shape[0] == n and got_shape[1] != fn:
+        return (f"the output has {got_shape[1]} channels for {fn} filters: the -1 of "
+                f"reshape(N, out_h, out_w, -1) took up a different number of windows than "
+                f"OH*OW: im2col's stride/pad and the ones in the OH, OW formula differ")
     return ""
 
 
@@ -310,7 +315,8 @@ def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
             (lambda: _dx(x, W, b, s, p, scrambled),
              "dout was reshaped to (N*OH*OW, FN) without dout.transpose(0, 2, 3, 1) first"),
         ])
-        return text or ""
+        return text or ("dx = col2im(dout_matrix @ col_W.T, x.shape, FH, FW, stride, pad), where "
+                        "dout_matrix = dout.transpose(0, 2, 3, 1).reshape(-1, FN)")
     if not same(dW, ref.dW):
         shape = getattr(dW, "shape", None)
         if shape in ((c * fh * fw, fn), (fn, c * fh * fw)):
@@ -324,7 +330,8 @@ def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
             (lambda: _dW(x, W, b, s, p, scrambled),
              "dout was reshaped to (N*OH*OW, FN) without dout.transpose(0, 2, 3, 1) first"),
             (lambda: ref.dW / n, "dW is divided by the batch size; the loss already averages"),
-        ])
+        ]) or ("dW = (col.T @ dout_matrix).transpose(1, 0).reshape(FN, C, FH, FW) with the col "
+               "cached by forward")
     shape = getattr(db, "shape", None)
     if shape is not None and shape != (fn,):
         return (f"db has shape {shape}: it must be (FN,) = ({fn},), dout summed over N, OH and "
@@ -336,7 +343,7 @@ def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
          "db summed dout reshaped without dout.transpose(0, 2, 3, 1) first (the wrong axis)"),
         (lambda: dout.sum(axis=(0, 1, 2))[:fn] if ow == fn else None,
          "db summed over the wrong axis: sum over N, OH and OW"),
-    ])
+    ]) or "db must be dout summed over N, OH and OW: np.sum(dout, axis=(0, 2, 3))"
 
 
 def _dx(x, W, b, s, p, dout):
@@ -353,11 +360,16 @@ def _dW(x, W, b, s, p, dout):
 
 
 def overwrite_col2im(dout, x_shape, W, stride, pad):
-    """The wrong dx of a col2im that assigns (=) instead of adding: the book's loop with '='."""
-    n, c, h, w = x_shape
+    """The wrong dx of a col2im that assigns (=) instead of adding, for a convolution."""
     fn, _, fh, fw = W.shape
-    _, _, oh, ow = dout.shape
     dcol = dout.transpose(0, 2, 3, 1).reshape(-1, fn) @ W.reshape(fn, -1)  # (N*OH*OW, C*FH*FW)
+    return fold_overwriting(dcol, x_shape, fh, fw, stride, pad, dout.shape[2:])
+
+
+def fold_overwriting(dcol, x_shape, fh, fw, stride, pad, out_hw):
+    """The book's col2im loop with '=' where it has '+=': overlapping windows overwrite."""
+    n, c, h, w = x_shape
+    oh, ow = out_hw
     col = dcol.reshape(n, oh, ow, c, fh, fw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, FH, FW, OH, OW)
     img = np.zeros((n, c, h + 2 * pad + stride - 1, w + 2 * pad + stride - 1))
     for y in range(fh):

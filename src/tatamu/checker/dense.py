@@ -43,7 +43,14 @@ def affine_forward(h: Harness) -> Check:
         rng = h.rng(10 + i)
         x, W, b = (rng.standard_normal(x_shape), rng.standard_normal(W_shape),
                    rng.standard_normal(W_shape[1]))
-        got = h.forward(h.new(W, b), x)
+        try:
+            got = h.forward(h.new(W, b), x)
+        except LearnerError as exc:
+            if len(x_shape) == 2:
+                raise
+            return result(affine_forward.__doc__, f"x {x_shape}, W {W_shape}: {exc}",
+                          "a (N, C, H, W) input must be flattened to (N, C*H*W) first: "
+                          "x = x.reshape(x.shape[0], -1), keeping x.shape for backward")
         problem = mismatch(got, linear_ref(W, b).forward(x), "out")
         if problem:
             return result(affine_forward.__doc__, f"x {x_shape}, W {W_shape}: {problem}",
@@ -149,11 +156,20 @@ def relu_hand(h: Harness) -> Check:
     layer = h.new()
     got = h.forward(layer, x)
     problem = mismatch(got, [[1.0, 0.0], [0.0, 3.0]], "out")
-    if problem is None:
-        problem = mismatch(h.backward(layer, np.array([[5.0, 6.0], [7.0, 8.0]])),
-                           [[5.0, 0.0], [0.0, 8.0]], "dx")
-        problem = problem and f"backward(dout = [[5, 6], [7, 8]]): {problem}"
-    return result(relu_hand.__doc__, problem)
+    if problem:
+        return result(relu_hand.__doc__, problem, diagnose(got, [
+            (lambda: np.minimum(x, 0), "this is min(0, x): keep the positive values"),
+            (lambda: x, "nothing is zeroed: out[self.mask] = 0 where x <= 0")]))
+    dx = h.backward(layer, np.array([[5.0, 6.0], [7.0, 8.0]]))
+    problem = mismatch(dx, [[5.0, 0.0], [0.0, 8.0]], "dx")
+    return result(relu_hand.__doc__, problem and f"backward(dout = [[5, 6], [7, 8]]): {problem}",
+                  diagnose(dx, [
+                      (lambda: [[5.0, 6.0], [7.0, 8.0]], "backward ignores the mask: dx = dout "
+                                                         "where x > 0, 0 elsewhere"),
+                      (lambda: [[0.0, 6.0], [7.0, 0.0]], "the mask is inverted: the gradient "
+                                                         "passes where x > 0"),
+                      (lambda: [[1.0, 0.0], [0.0, 1.0]], "dx is the mask itself: multiply dout "
+                                                         "by it")]))
 
 
 def relu_random(h: Harness) -> Check:
@@ -168,6 +184,8 @@ def relu_random(h: Harness) -> Check:
         if problem:
             return result(relu_random.__doc__, f"x {shape}: {problem}", diagnose(dx, [
                 (lambda x=x: (x > 0).astype(float), "dx is the mask itself: multiply dout by it"),
+                (lambda dout=dout: dout, "backward ignores the mask: dx = dout where x > 0, 0 "
+                                         "elsewhere"),
                 (lambda x=x, dout=dout: dout * (x <= 0),
                  "the mask is inverted: the gradient passes where x > 0")]))
     return result(relu_random.__doc__, None)
@@ -242,7 +260,8 @@ def softmax_hand(h: Harness) -> Check:
     layer = h.new()
     loss = _float(h.forward(layer, np.ones((1, 4)), one_hot([0], 4)))
     if loss is None or not np.isclose(loss, HAND_LOSS, rtol=LOSS_TOL):
-        return result(softmax_hand.__doc__, f"loss: expected {HAND_LOSS:.6f}, got {loss}")
+        return result(softmax_hand.__doc__, f"loss: expected {HAND_LOSS:.6f}, got {loss}",
+                      loss_diagnosis(loss, HAND_LOSS, np.ones((1, 4)), np.array([0])))
     return result(softmax_hand.__doc__, mismatch(h.backward(layer, 1), HAND_DX, "dx"))
 
 
@@ -260,7 +279,7 @@ def softmax_forward(h: Harness) -> Check:
             return result(softmax_forward.__doc__, f"integer labels (N,): {exc}", INT_LABELS)
         want = SoftmaxCrossEntropy().forward(x, t)
         if got is None or not np.isclose(got, want, rtol=LOSS_TOL, atol=LOSS_TOL):
-            hint = ""
+            hint = loss_diagnosis(got, want, x, t)
             if shift and (got is None or not np.isfinite(got)):
                 hint = ("exp overflowed: subtract each row's maximum before np.exp "
                         "(x - x.max(axis=1, keepdims=True)); softmax does not change")
@@ -270,6 +289,21 @@ def softmax_forward(h: Harness) -> Check:
                           f"scores (4, 10){f' + {shift:g}' if shift else ''}, {labels} labels: "
                           f"expected loss {want:.6f}, got {got}", hint)
     return result(softmax_forward.__doc__, None)
+
+
+def loss_diagnosis(got, want, x, t) -> str:
+    """The known wrong losses: a sum over the batch, softmax down the wrong axis."""
+    if got is None or not np.isfinite(got):
+        return ""
+    n = len(x)
+    e = np.exp(x - x.max(axis=0, keepdims=True))
+    down = e / e.sum(axis=0, keepdims=True)  # softmax over axis 0: the batch, not the classes
+    if np.isclose(got, want * n, rtol=LOSS_TOL):
+        return "the loss is the sum over the batch: divide by the batch size N (the mean)"
+    if np.isclose(got, -np.log(down[np.arange(n), t] + 1e-7).mean(), rtol=LOSS_TOL):
+        return ("softmax runs down the wrong axis (over the batch): each row, one sample's "
+                "scores, must sum to 1: axis=1 (or -1) with keepdims=True")
+    return ""
 
 
 def softmax_backward(h: Harness) -> Check:

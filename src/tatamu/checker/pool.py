@@ -12,10 +12,10 @@ import numpy as np
 
 from ..explain import POOL_INPUT
 from ..gradcheck import check_layer
-from ..im2col import conv_output_size
+from ..im2col import conv_output_size, im2col
 from ..layers import AvgPool2D, MaxPool2D
 from .compare import LearnerError, diagnose, grid, mismatch, num, same
-from .conv import REFUSED_EVEN, dtype_check, uneven_outcome
+from .conv import REFUSED_EVEN, dtype_check, fold_overwriting, uneven_outcome
 from .harness import Harness, result, unchanged
 from .report import Check
 
@@ -147,10 +147,27 @@ def backward_random(h: Harness) -> Check:
         dx = h.backward(layer, dout.copy())
         problem = mismatch(dx, ref.backward(dout), "dx")
         if problem:
+            overlapping = diagnose(dx, [(lambda x=x, ph=ph, pw=pw, s=s, p=p, dout=dout:
+                                         overwriting_backward(x, ph, pw, s, p, dout),
+                                         "col2im overwrites where windows overlap: a pixel in "
+                                         "several windows must get the sum of their gradients "
+                                         "(img[...] += col[...], not =)")])
             return result(backward_random.__doc__,
                           f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}: {problem}",
-                          backward_diagnosis(h))
+                          overlapping or backward_diagnosis(h) or (
+                              "dx must hold each window's dout at the window's maximum (the "
+                              "first one on a tie), summed where windows overlap"))
     return result(backward_random.__doc__, None)
+
+
+def overwriting_backward(x, ph, pw, s, p, dout):
+    """The right gradient folded by a col2im that overwrites instead of adding."""
+    col = im2col(x, (ph, pw), s, p, pad_value=-np.inf)  # (N*OH*OW, C*PH*PW)
+    n, c = x.shape[:2]
+    rows = col.reshape(-1, ph * pw)  # (N*OH*OW*C, PH*PW)
+    dmax = np.zeros_like(rows)
+    dmax[np.arange(len(rows)), rows.argmax(axis=1)] = dout.transpose(0, 2, 3, 1).reshape(-1)
+    return fold_overwriting(dmax.reshape(-1, c * ph * pw), x.shape, ph, pw, s, p, dout.shape[2:])
 
 
 def backward_diagnosis(h: Harness) -> str:
