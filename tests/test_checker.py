@@ -230,3 +230,27 @@ def test_kind_is_detected_from_the_arguments_or_asked_for(tmp_path):
 def test_kind_aliases_on_the_command_line():
     status, out, _ = run_cli("check", f"{learner('book_correct.py')}:Affine", "--kind", "linear")
     assert status == 0 and ": affine (as asked)" in out
+
+
+def test_a_file_alone_checks_every_layer_class_in_it():
+    status, out, _ = run_cli("check", learner("book_correct.py"))
+    assert status == 0
+    assert out.rstrip().endswith("5 classes checked: all good")
+    status, out, _ = run_cli("check", learner("book_verbatim.py"))
+    assert status == 1
+    assert out.rstrip().endswith("5 classes checked: Convolution, Pooling, Relu failed")
+
+
+def test_the_learners_own_common_package_wins_over_tatamus(tmp_path):
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "__init__.py").write_text("")
+    (tmp_path / "common" / "util.py").write_text(
+        "def im2col(*args, **kwargs):\n    raise RuntimeError('my own im2col')\n\n"
+        "def col2im(*args, **kwargs):\n    raise RuntimeError('my own col2im')\n")
+    conv = tmp_path / "ch07" / "conv.py"
+    conv.parent.mkdir()
+    conv.write_text((LEARNERS / "book_common_import.py").read_text())  # imports common.util
+    report = check_file(f"{conv}:Convolution")
+    assert "my own im2col" in report["the seeds' example:"].detail
+    assert not report.notes  # tatamu's stand-in was not used
+    assert "common" not in sys.modules

@@ -23,7 +23,7 @@ from .harness import ROUNDINGS, Harness, run_checks
 from .loading import (
     COMMON_NOTE,
     LearnerCodeError,
-    find_class,
+    find_classes,
     learner_environment,
     load_module,
     parse_target,
@@ -112,27 +112,41 @@ def check_file(target: str, class_name: str | None = None, kind: str | None = No
                rounding: str = "strict") -> CheckReport:
     """Load ``FILE.py:ClassName`` (runs the file) and check the class; see :func:`check_class`.
 
-    ``target`` may also be ``FILE.py`` with ``class_name`` given, or a module's dotted name
-    (``tatamu.layers.book:Convolution``). Raises :class:`LearnerCodeError` (one line) when the
-    file cannot be imported or has no such class.
+    ``target`` may also be ``FILE.py`` with ``class_name`` given (or a file with one class of a
+    layer's usual name), or a module's dotted name (``tatamu.layers.book:Convolution``). Raises
+    :class:`LearnerCodeError` (one line) when the file cannot be imported or has no such class.
     """
+    return _check_source(target, class_name, kind, rounding, every=False)[0]
+
+
+def check_all(target: str, kind: str | None = None, *,
+              rounding: str = "strict") -> list[CheckReport]:
+    """Check every class of ``FILE.py`` named like a layer (``Convolution``, ``Pooling``,
+    ``Affine``, ``Relu``, ``SoftmaxWithLoss``...; the book's common/layers.py has them all),
+    or only the class named in ``FILE.py:ClassName``. One report per class."""
+    return _check_source(target, None, kind, rounding, every=True)
+
+
+def _check_source(target, class_name, kind, rounding, every: bool) -> list[CheckReport]:
     source, name = parse_target(target)
     name = class_name or name
     path = Path(source)
     folder = path.resolve().parent if path.suffix == ".py" or path.exists() else None
     wanted = resolve_kind(kind) if kind else None
+    reports = []
     with learner_environment(folder) as common:
         module, files = load_module(source)
         defaults = KINDS[wanted][2] if wanted else [n for k in KINDS.values() for n in k[2]]
-        cls = find_class(module, name, source, defaults)
         if folder is not None:
             files = [*files, folder]  # the helpers it imports from beside it are theirs too
-        report = check_class(cls, wanted, rounding=rounding, files=files,
-                             target=f"{source}:{cls.__name__}")
-        if common.used:
-            report.notes.append(COMMON_NOTE)
-    return report
+        for cls in find_classes(module, name, source, defaults, every):
+            report = check_class(cls, wanted, rounding=rounding, files=files,
+                                 target=f"{source}:{cls.__name__}")
+            if common.used:
+                report.notes.append(COMMON_NOTE)
+            reports.append(report)
+    return reports
 
 
-__all__ = ["KINDS", "Check", "CheckReport", "LearnerCodeError", "check_class", "check_file",
-           "detect_kind", "resolve_kind"]
+__all__ = ["KINDS", "Check", "CheckReport", "LearnerCodeError", "check_all", "check_class",
+           "check_file", "detect_kind", "resolve_kind"]

@@ -126,20 +126,21 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
     return module, [Path(module.__file__)] if getattr(module, "__file__", None) else []
 
 
-def find_class(module: types.ModuleType, name: str | None, source: str,
-               default_names: list[str]) -> type:
-    """The class ``name`` in ``module``; without a name, the one class matching a kind."""
+def find_classes(module: types.ModuleType, name: str | None, source: str,
+                 default_names: list[str], every: bool = False) -> list[type]:
+    """The class ``name`` in ``module``; without a name, the classes named like a layer kind
+    (all of them when ``every``, else exactly one)."""
     classes = {n: v for n, v in vars(module).items() if inspect.isclass(v)
                and getattr(v, "__module__", None) == module.__name__}
+    listed = ", ".join(sorted(classes)) or "none"
     if name is None:
         found = [n for n in default_names if n in classes]
-        if len(found) == 1:
-            return classes[found[0]]
+        if found and (every or len(found) == 1):
+            return [classes[n] for n in found]
         raise LearnerCodeError(f"name the class to check: {source}:ClassName (classes in the "
-                               f"file: {', '.join(sorted(classes)) or 'none'})")
+                               f"file: {listed})")
     value = getattr(module, name, None)
     if not inspect.isclass(value):
         what = "is not a class" if value is not None else "not found"
-        raise LearnerCodeError(f"{source}: class {name} {what}; classes in the file: "
-                               f"{', '.join(sorted(classes)) or 'none'}")
-    return value
+        raise LearnerCodeError(f"{source}: class {name} {what}; classes in the file: {listed}")
+    return [value]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..checker import KINDS, LearnerCodeError, check_file, resolve_kind
+from ..checker import KINDS, LearnerCodeError, check_all, resolve_kind
 from ..checker.harness import ROUNDINGS
 
 DESCRIPTION = """\
@@ -31,6 +31,7 @@ Exit status: 0 all checks pass, 1 a check fails, 2 the file or class cannot be l
 
 EPILOG = """examples:
   tatamu check my_layers.py:Convolution
+  tatamu check common/layers.py                    (every layer class it recognises)
   tatamu check ch07/simple_layers.py:MyPool --kind pooling
   tatamu check tatamu.layers.book:Convolution      (a module's dotted name works too)"""
 
@@ -42,7 +43,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="FILE.py:ClassName",
-                   help="the file and the class in it (runs the file)")
+                   help="the file and the class in it (runs the file); FILE.py alone checks "
+                        "every class named Convolution, Pooling, Affine, Relu, "
+                        "SoftmaxWithLoss (or the other usual names)")
     p.add_argument("--kind", type=_kind, default=None, metavar="KIND",
                    help=f"what the class is: {', '.join(KINDS)} (or conv, pool, linear); "
                         "default: detected from its arguments and name")
@@ -61,6 +64,10 @@ def _kind(text: str) -> str:
 
 
 def run(args) -> int:
-    report = check_file(args.target, kind=args.kind, rounding=args.rounding)
-    print(report)
-    return 0 if report.passed else 1
+    reports = check_all(args.target, kind=args.kind, rounding=args.rounding)
+    print("\n\n".join(str(r) for r in reports))
+    if len(reports) > 1:
+        failed = [r.target.rpartition(":")[2] for r in reports if not r.passed]
+        print(f"\n{len(reports)} classes checked: " + (f"{', '.join(failed)} failed"
+                                                        if failed else "all good"))
+    return 0 if all(r.passed for r in reports) else 1
