@@ -95,6 +95,7 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_conv.py", "DWAccumulates", "backward twice", "self.dW +="),
     ("planted_conv.py", "SlashDivision", "the seeds' example", "use //"),
     ("planted_conv.py", "Float64Inside", "float32 in", "np.zeros"),
+    ("planted_conv.py", "HardCodedFloat32", "float32 in", "dtype written into the code"),
     ("planted_conv.py", "BiasMissing", "the seeds' example with bias", "bias is not added"),
     ("planted_pool.py", "GradientToEveryElement", "backward sends", "every element"),
     ("planted_pool.py", "GradientSpreadEvenly", "backward sends", "spread evenly"),

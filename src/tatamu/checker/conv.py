@@ -405,23 +405,32 @@ def leaves_inputs(h: Harness) -> Check:
 
 
 def keeps_dtype(h: Harness) -> Check:
-    """float32 in -> float32 out, dx, dW and db (no float64 creeping in)"""
-    x, W, b, s, p = (a.astype(np.float32) if isinstance(a, np.ndarray) else a
-                     for a in _random_case(h, 60, CONFIGS[1]))
-    layer = h.new(W, b, s, p)
-    y = h.forward(layer, x)
-    dx = h.backward(layer, np.ones(np.shape(y), np.float32))
-    return dtype_check(keeps_dtype.__doc__, y=y, dx=dx, dW=getattr(layer, "dW", None),
-                       db=getattr(layer, "db", None))
+    """float32 in -> float32 out, dx, dW and db; float64 stays float64"""
+    def run(dtype):
+        x, W, b, s, p = (a.astype(dtype) if isinstance(a, np.ndarray) else a
+                         for a in _random_case(h, 60, CONFIGS[1]))
+        layer = h.new(W, b, s, p)
+        y = h.forward(layer, x)
+        dx = h.backward(layer, np.ones(np.shape(y), dtype))
+        return {"y": y, "dx": dx, "dW": getattr(layer, "dW", None),
+                "db": getattr(layer, "db", None)}
+    return dtype_check(keeps_dtype.__doc__, run)
 
 
-def dtype_check(name: str, **arrays) -> Check:
-    for what, value in arrays.items():
-        dtype = getattr(value, "dtype", None)
-        if dtype != np.float32:
-            hint = ("np.zeros(...) without dtype= makes float64 (the book's im2col and col2im "
-                    "do): pass dtype=x.dtype, or np.zeros_like") if dtype == np.float64 else ""
-            return result(name, f"{what} is {dtype} for a float32 input", hint)
+def dtype_check(name: str, run) -> Check:
+    """``run(dtype)`` returns the layer's arrays for inputs of ``dtype``; each must keep it."""
+    for dtype in (np.float32, np.float64):
+        for what, value in run(dtype).items():
+            got = getattr(value, "dtype", None)
+            if got == dtype:
+                continue
+            if got == np.float64:
+                hint = ("np.zeros(...) without dtype= makes float64 (the book's im2col and "
+                        "col2im do): pass dtype=x.dtype, or use np.zeros_like")
+            else:
+                hint = (f"a {np.dtype(dtype)} input came back as {got}: is a dtype written into "
+                        f"the code? use the input's, x.dtype")
+            return result(name, f"{what} is {got} for a {np.dtype(dtype)} input", hint)
     return result(name, None)
 
 

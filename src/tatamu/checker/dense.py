@@ -131,13 +131,15 @@ def affine_leaves(h: Harness) -> Check:
 
 
 def affine_dtype(h: Harness) -> Check:
-    """float32 in -> float32 out, dx, dW and db"""
-    rng = h.rng(60)
-    layer = h.new(rng.standard_normal((6, 3)).astype(np.float32), np.zeros(3, np.float32))
-    y = h.forward(layer, rng.standard_normal((4, 6)).astype(np.float32))
-    dx = h.backward(layer, np.ones(np.shape(y), np.float32))
-    return dtype_check(affine_dtype.__doc__, y=y, dx=dx, dW=getattr(layer, "dW", None),
-                       db=getattr(layer, "db", None))
+    """float32 in -> float32 out, dx, dW and db; float64 stays float64"""
+    def run(dtype):
+        rng = h.rng(60)
+        layer = h.new(rng.standard_normal((6, 3)).astype(dtype), np.zeros(3, dtype))
+        y = h.forward(layer, rng.standard_normal((4, 6)).astype(dtype))
+        dx = h.backward(layer, np.ones(np.shape(y), dtype))
+        return {"y": y, "dx": dx, "dW": getattr(layer, "dW", None),
+                "db": getattr(layer, "db", None)}
+    return dtype_check(affine_dtype.__doc__, run)
 
 
 AFFINE_CHECKS = [affine_hand, affine_forward, affine_backward, affine_numerical, affine_leaves,
@@ -205,11 +207,12 @@ def relu_leaves(h: Harness) -> Check:
 
 
 def relu_dtype(h: Harness) -> Check:
-    """float32 in -> float32 out and dx"""
-    layer = h.new()
-    y = h.forward(layer, _relu_input(h, 60).astype(np.float32))
-    dx = h.backward(layer, np.ones(np.shape(y), np.float32))
-    return dtype_check(relu_dtype.__doc__, y=y, dx=dx)
+    """float32 in -> float32 out and dx; float64 stays float64"""
+    def run(dtype):
+        layer = h.new()
+        y = h.forward(layer, _relu_input(h, 60).astype(dtype))
+        return {"y": y, "dx": h.backward(layer, np.ones(np.shape(y), dtype))}
+    return dtype_check(relu_dtype.__doc__, run)
 
 
 def relu_repeatable(h: Harness) -> Check:
@@ -356,11 +359,13 @@ def softmax_leaves(h: Harness) -> Check:
 
 
 def softmax_dtype(h: Harness) -> Check:
-    """float32 scores -> float32 dx"""
-    x, t = _loss_case(h, 60)
-    layer = h.new()
-    h.forward(layer, x.astype(np.float32), one_hot(t, x.shape[1]).astype(np.float32))
-    return dtype_check(softmax_dtype.__doc__, dx=h.backward(layer, 1))
+    """float32 scores -> float32 dx; float64 stays float64"""
+    def run(dtype):
+        x, t = _loss_case(h, 60)
+        layer = h.new()
+        h.forward(layer, x.astype(dtype), one_hot(t, x.shape[1]).astype(dtype))
+        return {"dx": h.backward(layer, 1)}
+    return dtype_check(softmax_dtype.__doc__, run)
 
 
 SOFTMAX_CHECKS = [softmax_hand, softmax_forward, softmax_backward, softmax_numerical,

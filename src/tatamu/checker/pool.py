@@ -234,12 +234,13 @@ def leaves_inputs(h: Harness) -> Check:
 
 
 def keeps_dtype(h: Harness) -> Check:
-    """float32 in -> float32 out and dx"""
-    x = _input(h, 60, (2, 2, 6, 6), 0).astype(np.float32)
-    layer = h.new(2, 2, 2, 0)
-    y = h.forward(layer, x)
-    dx = h.backward(layer, np.ones(np.shape(y), np.float32))
-    return dtype_check(keeps_dtype.__doc__, y=y, dx=dx)
+    """float32 in -> float32 out and dx; float64 stays float64"""
+    def run(dtype):
+        x = _input(h, 60, (2, 2, 6, 6), 0).astype(dtype)
+        layer = h.new(2, 2, 2, 0)
+        y = h.forward(layer, x)
+        return {"y": y, "dx": h.backward(layer, np.ones(np.shape(y), dtype))}
+    return dtype_check(keeps_dtype.__doc__, run)
 
 
 def repeatable(h: Harness) -> Check:
