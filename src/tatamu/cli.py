@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_show_parser(sub)
     _add_explain_parser(sub)
+    __import__("tatamu.commands.check", fromlist=["add_parser"]).add_parser(sub)
     return parser
 
 

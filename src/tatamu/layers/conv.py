@@ -32,6 +32,13 @@ from .base import Layer, check_input
 class Conv2D(Layer):
     """2-D convolution over (N, C, H, W) (the book's ``Convolution``).
 
+    Read ``layers/book.py`` first: its ``Convolution`` is the book's algorithm in 40 lines
+    (im2col, one product ``col @ col_W``, col2im), and this is the same math plus: the im2col
+    matrix stored transposed (``col_t``, so the copy runs along whole rows and backward is one
+    product per group), ``groups``, ``dilation``, padding modes and asymmetric padding, a
+    ``rounding`` choice, and the product written straight into NCHW without the final
+    transpose. tests/test_fastpaths.py holds the two equal.
+
     Parameters
     ----------
     in_channels, out_channels : ``C`` and ``FN``.
