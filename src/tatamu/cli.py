@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_show_parser(sub)
     _add_explain_parser(sub)
+    from .commands import export, import_book, import_weights  # weights in and out (interop)
+    import_book.add_parser(sub)
+    import_weights.add_parser(sub)
+    export.add_parser(sub)
     return parser
 
 

@@ -225,8 +225,8 @@ def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     bad = [n for n in names if tuple(n.rsplit(".", 1)) not in ALLOWED]
     if bad:
         raise UnsafePickleError(
-            f"{where}this file wants to call {_known_as(bad[0])}: refused (a params.pkl of NumPy arrays "
-            f"needs only {_allowed_summary()}; nothing in it was run)"
+            f"{where}this file wants to call {_known_as(bad[0])}: refused (a params.pkl of "
+            f"NumPy arrays needs only {_allowed_summary()}; nothing in it was run)"
         )
     try:
         obj = _ArraysOnly(io.BytesIO(data), encoding="latin1").load()

@@ -114,7 +114,8 @@ def torch_definition(model: Sequential, weights: str = "model.safetensors") -> s
         "]))",
         f"model.load_state_dict(load_file({weights!r}))",
         "model.eval()",
-        f"# x: torch.float32 (N, {shape}); logits = model(x); probabilities = logits.softmax(dim=1)",
+        f"# x: torch.float32 (N, {shape}); logits = model(x); "
+        "probabilities = logits.softmax(dim=1)",
     ]
     return "\n".join(lines)
 
