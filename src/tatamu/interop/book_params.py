@@ -136,11 +136,14 @@ def build_book_model(path: Path, arrays: dict[str, np.ndarray], which: str,
                 f"{path} has no {key}, so it is not the book's {BOOK_MODELS[which]} (its keys: "
                 f"{', '.join(sorted(arrays)) or 'none'}){_other_hint(which, arrays)}"
             )
+    # the hidden size is read from the last Affine (hidden, classes), so that a wrong W2 or W7
+    # is reported against the shape the rest of the file implies
     w1, w_hidden, w_out = arrays["W1"], arrays[f"W{last - 1}"], arrays[f"W{last}"]
     if w1.ndim != 4 or w_hidden.ndim != 2 or w_out.ndim != 2:
         raise CheckpointError(
             f"{path}: W1 has shape {w1.shape}, W{last} {w_out.shape}: the book's "
             f"{BOOK_MODELS[which]} has 4-D filters and 2-D Affine weights"
+            f"{_other_hint(which, arrays)}"
         )
     shape = tuple(input_shape) if input_shape else (w1.shape[1], 28, 28)
     if len(shape) != 3 or shape[0] != w1.shape[1]:
@@ -154,8 +157,8 @@ def build_book_model(path: Path, arrays: dict[str, np.ndarray], which: str,
         if which == "simple":
             fh, fw = w1.shape[2:]
             return simple_convnet(filters=int(w1.shape[0]), kernel_size=int(fh) if fh == fw
-                                  else (int(fh), int(fw)), hidden=int(w_hidden.shape[1]), **kw)
-        return deep_convnet(hidden=int(w_hidden.shape[1]), **kw)
+                                  else (int(fh), int(fw)), hidden=int(w_out.shape[0]), **kw)
+        return deep_convnet(hidden=int(w_out.shape[0]), **kw)
     except ValueError as exc:  # ConfigError: a size that does not divide for this input
         raise CheckpointError(f"{path}: the book's {BOOK_MODELS[which]} does not fit input "
                               f"{shape}: {exc}") from None
