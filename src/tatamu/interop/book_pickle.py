@@ -82,7 +82,9 @@ def _dtype(spec, align=False, copy=True):
     """``numpy.dtype`` for one plain type code ('f8', 'i4'...): no structured or object types."""
     if not isinstance(spec, str) or not isinstance(align, bool) or not isinstance(copy, bool):
         raise pickle.UnpicklingError(f"an unusual dtype {spec!r}")
-    dtype = np.dtype(spec)
+    # copy=True as in the pickle: BUILD then sets the byte order on this dtype object, which
+    # must never be NumPy's shared float32/float64 singleton
+    dtype = np.dtype(spec, align, copy=True)
     if dtype.kind not in NUMERIC_KINDS + "O":  # 'O' is refused later, by name of the key
         raise pickle.UnpicklingError(f"an array of dtype {spec!r} (only numbers are accepted)")
     return dtype
@@ -216,6 +218,9 @@ def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     path = Path(path)
     where = f"{path}: "
     data = _read_bytes(path)
+    if data[:1] != b"\x80" and data[:1] not in (b"(", b"}", b"]", b"c", b"N"):
+        # protocols 2-5 start with PROTO (0x80); 0 and 1 with a MARK or an empty container
+        raise CheckpointError(f"{where}{_describe_damage(data, ValueError())}")
     try:
         names = pickle_globals(data)
     except UnsafePickleError as exc:
@@ -256,7 +261,7 @@ def _describe_damage(data: bytes, exc: Exception) -> str:
     if data[:2] == b"PK":
         return ("a zip archive (.npz?), not the book's params.pkl; a tatamu checkpoint is used "
                 "as it is, without import-book")
-    if data[:1] != b"\x80" and data[:1] not in (b"}", b"(", b"c"):
+    if data[:1] != b"\x80" and data[:1] not in (b"(", b"}", b"]", b"c", b"N"):
         return f"not a pickle file (it starts with {data[:8]!r}); expected the book's params.pkl"
     if "stop" in str(exc).lower() or "ran off" in str(exc).lower() or "not enough" in str(exc):
         return (f"the pickle ends after {len(data):,} bytes, before its end mark: the file is "
@@ -267,7 +272,9 @@ def _describe_damage(data: bytes, exc: Exception) -> str:
 def _known_as(name: str) -> str:
     """``posix.system`` as users know it: ``os.system`` (pickle records the real module)."""
     module, _, attr = name.rpartition(".")
-    return f"os.{attr} ({name})" if module in ("posix", "nt") else name
+    if module in ("posix", "nt"):
+        return f"os.{attr} ({name})"
+    return f"builtins.{attr}" if module == "__builtin__" else name  # protocols 0-2
 
 
 def _allowed_summary() -> str:
