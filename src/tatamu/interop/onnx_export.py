@@ -52,6 +52,11 @@ _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 def onnx_model(model: Sequential):
     """The ``onnx.ModelProto`` computing ``model.predict`` (float32), checked by onnx.checker."""
     onnx = require("onnx")
+    if len(model.output_shapes[-1]) != 1:
+        raise ConfigError(
+            f"the model ends with output shape {model.output_shapes[-1]} per sample, not class "
+            "scores; end it with a Linear layer (or Flatten) before exporting to ONNX"
+        )
     graph = _Graph(onnx)
     x = "input"
     shapes = [model.input_shape, *model.output_shapes]
