@@ -182,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_show_parser(sub)
     _add_explain_parser(sub)
-    __import__("tatamu.commands.check", fromlist=["add_parser"]).add_parser(sub)
+    from .commands import check, export, import_book, import_weights
+
+    check.add_parser(sub)  # a learner's own layer checked (tatamu.checker)
+    import_book.add_parser(sub)  # weights in and out (tatamu.interop)
+    import_weights.add_parser(sub)
+    export.add_parser(sub)
     return parser
 
 

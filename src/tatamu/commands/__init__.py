@@ -1,1 +1,1 @@
-"""The ``tatamu`` subcommands that live in their own module: each has ``add_parser(subparsers)``."""
+"""The ``tatamu`` subcommands that live in their own modules: each has ``add_parser(sub)``."""
