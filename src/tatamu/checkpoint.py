@@ -29,7 +29,7 @@ from . import checkpoint_guard as guard
 from .backend import as_numpy
 from .errors import CheckpointError, ConfigError
 from .model import Sequential
-from .validate import all_finite
+from .validate import all_finite, is_int
 
 FORMAT = "tatamu-checkpoint"
 #: Bumped when the layout changes; a file with a newer version is refused with an upgrade hint,
@@ -226,7 +226,7 @@ def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a tatamu checkpoint (format marker missing)")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if not is_int(version) or version < 1:
         raise CheckpointError(f"{path}: invalid format_version {version!r}")
     if version > FORMAT_VERSION:
         raise CheckpointError(
