@@ -27,7 +27,7 @@ import numpy as np
 
 from . import checkpoint_guard as guard
 from .backend import as_numpy
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, Fix, Name
 from .model import Sequential
 from .validate import all_finite, is_int
 
@@ -69,8 +69,8 @@ def save(
         raise CheckpointError(f"checkpoint files end in .npz; got {path}")
     if path.exists() and not overwrite:
         raise CheckpointError(
-            f"{path} already exists; choose another name or pass overwrite=True "
-            "(CLI: --force) to replace it"
+            f"{path} already exists; choose another name or pass ", Fix("overwrite", True),
+            " to replace it", param="path", value=str(path)
         )
     from . import __version__
 
@@ -106,7 +106,7 @@ def atomic_write(path: Path, write) -> None:
     except OSError as exc:
         raise CheckpointError(
             f"cannot write to folder {folder}: {exc.strerror or exc}. Choose a writable "
-            "folder (CLI: --out DIR)."
+            "folder (", Name("path"), ").", param="path", value=str(path)
         ) from exc
     try:
         with os.fdopen(fd, "wb") as f:

@@ -37,8 +37,22 @@ class Fix:
         return f"{self.param}={value}"
 
 
-#: Writes one Fix into a message (``Fix.python`` for Python users; the CLI has its own).
+@dataclass(frozen=True)
+class Name(Fix):
+    """A parameter named in a message ("batch_size must be an int >= 1"), not a fix."""
+
+    def python(self) -> str:
+        return self.param
+
+
+#: Writes one Fix (or Name) into a message (:func:`python` for Python users; the CLI has its
+#: own, :func:`tatamu.cli_flags.write_fix`).
 FixWriter = Callable[[Fix], str]
+
+
+def python(fix: Fix) -> str:
+    """A fix or name as a Python user writes it (the default wording of every message)."""
+    return fix.python()
 
 
 class TatamuError(Exception):
@@ -47,16 +61,17 @@ class TatamuError(Exception):
     Parameters
     ----------
     *parts : the message: text, and :class:`Fix` objects where a fix is named in it
-        (``CheckpointError(f"{path} exists; pass ", Fix("overwrite", True), " to replace it")``).
+        (``CheckpointError(f"{path} exists; pass ", Fix("overwrite", True), " to replace it")``),
+        :class:`Name` objects where a parameter is.
     param, value : the parameter that was wrong and the value it had, when one was.
     """
 
     def __new__(cls, *parts: str | Fix, param: str | None = None, value: Any = UNSET):
         # The built-in bases (OSError) see only the rendered text, never the keywords.
-        return super().__new__(cls, _render(parts, Fix.python))
+        return super().__new__(cls, _render(parts, python))
 
     def __init__(self, *parts: str | Fix, param: str | None = None, value: Any = UNSET) -> None:
-        super().__init__(_render(parts, Fix.python))
+        super().__init__(_render(parts, python))
         self.parts: tuple[str | Fix, ...] = parts
         self.param = param
         self.value = value
@@ -64,11 +79,11 @@ class TatamuError(Exception):
     @property
     def fixes(self) -> tuple[Fix, ...]:
         """The fixes the message names, in order."""
-        return tuple(p for p in self.parts if isinstance(p, Fix))
+        return tuple(p for p in self.parts if isinstance(p, Fix) and not isinstance(p, Name))
 
-    def render(self, write_fix: FixWriter = Fix.python) -> str:
+    def render(self, write_fix: FixWriter | None = None) -> str:
         """The message with each fix written by ``write_fix`` (``str(error)`` uses Python's)."""
-        return _render(self.parts, write_fix)
+        return _render(self.parts, write_fix or python)
 
 
 def _render(parts: tuple, write_fix: FixWriter) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Literal
 
 from .backend import get_array_module
-from .errors import ConfigError, ShapeError
+from .errors import ConfigError, Fix, Name, ShapeError
 from .padding import pad, pad_adjoint
 from .validate import is_int
 
@@ -127,8 +127,9 @@ def conv_output_size(
         raise ConfigError(
             f"{where}the kernel (span {effective}) is larger than the padded input along "
             f"{axis} ({padded} = {size} + padding {before + after}): output size "
-            f"{formula} = {_fmt(span / stride + 1)} <= 0. Use a smaller kernel_size or "
-            f"dilation, more padding, or a larger input."
+            f"{formula} = {_fmt(span / stride + 1)} <= 0. Use a smaller ", Name("kernel_size"),
+            " or ", Name("dilation"), ", more ", Name("padding"), ", or a larger input.",
+            param="kernel_size", value=kernel_size,
         )
     exact = span / stride + 1
     if span % stride == 0:
@@ -142,20 +143,18 @@ def conv_output_size(
             out -= 1
         return out
     # Suggest the nearest paddings that make the size divide (same padding on both sides).
-    fixes = []
+    fixes: list = []
     for extra in range(1, 2 * stride + 1):
         total = before + after + extra
         if total % 2 == 0 and (size + total - effective) % stride == 0:
-            fixes.append(f"padding={total // 2}")
+            fixes += [Fix("padding", total // 2), ", or "]
             break
-    fix = (fixes[0] + ", or " if fixes else "") + (
-        'rounding="floor" (drop the incomplete last window, as PyTorch does) or '
-        'rounding="ceil" (keep a partial last window)'
-    )
     raise ConfigError(
         f"{where}output size along {axis} does not divide: {formula} = {_fmt(exact)} "
         f"(the last window would stick out by {stride - span % stride} of stride {stride}). "
-        f"Fix: {fix}."
+        "Fix: ", *fixes, Fix("rounding", "floor"), " (drop the incomplete last window, as "
+        "PyTorch does) or ", Fix("rounding", "ceil"), " (keep a partial last window).",
+        param="rounding", value=rounding,
     )
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .backend import as_numpy
 from .datasets import BatchLoader
-from .errors import CheckpointError, ConfigError, DataError
+from .errors import CheckpointError, ConfigError, DataError, Fix
 from .layers import is_random
 from .losses import check_labels
 from .metrics import class_indices
@@ -419,7 +419,8 @@ def _restore(model, optimizer, schedule, folder: Path, batch_size: int, num_trai
     """Everything fit needs to continue the run saved in ``folder/last.npz``, checked first."""
     path = folder / LAST
     if not path.exists():
-        raise CheckpointError(f"nothing to resume: {path} does not exist (train without --resume)")
+        raise CheckpointError(f"nothing to resume: {path} does not exist (start a new run: ",
+                              Fix("resume", False), ")", param="resume", value=True)
     saved = ckpt.read(path)
     ts = saved.meta.get("train_state")
     if not isinstance(ts, dict):
@@ -435,15 +436,15 @@ def _restore(model, optimizer, schedule, folder: Path, batch_size: int, num_trai
             "start a new run (best.npz still holds a model)"
         ) from exc
     position = state["position"]
-    for value, saved_value, option in ((batch_size, ts.get("batch_size"), "--batch-size"),
-                                       (num_train, ts.get("num_train"), "--limit")):
+    for value, saved_value, param in ((batch_size, ts.get("batch_size"), "batch_size"),
+                                      (num_train, ts.get("num_train"), "num_train")):
         if position["batch"] and saved_value is not None and value != saved_value:
-            what = "batch size" if option == "--batch-size" else "number of training samples"
+            what = "batch size" if param == "batch_size" else "number of training samples"
             raise ConfigError(
                 f"{path} stopped in the middle of epoch {position['epoch']}, with {what} "
                 f"{saved_value}; resuming with {value} would train on other samples. Resume "
-                f"with the run's settings ({option} {saved_value})"
-            )
+                "with the run's settings (", Fix(param, saved_value), ")", param=param,
+                value=value)
     # Every check before anything changes: a refused resume leaves model and optimizer as is.
     ckpt._check_fits(path, "parameter", model.params(), saved.model.params())
     ckpt._check_fits(path, "buffer", model.buffers(), saved.model.buffers())

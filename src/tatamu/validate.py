@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .backend import get_array_module
-from .errors import ConfigError, TatamuError
+from .errors import ConfigError, Name, TatamuError
 
 
 def is_int(value: Any) -> bool:
@@ -31,7 +31,7 @@ def int_at_least(value: Any, name: str, minimum: int = 1, *,
     3
     """
     if not is_int(value) or value < minimum:
-        raise error(f"{where}{name} must be an int >= {minimum}; got {value!r}",
+        raise error(where, Name(name), f" must be an int >= {minimum}; got {value!r}",
                     param=name, value=value)
     return int(value)
 
@@ -50,7 +50,7 @@ def as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.rando
     seeds = rng if isinstance(rng, (list, tuple)) else [rng]
     if rng is None or (seeds and all(is_int(s) and s >= 0 for s in seeds)):
         return np.random.default_rng(rng)
-    raise ConfigError(f"{name} must be a numpy.random.Generator, an int seed >= 0 or None; "
+    raise ConfigError(Name(name), " must be a numpy.random.Generator, an int seed >= 0 or None; "
                       f"got {rng!r}", param=name, value=rng)
 
 
