@@ -160,8 +160,8 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"{path}: invalid architecture in the metadata: {exc}") from exc
     params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     buffers = {k.removeprefix("buffer/"): v for k, v in arrays.items() if k.startswith("buffer/")}
-    _copy_into(path, "parameter", model.params(), params)
-    _copy_into(path, "buffer", model.buffers(), buffers)
+    copy_into(path, "parameter", model.params(), params)
+    copy_into(path, "buffer", model.buffers(), buffers)
     optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
     return Checkpoint(model=model, meta=meta, optimizer_state=optim, path=path)
 
@@ -174,20 +174,20 @@ def load(path: str | os.PathLike[str]) -> Sequential:
 def load_weights(model: Sequential, path: str | os.PathLike[str]) -> Sequential:
     """Copy the weights saved at ``path`` into an existing ``model`` of the same architecture."""
     ckpt = read(path)
-    _check_fits(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
-    _copy_into(Path(path), "parameter", model.params(), ckpt.model.params())
-    _copy_into(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
+    check_fits(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
+    copy_into(Path(path), "parameter", model.params(), ckpt.model.params())
+    copy_into(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
     return model
 
 
-def _copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
+def copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Copy ``sources`` into the arrays ``targets`` in place, refusing any mismatch."""
-    _check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
+    check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
     for name, target in targets.items():
         target[...] = sources[name]
 
 
-def _check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
+def check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Refuse ``sources`` unless they have exactly the names and shapes of ``targets``."""
     missing = sorted(set(targets) - set(sources))
     extra = sorted(set(sources) - set(targets))
@@ -214,6 +214,10 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     arrays = guard.load_npz(path, META_KEY)
     meta = _parse_meta(path, arrays.pop(META_KEY))
     return arrays, meta
+
+
+#: The names train.py used before these were public.
+_copy_into, _check_fits = copy_into, check_fits
 
 
 def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:

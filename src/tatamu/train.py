@@ -88,8 +88,7 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *,
     def shard(replica, start, stop):  # loss summed (not averaged) and #correct of one shard
         logits = replica.forward(xb[start:stop])
         loss = replica.loss_fn.forward(logits, yb[start:stop]) * (stop - start)
-        return loss, int((as_numpy(logits).argmax(axis=1) == _label_indices(yb[start:stop]))
-                         .sum())
+        return loss, int((class_indices(logits) == class_indices(yb[start:stop])).sum())
 
     try:
         with ShardRunner(model, threads) as runner:
@@ -339,7 +338,7 @@ def _train_step(model, optimizer, params, xb, yb, runner) -> tuple[float, int]:
             loss = replica.loss_fn.forward(logits, yb[start:stop])
             if math.isfinite(loss):
                 replica.backward(replica.loss_fn.backward((stop - start) / n))
-        right = int((as_numpy(logits).argmax(axis=1) == _label_indices(yb[start:stop])).sum())
+        right = int((class_indices(logits) == class_indices(yb[start:stop])).sum())
         return loss * ((stop - start) / n), right
 
     shards = runner.run(shard, n)
@@ -567,5 +566,3 @@ def _check_label_rows(labels, what: str) -> None:
             f"{t[bad[0]].tolist()}. Integer class indices (N,) work too"
         )
 
-
-_label_indices = class_indices
