@@ -165,6 +165,16 @@ def test_config_is_json_and_rebuilds_an_equal_layer(name):
     assert repr(rebuilt) == repr(layer)
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_param_shapes_says_what_the_layer_holds(name, bias):
+    # What the checkpoint guard reads before building a layer from a file is what it builds.
+    takes_bias = "bias" in inspect.signature(LAYER_CLASSES[name].__init__).parameters
+    layer = build(name, **({"bias": bias} if takes_bias else {}))
+    held = {k: v.shape for k, v in {**layer.params(), **layer.buffers()}.items()}
+    assert type(layer).param_shapes(json.loads(json.dumps(layer.config()))) == held
+
+
 @pytest.mark.parametrize("name", ["Conv1D", "Conv2D", "Linear"])
 def test_needs_input_grad_false_returns_none_but_sets_dw_db(rng, name):
     layer = build(name)
