@@ -149,7 +149,8 @@ def fit(
     x, labels = check_data(model, train_data, "training data")
     if val_data is not None:
         check_data(model, val_data, "validation data")
-    positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
+    positive_int(epochs, "epochs")
+    positive_int(batch_size, "batch_size")
     thread_count = resolve_threads(threads, model, training=True)
     if early_stopping is not None:
         positive_int(early_stopping, "early_stopping")

@@ -219,7 +219,6 @@ def check_input(
         )
 
 
-
 def is_random(layer: Layer) -> bool:
     """Whether ``layer`` draws random numbers (Dropout): it holds a Generator in ``rng``.
 
