@@ -129,7 +129,7 @@ def conv_output_size(
             f"{axis} ({padded} = {size} + padding {before + after}): output size "
             f"{formula} = {_fmt(span / stride + 1)} <= 0. Use a smaller ", Name("kernel_size"),
             " or ", Name("dilation"), ", more ", Name("padding"), ", or a larger input.",
-            param="kernel_size", value=kernel_size,
+            param="size", value=size,
         )
     exact = span / stride + 1
     if span % stride == 0:
