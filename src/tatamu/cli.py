@@ -66,14 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    from .cli_flags import cli_message
     from .errors import TatamuError
 
     try:
         status = args.run(args) or 0
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return status
-    except (TatamuError, UserError) as exc:
-        print(f"tatamu: error: {one_line(str(exc))}", file=sys.stderr)
+    except (TatamuError, UserError) as exc:  # the library's fixes in this CLI's flags
+        print(f"tatamu: error: {one_line(cli_message(exc, vars(args)))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("tatamu: interrupted", file=sys.stderr)

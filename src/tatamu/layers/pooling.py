@@ -21,13 +21,15 @@ from ..im2col import (
     window_view,
 )
 from ..padding import pad, pad_adjoint
-from .base import Layer, check_input
+from .base import Layer, check_input, window_scratch_size
 
 
 class _Pool2D(Layer):
     """Shared geometry of the 2-D pools: kernel, stride (default: the kernel), padding."""
 
     cache_names = ("_x_shape",)
+    prefix = "pool"
+    feature_maps = True
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, rounding="strict"):
         super().__init__()
@@ -76,6 +78,9 @@ class _Pool2D(Layer):
     def output_shape(self, input_shape):
         (out_h, out_w), _ = self._geometry((1, *input_shape))
         return (input_shape[0], out_h, out_w)
+
+    def scratch_size(self, input_shape):
+        return window_scratch_size(input_shape[0], self.output_shape(input_shape), self._k)
 
 
 class MaxPool2D(_Pool2D):
@@ -265,6 +270,7 @@ class GlobalAvgPool2D(Layer):
     """Mean over all of H and W: (N, C, H, W) -> (N, C), ready for a Linear layer."""
 
     cache_names = ("_x_shape",)
+    prefix = "pool"
 
     def __init__(self) -> None:
         super().__init__()
