@@ -15,8 +15,8 @@ from ..gradcheck import check_layer
 from ..im2col import conv_output_size, im2col
 from ..layers import AvgPool2D, MaxPool2D
 from .compare import LearnerError, diagnose, grid, mismatch, num, same
-from .conv import REFUSED_EVEN, dtype_check, fold_overwriting, uneven_outcome
-from .harness import Harness, result, unchanged
+from .conv_mistakes import fold_overwriting
+from .harness import REFUSED_EVEN, Harness, dtype_check, result, unchanged, uneven_outcome
 from .report import Check
 
 POOL_OUT = [[2, 3], [4, 2]]  # the book's Fig. 7-14
