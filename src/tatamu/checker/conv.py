@@ -128,9 +128,9 @@ def output_shapes(h: Harness) -> Check:
 
 
 def uneven_sizes(h: Harness) -> Check:
-    """a size that does not divide ((6 - 3)/2 + 1 = 2.5) is refused (--rounding floor: floored)"""
+    """a size that does not divide ((6 - 3)/2 + 1 = 2.5) is refused"""
     name = uneven_sizes.__doc__ if h.rounding == "strict" else \
-        "a size that does not divide is floored as in the book (--rounding floor)"
+        "a size that does not divide ((6 - 3)/2 + 1 = 2.5) is floored (--rounding floor)"
     rng = h.rng(2)
     for x_shape, W_shape, s, p in UNEVEN:
         x, W, b = (rng.standard_normal(x_shape), rng.standard_normal(W_shape),
