@@ -126,6 +126,9 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_dense.py", "SoftmaxOverflows", "loss equals", "subtract each row's maximum"),
     ("planted_dense.py", "SoftmaxNotDividedByBatch", "backward() =", "not divided by the batch"),
     ("planted_dense.py", "SoftmaxOneHotOnly", "loss equals", "integer labels"),
+    ("planted_dense.py", "SoftmaxDividedByTSize", "a hand example", "t.size"),
+    ("planted_dense.py", "SoftmaxDividedByTSize", "backward() =", "t.size"),
+    ("planted_conv.py", "DcolWithoutTranspose", "backward dx, dW, db", ".T missing"),
 ]
 
 

@@ -87,6 +87,12 @@ def _hint(exc: BaseException) -> str:
     if "reshape" in text:
         return ("the array does not have the size the reshape asks for: check OH, OW "
                 "(the size formula) and the order of the axes")
+    if "not aligned" in text or "matmul" in text:
+        return ("a matrix product's shapes do not fit: a .T missing or extra? Write each "
+                "factor's shape beside np.dot, e.g. (N*OH*OW, C*FH*FW) @ (C*FH*FW, FN)")
+    if "broadcast" in text:
+        return ("two arrays' shapes do not match: check the padding (np.pad on both sides of "
+                "H and W) and that OH, OW come from the same formula as the windows")
     if isinstance(exc, TypeError) and ("positional argument" in text or "argument" in text):
         return "the class must take the book's arguments (see 'tatamu check --help')"
     return ""

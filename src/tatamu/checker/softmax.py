@@ -51,7 +51,9 @@ def softmax_hand(h: Harness) -> Check:
     if loss is None or not np.isclose(loss, HAND_LOSS, rtol=LOSS_TOL):
         return result(softmax_hand.__doc__, f"loss: expected {HAND_LOSS:.6f}, got {loss}",
                       loss_diagnosis(loss, HAND_LOSS, np.ones((1, 4)), np.array([0])))
-    return result(softmax_hand.__doc__, mismatch(h.backward(layer, 1), HAND_DX, "dx"))
+    dx = h.backward(layer, 1)
+    return result(softmax_hand.__doc__, mismatch(dx, HAND_DX, "dx"),
+                  dx_diagnosis(dx, np.array(HAND_DX), np.ones((1, 4)), np.array([0])))
 
 
 def softmax_forward(h: Harness) -> Check:
@@ -112,16 +114,24 @@ def softmax_backward(h: Harness) -> Check:
             return result(softmax_backward.__doc__, f"integer labels (N,): {exc}", INT_LABELS)
         problem = mismatch(got, want, "dx")
         if problem:
-            n = len(x)
-            return result(softmax_backward.__doc__, f"{labels} labels: {problem}", diagnose(got, [
-                (lambda want=want, n=n: want * n,
-                 "dx is not divided by the batch size: dx = (self.y - self.t) / batch_size"),
-                (lambda want=want, n=n: want / n, "dx is divided by the batch size twice"),
-                (lambda want=want: -want, "the sign is flipped: dx = (y - t) / N"),
-                (lambda x=x, t=t, n=n: (x - one_hot(t, x.shape[1])) / n,
-                 "dx uses the scores, not the softmax probabilities: (y - t) / N"),
-            ]))
+            return result(softmax_backward.__doc__, f"{labels} labels: {problem}",
+                          dx_diagnosis(got, want, x, t))
     return result(softmax_backward.__doc__, None)
+
+
+def dx_diagnosis(got, want, x, t) -> str:
+    """The known wrong gradients of the loss, ``want`` being (softmax(x) - t) / N."""
+    n, k = x.shape
+    return diagnose(got, [
+        (lambda: want * n,
+         "dx is not divided by the batch size: dx = (self.y - self.t) / batch_size"),
+        (lambda: want / n, "dx is divided by the batch size twice"),
+        (lambda: want / k, "dx is divided by t.size (N*K for one-hot labels): divide by the "
+                           "batch size, t.shape[0]"),
+        (lambda: -want, "the sign is flipped: dx = (y - t) / N"),
+        (lambda: (x - one_hot(t, k)) / n,
+         "dx uses the scores, not the softmax probabilities: (y - t) / N"),
+    ])
 
 
 def softmax_numerical(h: Harness) -> Check:
