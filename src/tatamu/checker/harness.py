@@ -163,6 +163,9 @@ def dtype_check(name: str, run) -> Check:
             got = getattr(value, "dtype", None)
             if got == dtype:
                 continue
+            if not isinstance(value, np.ndarray):
+                return result(name, f"{what} is {type(value).__name__}, not an array, for a "
+                                    f"{np.dtype(dtype)} input")
             if got == np.float64:
                 hint = ("np.zeros(...) without dtype= makes float64 (the book's im2col and "
                         "col2im do): pass dtype=x.dtype, or use np.zeros_like")
