@@ -106,6 +106,10 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_pool.py", "MeanNotMax", "the book's max-pooling figure", "average pooling"),
     ("planted_pool.py", "StrideIsPoolSize", "output shapes", "stride and padding"),
     ("planted_pool.py", "Col2imOverwrites", "backward sends", "col2im overwrites"),
+    ("planted_pool.py", "StrideIgnored", "the book's max-pooling figure", "stride is ignored"),
+    ("planted_pool.py", "StrideIgnored", "output shapes", "stride is ignored"),
+    ("planted_pool.py", "PaddingIgnored", "output shapes", "padding is ignored"),
+    ("planted_pool.py", "PaddingIgnored", "forward equals", "padding is ignored"),
     ("planted_dense.py", "AffineShapeNotRestored", "backward dx", "restore the input's shape"),
     ("planted_dense.py", "AffineDWTransposed", "backward dx", "dW is transposed"),
     ("planted_dense.py", "AffineDbWrongAxis", "backward dx", "wrong axis"),
@@ -122,6 +126,9 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_dense.py", "SoftmaxOverflows", "loss equals", "subtract each row's maximum"),
     ("planted_dense.py", "SoftmaxNotDividedByBatch", "backward() =", "not divided by the batch"),
     ("planted_dense.py", "SoftmaxOneHotOnly", "loss equals", "integer labels"),
+    ("planted_dense.py", "SoftmaxDividedByTSize", "a hand example", "t.size"),
+    ("planted_dense.py", "SoftmaxDividedByTSize", "backward() =", "t.size"),
+    ("planted_conv.py", "DcolWithoutTranspose", "backward dx, dW, db", ".T missing"),
 ]
 
 
@@ -255,3 +262,10 @@ def test_the_learners_own_common_package_wins_over_tatamus(tmp_path):
     assert "my own im2col" in report["the seeds' example:"].detail
     assert not report.notes  # tatamu's stand-in was not used
     assert "common" not in sys.modules
+
+
+def test_the_files_main_block_does_not_run(tmp_path):
+    path = tmp_path / "train_and_layers.py"
+    path.write_text((LEARNERS / "book_correct.py").read_text()
+                    + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n")
+    assert check_file(f"{path}:Relu").passed

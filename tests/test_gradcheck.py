@@ -152,3 +152,12 @@ def test_check_loss(rng):
 
     report = check_loss(Undivided(), x, t)
     assert not report.passed and "dout = 1" in str(report)
+
+
+@pytest.mark.parametrize("name", ["tatamu.gradcheck", "tatamu.layers.book", "tatamu.checker"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0

@@ -219,7 +219,10 @@ def test_contract(rng, make, shape):
     assert all(getattr(layer, n) is None for n in layer.cache_names)
     with pytest.raises(StateError):
         layer.backward(dout)
-    json.dumps(layer.config())
+    twin = type(layer)(**json.loads(json.dumps(layer.config())))  # the config rebuilds it
+    for name, value in layer.params().items():
+        np.testing.assert_array_equal(twin.params()[name], value)
+        assert twin.params()[name].dtype == value.dtype
 
 
 def test_weights_are_shared_not_copied_and_dtype_follows_them():

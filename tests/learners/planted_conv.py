@@ -223,3 +223,15 @@ class HardCodedFloat32(Convolution):
 
     def backward(self, dout):
         return super().backward(dout).astype(np.float32)
+
+
+class DcolWithoutTranspose(Convolution):
+    """dcol = dout @ col_W (the .T forgotten): the shapes of the product do not fit."""
+
+    def backward(self, dout):
+        FN, C, FH, FW = self.W.shape
+        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)
+        self.db = np.sum(dout, axis=0)
+        self.dW = np.dot(self.col.T, dout).transpose(1, 0).reshape(FN, C, FH, FW)
+        dcol = np.dot(dout, self.col_W)
+        return col2im(dcol, self.x.shape, FH, FW, self.stride, self.pad)

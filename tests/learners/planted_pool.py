@@ -106,3 +106,15 @@ class Col2imOverwrites(Pooling):
         dcol = dmax.reshape(dout.shape[0] * dout.shape[1] * dout.shape[2], -1)
         return overwriting_col2im(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride,
                                   self.pad)
+
+
+class StrideIgnored(Pooling):
+    """slides the window one pixel at a time whatever the stride."""
+
+    def __init__(self, pool_h, pool_w, stride=2, pad=0):
+        super().__init__(pool_h, pool_w, 1, pad)
+
+
+class PaddingIgnored(Pooling):
+    def __init__(self, pool_h, pool_w, stride=2, pad=0):
+        super().__init__(pool_h, pool_w, stride, 0)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from . import conv, dense, pool
+from . import affine, conv, pool, relu, softmax
 from .harness import ROUNDINGS, Harness, run_checks
 from .loading import (
     COMMON_NOTE,
@@ -35,10 +35,10 @@ KINDS = {
     "convolution": ("Convolution(W, b, stride, pad)", conv.CHECKS, ["Convolution", "Conv"]),
     "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", pool.CHECKS,
                 ["Pooling", "MaxPooling", "Pool"]),
-    "affine": ("Affine(W, b)", dense.AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
-    "relu": ("Relu()", dense.RELU_CHECKS, ["Relu", "ReLU"]),
+    "affine": ("Affine(W, b)", affine.AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
+    "relu": ("Relu()", relu.RELU_CHECKS, ["Relu", "ReLU"]),
     "softmax": ("SoftmaxWithLoss() with forward(x, t) and backward(dout=1)",
-                dense.SOFTMAX_CHECKS, ["SoftmaxWithLoss", "SoftmaxCrossEntropy"]),
+                softmax.SOFTMAX_CHECKS, ["SoftmaxWithLoss", "SoftmaxCrossEntropy"]),
 }
 ALIASES = {"conv": "convolution", "pool": "pooling", "maxpool": "pooling", "linear": "affine",
            "dense": "affine", "softmaxwithloss": "softmax", "loss": "softmax"}

@@ -35,6 +35,9 @@ def mismatch(got, want, name: str = "output", rtol: float = RTOL, atol: float = 
     """``None`` when ``got`` equals ``want`` within tolerance; else the first difference."""
     if got is None:
         return f"{name} is None (nothing returned or assigned)"
+    if not isinstance(got, (np.ndarray, np.generic)):
+        return (f"{name} is a {type(got).__name__}, not a NumPy array (layers pass arrays on: "
+                f"np.asarray it, or drop the .tolist())")
     try:
         got_arr = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):

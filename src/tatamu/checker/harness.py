@@ -1,12 +1,13 @@
 """Running a learner's class under test: constructing it, calling it, catching what it raises.
 
 Every call into the learner's code goes through :meth:`Harness.call`, so an exception there
-becomes one line pointing at their file and line (a failed check), never a traceback.
+becomes one line pointing at their file and line (a failed check), never a traceback. The
+helpers at the end are the checks every kind shares: a size that does not divide, the dtype
+kept, the inputs left unchanged.
 """
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,12 @@ def _hint(exc: BaseException) -> str:
     if "reshape" in text:
         return ("the array does not have the size the reshape asks for: check OH, OW "
                 "(the size formula) and the order of the axes")
+    if "not aligned" in text or "matmul" in text:
+        return ("a matrix product's shapes do not fit: a .T missing or extra? Write each "
+                "factor's shape beside np.dot, e.g. (N*OH*OW, C*FH*FW) @ (C*FH*FW, FN)")
+    if "broadcast" in text:
+        return ("two arrays' shapes do not match: check the padding (np.pad on both sides of "
+                "H and W) and that OH, OW come from the same formula as the windows")
     if isinstance(exc, TypeError) and ("positional argument" in text or "argument" in text):
         return "the class must take the book's arguments (see 'tatamu check --help')"
     return ""
@@ -114,5 +121,74 @@ def unchanged(before, after, name: str) -> str | None:
     return None
 
 
-def snapshot(value):
-    return copy.deepcopy(value)
+REFUSED_EVEN = ("this size divides, so it has an output: are the stride and padding used "
+                "the ones given to __init__ (self.stride, self.pad)?")
+
+
+def uneven_outcome(h: Harness, make, x, floor_ref, where: str):
+    """None if the layer refuses (strict) or floors correctly (floor); else (problem, fix)."""
+    try:
+        layer = make()
+        got = layer.forward(x)
+    except Exception as exc:  # the learner refused (or crashed: told apart by the message)
+        text = f"{type(exc).__name__}: {exc}"
+        if h.rounding == "floor":
+            return (f"{where}: raised {text}", "with --rounding floor the layer must floor "
+                    "the output size as the book's // does")
+        if any(word in str(exc) for word in ("reshape", "broadcast", "interpreted as an integer",
+                                             "could not be broadcast")):
+            return (f"{where}: crashed with {text}", "refuse a size that does not divide "
+                    "with a clear ValueError before computing (check (H + 2*pad - FH) % "
+                    "stride == 0)")
+        return None
+    want = floor_ref()
+    if h.rounding == "floor":
+        problem = mismatch(got, want, "out")
+        return None if problem is None else (f"{where}: {problem}", "")
+    shape = tuple(getattr(got, "shape", ()))
+    refuse = ("raise a ValueError saying (H + 2*pad - FH) is not divisible by the stride (or "
+              "run tatamu check --rounding floor to accept the book's flooring)")
+    if shape != want.shape:
+        return (f"{where}: returned {shape} without complaint (floored it would be "
+                f"{want.shape})", f"a size that does not divide must be refused: {refuse}")
+    return (f"{where}: returned {shape} without complaint",
+            f"the output size is floored where it does not divide: the last input rows/columns "
+            f"are silently ignored (the book's int() or //); {refuse}")
+
+
+def dtype_check(name: str, run) -> Check:
+    """``run(dtype)`` returns the layer's arrays for inputs of ``dtype``; each must keep it."""
+    for dtype in (np.float32, np.float64):
+        for what, value in run(dtype).items():
+            got = getattr(value, "dtype", None)
+            if got == dtype:
+                continue
+            if not isinstance(value, np.ndarray):
+                return result(name, f"{what} is {type(value).__name__}, not an array, for a "
+                                    f"{np.dtype(dtype)} input")
+            if got == np.float64:
+                hint = ("np.zeros(...) without dtype= makes float64 (the book's im2col and "
+                        "col2im do): pass dtype=x.dtype, or use np.zeros_like")
+            else:
+                hint = (f"a {np.dtype(dtype)} input came back as {got}: is a dtype written into "
+                        f"the code? use the input's, x.dtype")
+            return result(name, f"{what} is {got} for a {np.dtype(dtype)} input", hint)
+    return result(name, None)
+
+
+def leaves_check(h: Harness, name: str, layer, x) -> Check:
+    """forward must leave ``x`` and backward ``dout`` as they were (Affine, ReLU)."""
+    x0 = x.copy()
+    y = h.forward(layer, x)
+    dout = h.rng(51).standard_normal(np.shape(y))
+    d0 = dout.copy()
+    h.backward(layer, dout)
+    problem = unchanged(x0, x, "x") or unchanged(d0, dout, "dout")
+    hint = ""
+    if problem and problem.startswith("dout"):
+        hint = ("backward wrote into dout (the book's Relu does dout[self.mask] = 0): the "
+                "caller's array must stay as it was; dx = dout.copy(), then dx[self.mask] = 0")
+    elif problem:
+        hint = ("forward wrote into x (out = x is not a copy: out[mask] = 0 zeroes the "
+                "caller's x); use out = x.copy()")
+    return result(name, problem, hint)

@@ -15,8 +15,8 @@ from ..gradcheck import check_layer
 from ..im2col import conv_output_size, im2col
 from ..layers import AvgPool2D, MaxPool2D
 from .compare import LearnerError, diagnose, grid, mismatch, num, same
-from .conv import REFUSED_EVEN, dtype_check, fold_overwriting, uneven_outcome
-from .harness import Harness, result, unchanged
+from .conv_mistakes import fold_overwriting
+from .harness import REFUSED_EVEN, Harness, dtype_check, result, unchanged, uneven_outcome
 from .report import Check
 
 POOL_OUT = [[2, 3], [4, 2]]  # the book's Fig. 7-14
@@ -94,9 +94,7 @@ def output_shapes(h: Harness) -> Check:
         oh, ow = conv_output_size(H, ph, s, p), conv_output_size(W, pw, s, p)
         got_shape = tuple(getattr(got, "shape", ()))
         if got_shape != (2, 3, oh, ow):
-            text = ""
-            if got_shape == (2, oh, ow, 3):
-                text = "the output is (N, OH, OW, C): the last transpose(0, 3, 1, 2) is missing"
+            text = pool_shape_diagnosis(got_shape, x_shape, ph, pw, s, p)
             return result(output_shapes.__doc__, (
                 f"{where}: expected {(2, 3, oh, ow)} "
                 f"(OH = ({H} + 2*{p} - {ph})/{s} + 1 = {oh}, OW = ({W} + 2*{p} - {pw})/{s} + 1 "
@@ -104,10 +102,31 @@ def output_shapes(h: Harness) -> Check:
     return result(output_shapes.__doc__, None)
 
 
+def pool_shape_diagnosis(got_shape, x_shape, ph, pw, s, p) -> str:
+    n, c, H, W = x_shape
+
+    def size(length, k, st, pad):
+        return (length + 2 * pad - k) // st + 1
+
+    oh, ow = size(H, ph, s, p), size(W, pw, s, p)
+    known = [
+        ((n, oh, ow, c), "the output is (N, OH, OW, C): the last transpose(0, 3, 1, 2) is "
+                         "missing"),
+        ((n, c, size(H, ph, 1, p), size(W, pw, 1, p)), "the stride is ignored"),
+        ((n, c, size(H, ph, ph, p), size(W, pw, pw, p)),
+         "the stride is taken as the window size: use self.stride"),
+        ((n, c, size(H, ph, s, 0), size(W, pw, s, 0)),
+         "the padding is ignored in the output size: OH = (H + 2*pad - pool_h) // stride + 1"),
+        ((n, c, ow, oh), "OH and OW are swapped"),
+    ]
+    return next((text for shape, text in known
+                 if tuple(got_shape) == shape and shape != (n, c, oh, ow)), "")
+
+
 def uneven_sizes(h: Harness) -> Check:
-    """a size that does not divide ((5 - 2)/2 + 1 = 2.5) is refused (--rounding floor: floored)"""
+    """a size that does not divide ((5 - 2)/2 + 1 = 2.5) is refused"""
     name = uneven_sizes.__doc__ if h.rounding == "strict" else \
-        "a size that does not divide is floored as in the book (--rounding floor)"
+        "a size that does not divide ((5 - 2)/2 + 1 = 2.5) is floored (--rounding floor)"
     for i, (shape, ph, pw, s, p) in enumerate(UNEVEN):
         x = _input(h, 80 + i, shape, p)
         problem = uneven_outcome(
