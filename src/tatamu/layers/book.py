@@ -83,6 +83,9 @@ class Convolution(Layer):
     [[15.0, 16.0], [6.0, 15.0]]
     """
 
+    prefix = "conv"  # named conv1, conv2... in a Sequential, like Conv2D
+    feature_maps = True  # its outputs are drawn by tatamu show feature-maps
+
     param_names = ("W", "b")
     cache_names = ("_x", "_col", "_col_W")
 
@@ -157,6 +160,9 @@ class Pooling(Layer):
     [[2.0, 3.0], [4.0, 2.0]]
     """
 
+    prefix = "pool"
+    feature_maps = True
+
     cache_names = ("_x", "_arg_max")
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
@@ -211,6 +217,8 @@ class Affine(Layer):
     Shapes: W (D, M), b (M,); x (N, D) or (N, C, H, W) with C*H*W = D -> out (N, M);
     backward returns dx in x's own shape (the book's ``dx.reshape(*self.original_x_shape)``).
     """
+
+    prefix = "linear"  # the book's Affine is tatamu's Linear
 
     param_names = ("W", "b")
     cache_names = ("_x", "_x_shape")
