@@ -34,6 +34,12 @@ EXAMPLES = {
     "GlobalAvgPool2D": ({}, (2, 3, 4, 4)),
     "BatchNorm1D": ({"num_features": 3}, (4, 3)),
     "BatchNorm2D": ({"num_features": 3}, (2, 3, 4, 4)),
+    # the book's layers (tatamu.layers.book) obey the same contract
+    "Convolution": ({"W": np.linspace(-1, 1, 54).reshape(3, 2, 3, 3), "b": np.zeros(3),
+                     "stride": 2, "pad": 1}, (2, 2, 5, 5)),
+    "Pooling": ({"pool_h": 2, "pool_w": 2, "stride": 2}, (2, 2, 4, 4)),
+    "Affine": ({"W": np.linspace(-1, 1, 36).reshape(12, 3), "b": np.zeros(3)}, (2, 3, 2, 2)),
+    "Relu": ({}, (2, 3, 4, 4)),
 }
 
 #: tatamu's own layers (the registry also holds the layers tests define for themselves).
