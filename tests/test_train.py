@@ -483,7 +483,7 @@ def test_a_huge_sgd_learning_rate_stops_with_diverged():
     history = fit(model, make_data(40), epochs=5, batch_size=8, optimizer=SGD(lr=1e30),
                   seed=0, progress=False)
     assert history.stop_reason == "diverged"
-    assert "smaller" in history.message and "--lr" in history.message
+    assert "smaller" in history.message and "(lr)" in history.message
     assert len(history.epoch) < 5
 
 

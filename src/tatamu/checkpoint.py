@@ -186,6 +186,19 @@ def load_weights(model: Sequential, path: str | os.PathLike[str]) -> Sequential:
     return model
 
 
+def check_weights_fit(model: Sequential, saved: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Refuse ``saved``'s weights unless they fit ``model`` exactly (names, shapes, finite)."""
+    _check_fits(Path(path), "parameter", model.params(), saved.model.params())
+    _check_fits(Path(path), "buffer", model.buffers(), saved.model.buffers())
+
+
+def copy_weights(model: Sequential, saved: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Copy ``saved``'s parameters and buffers into ``model``'s arrays in place (checked first)."""
+    check_weights_fit(model, saved, path)
+    _copy_into(Path(path), "parameter", model.params(), saved.model.params())
+    _copy_into(Path(path), "buffer", model.buffers(), saved.model.buffers())
+
+
 def _copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Copy ``sources`` into the arrays ``targets`` in place, refusing any mismatch."""
     _check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing

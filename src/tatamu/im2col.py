@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from .backend import get_array_module
-from .errors import ConfigError, ShapeError
+from .errors import ConfigError, ShapeError, spell
 from .padding import pad, pad_adjoint
 
 Rounding = Literal["strict", "floor", "ceil"]
@@ -147,11 +147,11 @@ def conv_output_size(
     for extra in range(1, 2 * stride + 1):
         total = before + after + extra
         if total % 2 == 0 and (size + total - effective) % stride == 0:
-            fixes.append(f"padding={total // 2}")
+            fixes.append(spell("padding", total // 2))
             break
     fix = (fixes[0] + ", or " if fixes else "") + (
-        'rounding="floor" (drop the incomplete last window, as PyTorch does) or '
-        'rounding="ceil" (keep a partial last window)'
+        f'{spell("rounding", "floor")} (drop the incomplete last window, as PyTorch does) or '
+        f'{spell("rounding", "ceil")} (keep a partial last window)'
     )
     raise ConfigError(
         f"{where}output size along {axis} does not divide: {formula} = {_fmt(exact)} "

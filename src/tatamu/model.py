@@ -185,7 +185,7 @@ class Sequential:
         try:
             with ShardRunner(self, threads) as runner:
                 for start in range(0, len(x), chunk):
-                    part = self._as_input(x[start : start + chunk])
+                    part = self.as_input(x[start : start + chunk])
                     _check_finite(part, start, xp)
 
                     def probabilities(replica, a, b, part=part):
@@ -223,7 +223,7 @@ class Sequential:
             shape = out_shape
         return 2 * total * itemsize
 
-    def _as_input(self, x):
+    def as_input(self, x):
         """Cast float input to the model's dtype (float64 data into a float32 model is common)."""
         if getattr(x, "dtype", None) is not None and x.dtype.kind == "f" and x.dtype != self.dtype:
             return x.astype(self.dtype)
