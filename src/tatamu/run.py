@@ -86,7 +86,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
         raise ConfigError(f"{path} is a folder without {BEST} or {LAST} (not a run folder "
                           "written by tatamu train)")
     if not path.exists():
-        raise ConfigError(f"no checkpoint at {path}: give a .npz file or a run folder")
+        raise ConfigError(f"no checkpoint file at {path}: give a .npz file or a run folder")
     return path
 
 
@@ -218,15 +218,21 @@ def save_checkpoint(path: Path, model, optimizer, schedule, metadata, history: d
     ckpt.save(model, path, optimizer=optimizer, metadata=meta, overwrite=True)
 
 
+def check_resumable(folder: str | Path) -> Path:
+    """``folder/last.npz``, the checkpoint a resume continues from; refused if absent."""
+    path = Path(folder) / LAST
+    if not path.is_file():
+        raise CheckpointError(f"nothing to resume: {path} does not exist (start the run "
+                              f"without {spell('resume')})")
+    return path
+
+
 def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_train: int):
     """Load ``folder/last.npz`` into model, optimizer and schedule; (history lists, TrainState).
 
     Everything is checked before anything changes: a refused resume leaves them as they were.
     """
-    path = folder / LAST
-    if not path.exists():
-        raise CheckpointError(f"nothing to resume: {path} does not exist (start the run "
-                              f"without {spell('resume')})")
+    path = check_resumable(folder)
     saved = ckpt.read(path)
     if not isinstance(saved.meta.get("train_state"), dict):
         raise CheckpointError(
