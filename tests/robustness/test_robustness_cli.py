@@ -85,7 +85,8 @@ USER_ERRORS = {
                              ["2.5", "--rounding floor"]),
     "explain-huge": ("explain im2col --channels 100000 --batch 100000 --input 28x28 "
                      "--kernel 3x3 --stride 1", ["not enough memory", "--channels"]),
-    "show-missing": ("show filters {p}/missing.npz", ["no checkpoint file at", ".npz file or a run"]),
+    "show-missing": ("show filters {p}/missing.npz",
+                     ["no checkpoint file at", ".npz file or a run"]),
     "show-unknown-layer": ("show filters {p}/no-dataset.npz --layer nope --out {p}/",
                            ["no layer 'nope'", "conv1"]),
     "show-channel-range": ("show dream {p}/no-dataset.npz --channel 999 --steps 1 --out {p}/",

@@ -26,7 +26,8 @@ resuming:
   tatamu train --resume RUN_DIR --epochs N
                                      with N larger than planned extends the run (also a finished
                                      one) to N epochs; a schedule keeps the span it was planned
-                                     with. Resuming a finished run says so and changes nothing.
+                                     with. A run stopped by --early-stopping stays finished.
+  resuming a finished run says so and changes nothing.
 """
 
 
