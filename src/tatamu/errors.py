@@ -51,8 +51,11 @@ _SPELLING: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.Contex
     "tatamu_spelling", default=None)
 
 
-def spell(name: str, value: object = _NO_VALUE) -> str:
+def spell(name: str, value: object = _NO_VALUE, *, words: str | None = None) -> str:
     """``name`` (and ``value``) as the caller writes it: ``lr=0.01`` or ``--lr 0.01``.
+
+    ``words``: what to say instead where no flag stands for ``name`` (a Python caller reads
+    "run folder" better than the name of a parameter it never passed).
 
     >>> spell("rounding", "floor")
     'rounding="floor"'
@@ -63,8 +66,8 @@ def spell(name: str, value: object = _NO_VALUE) -> str:
     flags = _SPELLING.get()
     if flags is not None and name in flags:
         return flags[name] if value is _NO_VALUE else f"{flags[name]} {value}"
-    if value is _NO_VALUE:
-        return name
+    if words is not None or value is _NO_VALUE:
+        return words or name
     return f"{name}={value!r}".replace("'", '"') if isinstance(value, str) else f"{name}={value}"
 
 

@@ -215,7 +215,16 @@ class ShardRunner:
         replicas' are derived afresh each step, so a resumed run draws the same masks.
         """
         for k, replica in enumerate(self.replicas[1:], start=1):
-            for index, layer in enumerate(replica):
-                if isinstance(getattr(layer, "rng", None), np.random.Generator):
-                    layer.rng = np.random.default_rng([seed, epoch, batch, index, k])
+            seed_random_layers(replica, seed, epoch, batch, shard=k)
 
+
+def seed_random_layers(model, *key: int, shard: int | None = None) -> None:
+    """Give each random layer (Dropout) of ``model`` a Generator from ``key`` + its index.
+
+    Then the masks depend only on where training is, not on what ran before: what makes a
+    resumed run draw the masks an uninterrupted one draws.
+    """
+    for index, layer in enumerate(model):
+        if isinstance(getattr(layer, "rng", None), np.random.Generator):
+            tail = (index,) if shard is None else (index, shard)
+            layer.rng = np.random.default_rng([*key, *tail])

@@ -62,7 +62,8 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
     that is not empty, before anything is written. A folder that cannot be written is refused."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a folder; choose another run folder")
+        raise ConfigError(f"{folder} is a file, not a folder; choose another "
+                          f"{spell('out', words='run folder')}")
     if folder.is_dir() and any(folder.iterdir()) and not reuse:
         raise RunFolderExists(folder)
     try:
@@ -72,7 +73,7 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"cannot write to {folder}: {exc.strerror or exc}; choose another "
-                          "run folder") from None
+                          f"{spell('out', words='run folder')}") from None
     return folder
 
 
@@ -146,6 +147,20 @@ class TrainState:
     num_train: int | None = None
     threads: int | None = None
     schedule: dict[str, float] | None = None
+
+    def record_validation(self, val_loss, val_accuracy, patience: int | None) -> tuple[bool, bool]:
+        """Note an epoch's validation figures: (a new best accuracy, early-stopping patience
+        used up: the loss has not improved for ``patience`` epochs)."""
+        if val_accuracy is None:
+            return False, False
+        improved = val_accuracy > self.best_val_accuracy
+        if improved:
+            self.best_val_accuracy = val_accuracy
+        if val_loss < self.best_val_loss:
+            self.best_val_loss, self.bad_epochs = val_loss, 0
+        else:
+            self.bad_epochs += 1
+        return improved, patience is not None and self.bad_epochs >= patience
 
     def to_json(self) -> dict[str, Any]:
         """The ``train_state`` document (format 1: ``position`` holds epoch and batch)."""
@@ -247,14 +262,15 @@ def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_tr
         raise CheckpointError(
             f"{path}: its training state is damaged ({exc!r}), so the run cannot be resumed; "
             f"start a new run ({BEST} still holds a model)") from exc
-    for value, saved_value, name, what in (
-            (batch_size, state.batch_size, "batch_size", "batch size"),
-            (num_train, state.num_train, "limit", "number of training samples")):
+    for value, saved_value, what, setting in (
+            (batch_size, state.batch_size, "batch size", spell("batch_size", state.batch_size)),
+            (num_train, state.num_train, "number of training samples",
+             spell("limit", state.num_train, words=f"the same {state.num_train} samples"))):
         if state.batch and saved_value is not None and value != saved_value:
             raise ConfigError(
                 f"{path} stopped in the middle of epoch {state.epoch}, with {what} "
                 f"{saved_value}; resuming with {value} would train on other samples. Resume "
-                f"with the run's settings ({spell(name, saved_value)})")
+                f"with the run's settings ({setting})")
     ckpt.check_weights_fit(model, saved, path)
     try:
         if saved.optimizer_state:

@@ -33,7 +33,7 @@ from .errors import ConfigError, spell
 from .interrupt import DeferredInterrupt
 from .metrics import class_indices
 from .model import Sequential
-from .parallel import ShardRunner, resolve_threads
+from .parallel import ShardRunner, resolve_threads, seed_random_layers
 from .progress import Callback, ProgressBar
 
 LAST, BEST, INITIAL = run.LAST, run.BEST, run.INITIAL  # the run folder's checkpoints
@@ -157,13 +157,10 @@ def fit(
     schedule : a learning-rate schedule with ``step()`` called after each epoch.
     early_stopping : stop when validation loss has not improved for this many epochs.
     metadata : extra JSON stored in each checkpoint (dataset, class names, normalisation).
-    threads : split each batch over this many threads (:mod:`tatamu.parallel`; None: the
-        ``TATAMU_NUM_THREADS`` or ``OMP_NUM_THREADS`` variable, else the number of cores). With
-        1 the arithmetic is the single-threaded one; another count sums the shards' gradients
-        in another order (the last bits differ) and draws other Dropout masks, so a run is
-        reproduced with the same thread count; ``resume=True`` with ``threads=None`` takes the
-        count the run was saved with, so it continues exactly. A model with BatchNorm trains
-        on one thread (its statistics are over the whole batch).
+    threads : split each batch over this many threads (None:
+        :func:`tatamu.parallel.default_threads`). Another count sums the shards' gradients in
+        another order (the last bits differ), so a run is reproduced with the same count;
+        ``resume=True`` with None takes the run's own. BatchNorm models train on one thread.
     """
     check_data(model, train_data, "training data")
     if val_data is not None:
@@ -215,10 +212,10 @@ class _Trainer:
             elif self.folder is not None:
                 self._save(INITIAL)
             state.threads = count
-            info = {"epochs": epochs, "batch_size": state.batch_size, "num_train": len(self.x),
-                    "num_params": model.num_params(), "start_epoch": state.epoch}
             for cb in self.callbacks:
-                cb.on_train_begin(info)
+                cb.on_train_begin({"epochs": epochs, "batch_size": state.batch_size,
+                                   "num_train": len(self.x), "num_params": model.num_params(),
+                                   "start_epoch": state.epoch})
             model.train()
             try:
                 with ShardRunner(model, state.threads) as self.runner:
@@ -234,8 +231,8 @@ class _Trainer:
     def _epoch(self) -> bool:
         """Train epoch ``state.epoch`` (from ``state.batch`` on), evaluate, save; False to stop."""
         state, epoch = self.state, self.state.epoch
-        if not state.batch:  # a mid-epoch resume restored the layers' rng states
-            _seed_layers(self.model, state.seed, epoch)
+        if not state.batch:  # (a mid-epoch resume restored the layers' rng states)
+            seed_random_layers(self.model, state.seed, epoch)  # this epoch's Dropout masks
         stop = self._train_epoch(epoch)
         if stop == "interrupted":
             raise KeyboardInterrupt
@@ -244,13 +241,14 @@ class _Trainer:
         if self.schedule is not None:
             self.schedule.step()
         state.epoch, state.batch, state.partial = epoch + 1, 0, None
-        improved, early = self._early_stop()
-        if self.folder is not None:
-            self._save(LAST)
-            if improved:
-                self._save(BEST)
+        logs = self.history.last()
+        improved, early = state.record_validation(logs["val_loss"], logs["val_accuracy"],
+                                                  self.early_stopping)
+        for name in (LAST, BEST) if self.folder is not None else ():
+            if name == LAST or improved:
+                self._save(name)
         for cb in self.callbacks:
-            cb.on_epoch_end(epoch, self.history.last())
+            cb.on_epoch_end(epoch, logs)
         if early:
             self.history.stop_reason = "early_stopping"
             self.history.message = (f"validation loss has not improved for "
@@ -301,28 +299,12 @@ class _Trainer:
         self.history.append(logs)
         return ""
 
-    def _early_stop(self) -> tuple[bool, bool]:
-        """(a new best validation accuracy, patience used up) after this epoch."""
-        state, logs = self.state, self.history.last()
-        if logs["val_accuracy"] is None:
-            return False, False
-        improved = logs["val_accuracy"] > state.best_val_accuracy
-        if improved:
-            state.best_val_accuracy = logs["val_accuracy"]
-        if logs["val_loss"] < state.best_val_loss:
-            state.best_val_loss, state.bad_epochs = logs["val_loss"], 0
-        else:
-            state.bad_epochs += 1
-        return improved, self.early_stopping is not None and state.bad_epochs >= \
-            self.early_stopping
-
     def _save(self, name: str) -> None:
-        run.save_checkpoint(self.folder / name, self.model,
-                            None if name == INITIAL else self.optimizer,
-                            None if name == INITIAL else self.schedule, self.metadata,
+        trained = name != INITIAL  # initial.npz: the weights alone, nothing trained yet
+        run.save_checkpoint(self.folder / name, self.model, trained and self.optimizer or None,
+                            trained and self.schedule or None, self.metadata,
                             self.history.to_dict(),
-                            run.TrainState(seed=self.state.seed) if name == INITIAL
-                            else self.state)
+                            self.state if trained else run.TrainState(seed=self.state.seed))
 
     def _diverged(self, reason: str) -> bool:
         history = self.history
@@ -342,19 +324,9 @@ class _Trainer:
             # Interrupted between two steps: the state is consistent, save it to resume
             # from (a second Ctrl-C during this save stops it; the old file stays whole).
             self._save(LAST)
-            history.resume_from = str(folder / LAST)
             history.message += f"; saved {folder / LAST}: continue with resume=True"
         elif folder is not None:
             history.message += f"; the last checkpoint {folder / LAST} is unchanged"
-            if (folder / LAST).exists():
-                history.resume_from = str(folder / LAST)
+        if folder is not None and (folder / LAST).exists():
+            history.resume_from = str(folder / LAST)
 
-
-def _seed_layers(model: Sequential, seed: int, epoch: int) -> None:
-    """Give each random layer (Dropout) a Generator derived from (seed, epoch, layer index).
-
-    Then an epoch's masks depend only on where it starts, which is what makes resume exact.
-    """
-    for index, layer in enumerate(model):
-        if isinstance(getattr(layer, "rng", None), np.random.Generator):
-            layer.rng = np.random.default_rng([seed, epoch, index])
