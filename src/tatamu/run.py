@@ -221,16 +221,48 @@ def parse_history(meta: dict[str, Any]) -> dict[str, list]:
     return {key: saved.get(key, []) for key in HISTORY_LISTS}
 
 
-def save_checkpoint(path: Path, model, optimizer, schedule, metadata, history: dict[str, Any],
-                    state: TrainState) -> None:
-    """One run checkpoint: weights, optimizer, the run's metadata, history and state."""
-    state.rng_states = {name: layer.rng.bit_generator.state
-                        for name, layer in model.layers.items()
-                        if isinstance(getattr(layer, "rng", None), np.random.Generator)}
-    state.schedule = None if schedule is None else {
-        k: float(v) for k, v in schedule.state_dict().items()}
-    meta = {**(metadata or {}), "history": history, "train_state": state.to_json()}
-    ckpt.save(model, path, optimizer=optimizer, metadata=meta, overwrite=True)
+class Checkpoints:
+    """The checkpoints one :func:`tatamu.train.fit` run keeps in its folder, and when.
+
+    :meth:`start` writes ``initial.npz`` (or :meth:`resume` reads ``last.npz`` back), then
+    :meth:`save` writes ``last.npz`` after each epoch and on Ctrl-C, and ``best.npz`` when the
+    validation accuracy improved. Every write is atomic (:func:`tatamu.checkpoint.save`).
+    """
+
+    def __init__(self, folder: str | Path, model, optimizer, schedule, metadata) -> None:
+        self.folder, self.model = Path(folder), model
+        self.optimizer, self.schedule, self.metadata = optimizer, schedule, metadata
+        ckpt.remove_stale_temp_files(self.folder)  # what a run killed mid-write (SIGKILL) left
+
+    @property
+    def last(self) -> Path:
+        return self.folder / LAST
+
+    def start(self, seed: int, history: dict[str, Any]) -> None:
+        """``initial.npz``: the weights before training (no optimizer state, nothing trained)."""
+        self._write(INITIAL, None, None, history, TrainState(seed=seed))
+
+    def resume(self, given: TrainState) -> tuple[dict[str, list], TrainState]:
+        """Load ``last.npz`` into the model, optimizer and schedule: (history, its state)."""
+        history, state = restore(self.folder, self.model, self.optimizer, self.schedule,
+                                 batch_size=given.batch_size, num_train=given.num_train)
+        state.batch_size, state.num_train = given.batch_size, given.num_train
+        return history, state
+
+    def save(self, history: dict[str, Any], state: TrainState, *, best: bool = False) -> None:
+        """``last.npz`` (and ``best.npz`` too with ``best``) at ``state``."""
+        for name in (LAST, BEST) if best else (LAST,):
+            self._write(name, self.optimizer, self.schedule, history, state)
+
+    def _write(self, name, optimizer, schedule, history, state: TrainState) -> None:
+        state.rng_states = {name: layer.rng.bit_generator.state
+                            for name, layer in self.model.layers.items()
+                            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+        state.schedule = None if schedule is None else {
+            k: float(v) for k, v in schedule.state_dict().items()}
+        meta = {**(self.metadata or {}), "history": history, "train_state": state.to_json()}
+        ckpt.save(self.model, self.folder / name, optimizer=optimizer, metadata=meta,
+                  overwrite=True)
 
 
 def check_resumable(folder: str | Path) -> Path:

@@ -1,8 +1,7 @@
 """The training loop (the book's ``Trainer``, §6 and §7.5), made safe to leave running.
 
-Read :func:`train_step` first: it is the book's ``Trainer.train_step`` (forward, loss, backward,
-update), with the batch split over threads. Differences from the book, each answering something
-that went wrong for its readers:
+Read :func:`train_step` first: the book's ``Trainer.train_step`` (forward, loss, backward,
+update) on a batch split over threads. Differences from the book, each answering a problem:
 
 - every epoch visits every training image once, in a fresh order drawn from ``seed`` (the book
   sampled with replacement);
@@ -17,14 +16,13 @@ that went wrong for its readers:
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import checkpoint as ckpt
 from . import run
 from .backend import as_numpy
 from .datacheck import check_data as check_data
@@ -35,8 +33,6 @@ from .metrics import class_indices
 from .model import Sequential
 from .parallel import ShardRunner, resolve_threads, seed_random_layers
 from .progress import Callback, ProgressBar
-
-LAST, BEST, INITIAL = run.LAST, run.BEST, run.INITIAL  # the run folder's checkpoints
 
 
 @dataclass
@@ -116,31 +112,16 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *, threads: int | N
         model.train(was_training)
     predicted = np.concatenate(predicted)
     correct, n = int((predicted == class_indices(labels)).sum()), len(x)
-    result = {"loss": total_loss / n, "accuracy": correct / n, "correct": correct, "n": n}
-    if predictions:
-        result["predicted"] = predicted
-    return result
+    return {"loss": total_loss / n, "accuracy": correct / n, "correct": correct, "n": n,
+            **({"predicted": predicted} if predictions else {})}
 
 
-def fit(
-    model: Sequential,
-    train_data,
-    val_data=None,
-    *,
-    epochs: int,
-    batch_size: int,
-    optimizer,
-    seed: int = 0,
-    callbacks: list[Callback] | None = None,
-    progress: bool | None = None,
-    checkpoint_dir: str | Path | None = None,
-    resume: bool = False,
-    schedule=None,
-    early_stopping: int | None = None,
-    eval_batch_size: int = 256,
-    metadata: dict[str, Any] | None = None,
-    threads: int | None = None,
-) -> History:
+def fit(model: Sequential, train_data, val_data=None, *,
+        epochs: int, batch_size: int, optimizer, seed: int = 0,
+        callbacks: list[Callback] | None = None, progress: bool | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None, resume: bool = False,
+        schedule=None, early_stopping: int | None = None, eval_batch_size: int = 256,
+        metadata: dict[str, Any] | None = None, threads: int | None = None) -> History:
     """Train ``model`` on ``train_data = (x, labels)`` for ``epochs`` epochs; return History.
 
     Parameters
@@ -165,31 +146,31 @@ def fit(
     check_data(model, train_data, "training data")
     if val_data is not None:
         check_data(model, val_data, "validation data")
-    for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
+    for value, what in ((epochs, "epochs"), (batch_size, "batch_size"),
+                        (1 if early_stopping is None else early_stopping, "early_stopping")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{what} must be a positive int; got {value!r}")
-    if early_stopping is not None and early_stopping < 1:
-        raise ConfigError(f"early_stopping must be a positive int; got {early_stopping!r}")
     if resume and checkpoint_dir is None:
         raise ConfigError("resume=True needs checkpoint_dir (the run folder to resume)")
     callbacks = list(callbacks or [])
     if progress or (progress is None and not callbacks):
         callbacks.insert(0, ProgressBar())
-    trainer = _Trainer(model, optimizer, schedule, train_data, val_data, seed, batch_size,
-                       eval_batch_size, early_stopping, callbacks, checkpoint_dir, metadata)
+    trainer = _Trainer(model, train_data, val_data, optimizer=optimizer, schedule=schedule,
+                       seed=seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
+                       early_stopping=early_stopping, callbacks=callbacks,
+                       folder=checkpoint_dir, metadata=metadata)
     return trainer.train(epochs, threads, resume)
 
 
 class _Trainer:
     """One run of :func:`fit`: the loop, its state (:class:`tatamu.run.TrainState`), its saves."""
 
-    def __init__(self, model, optimizer, schedule, train_data, val_data, seed, batch_size,
+    def __init__(self, model, train_data, val_data, *, optimizer, schedule, seed, batch_size,
                  eval_batch_size, early_stopping, callbacks, folder, metadata) -> None:
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
-        self.x, self.labels = train_data
-        self.val_data, self.eval_batch_size = val_data, eval_batch_size
-        self.early_stopping, self.callbacks, self.metadata = early_stopping, callbacks, metadata
-        self.folder = Path(folder) if folder is not None else None
+        (self.x, self.labels), self.val_data = train_data, val_data
+        self.eval_batch_size, self.early_stopping = eval_batch_size, early_stopping
+        self.callbacks, self.folder, self.metadata = callbacks, folder, metadata
         self.history = History()
         self.state = run.TrainState(seed=seed, batch_size=batch_size, num_train=len(self.x))
 
@@ -199,23 +180,19 @@ class _Trainer:
         # Ctrl-C is honoured at a batch boundary from here on, even one pressed while
         # initial.npz is written (it used to be able to land where no clean save followed).
         with DeferredInterrupt() as self.interrupt:
-            if self.folder is not None:  # a run killed mid-write (SIGKILL) left a temp file
-                ckpt.remove_stale_temp_files(self.folder)
+            self.saved = None if self.folder is None else run.Checkpoints(
+                self.folder, model, self.optimizer, self.schedule, self.metadata)
             if resume:
-                lists, saved = run.restore(self.folder, model, self.optimizer, self.schedule,
-                                           batch_size=state.batch_size, num_train=state.num_train)
-                self.history = History.from_dict(lists)
-                if threads is None and saved.threads:  # the run's own count: an exact resume
-                    count = resolve_threads(saved.threads, model, training=True)
-                saved.batch_size, saved.num_train = state.batch_size, state.num_train
-                self.state = state = saved
-            elif self.folder is not None:
-                self._save(INITIAL)
+                lists, state = self.saved.resume(state)
+                self.state, self.history = state, History.from_dict(lists)
+                if threads is None and state.threads:  # the run's own count: an exact resume
+                    count = resolve_threads(state.threads, model, training=True)
+            elif self.saved is not None:
+                self.saved.start(state.seed, self.history.to_dict())
             state.threads = count
-            for cb in self.callbacks:
-                cb.on_train_begin({"epochs": epochs, "batch_size": state.batch_size,
-                                   "num_train": len(self.x), "num_params": model.num_params(),
-                                   "start_epoch": state.epoch})
+            self._notify("on_train_begin", {
+                "epochs": epochs, "batch_size": state.batch_size, "num_train": len(self.x),
+                "num_params": model.num_params(), "start_epoch": state.epoch})
             model.train()
             try:
                 with ShardRunner(model, state.threads) as self.runner:
@@ -224,9 +201,12 @@ class _Trainer:
             except KeyboardInterrupt:
                 self._interrupted()
             finally:
-                for cb in self.callbacks:
-                    cb.on_train_end(self.history)
+                self._notify("on_train_end", self.history)
         return self.history
+
+    def _notify(self, event: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, event)(*args)
 
     def _epoch(self) -> bool:
         """Train epoch ``state.epoch`` (from ``state.batch`` on), evaluate, save; False to stop."""
@@ -244,11 +224,9 @@ class _Trainer:
         logs = self.history.last()
         improved, early = state.record_validation(logs["val_loss"], logs["val_accuracy"],
                                                   self.early_stopping)
-        for name in (LAST, BEST) if self.folder is not None else ():
-            if name == LAST or improved:
-                self._save(name)
-        for cb in self.callbacks:
-            cb.on_epoch_end(epoch, logs)
+        if self.saved is not None:
+            self.saved.save(self.history.to_dict(), state, best=improved)
+        self._notify("on_epoch_end", epoch, logs)
         if early:
             self.history.stop_reason = "early_stopping"
             self.history.message = (f"validation loss has not improved for "
@@ -261,8 +239,7 @@ class _Trainer:
         # One permutation per epoch, from (seed, epoch): on resume the order is the same.
         loader = BatchLoader(self.x, self.labels, state.batch_size,
                              rng=np.random.default_rng([seed, epoch]))
-        for cb in self.callbacks:
-            cb.on_epoch_begin(epoch, len(loader))
+        self._notify("on_epoch_begin", epoch, len(loader))
         sums = state.partial or {"loss": 0.0, "correct": 0, "seen": 0, "time": 0.0}
         started, skip = time.perf_counter() - sums["time"], state.batch
         for batch, (xb, yb) in enumerate(loader):
@@ -275,9 +252,8 @@ class _Trainer:
             sums = {"loss": sums["loss"] + loss * len(xb), "correct": sums["correct"] + correct,
                     "seen": sums["seen"] + len(xb), "time": time.perf_counter() - started}
             state.batch, state.partial = batch + 1, sums
-            for cb in self.callbacks:
-                cb.on_batch_end(epoch, batch, {"loss": loss, "accuracy": correct / len(xb),
-                                               "batch_size": len(xb)})
+            self._notify("on_batch_end", epoch, batch,
+                         {"loss": loss, "accuracy": correct / len(xb), "batch_size": len(xb)})
             if self.interrupt.requested:
                 return "interrupted"
         elapsed = time.perf_counter() - started
@@ -299,34 +275,25 @@ class _Trainer:
         self.history.append(logs)
         return ""
 
-    def _save(self, name: str) -> None:
-        trained = name != INITIAL  # initial.npz: the weights alone, nothing trained yet
-        run.save_checkpoint(self.folder / name, self.model, trained and self.optimizer or None,
-                            trained and self.schedule or None, self.metadata,
-                            self.history.to_dict(),
-                            self.state if trained else run.TrainState(seed=self.state.seed))
-
     def _diverged(self, reason: str) -> bool:
-        history = self.history
-        history.stop_reason = "diverged"
-        history.message = (f"{reason}: training stopped. The learning rate "
-                           f"({self.optimizer.lr:g}) is probably too high; try a smaller one "
-                           f"({spell('lr')}).")
-        if self.folder is not None and (self.folder / LAST).exists():
-            history.message += f" The last good checkpoint is kept: {self.folder / LAST}."
+        self.history.stop_reason, self.history.message = "diverged", (
+            f"{reason}: training stopped. The learning rate ({self.optimizer.lr:g}) is probably "
+            f"too high; try a smaller one ({spell('lr')}).")
+        if self.saved is not None and self.saved.last.exists():
+            self.history.message += f" The last good checkpoint is kept: {self.saved.last}."
         return False
 
     def _interrupted(self) -> None:
-        history, folder = self.history, self.folder
+        history, saved = self.history, self.saved
         history.stop_reason = "interrupted"
         history.message = f"interrupted during epoch {self.state.epoch}"
-        if folder is not None and self.interrupt.requested and not self.interrupt.forced:
+        if saved is not None and self.interrupt.requested and not self.interrupt.forced:
             # Interrupted between two steps: the state is consistent, save it to resume
             # from (a second Ctrl-C during this save stops it; the old file stays whole).
-            self._save(LAST)
-            history.message += f"; saved {folder / LAST}: continue with resume=True"
-        elif folder is not None:
-            history.message += f"; the last checkpoint {folder / LAST} is unchanged"
-        if folder is not None and (folder / LAST).exists():
-            history.resume_from = str(folder / LAST)
+            saved.save(history.to_dict(), self.state)
+            history.message += f"; saved {saved.last}: continue with resume=True"
+        elif saved is not None:
+            history.message += f"; the last checkpoint {saved.last} is unchanged"
+        if saved is not None and saved.last.exists():
+            history.resume_from = str(saved.last)
 
