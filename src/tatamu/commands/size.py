@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..explain import formula_lines
     from ..im2col import conv_output_size
 
     sizes = args.sizes
@@ -36,15 +37,9 @@ def run(args) -> int:
     padding, dilation = per_axis(args.padding, "padding"), per_axis(args.dilation, "dilation")
     outputs = []
     for axis, h, k, s, p, d in zip("HW", sizes, kernel, stride, padding, dilation, strict=False):
-        span = d * (k - 1) + 1
-        kernel_text = f"{k}" if d == 1 else f"{span} (= {d}*({k}-1)+1, dilated)"
-        print(f"{axis}: O{axis} = ({axis} + 2P - K) / S + 1 with {axis}={h}, P={p}, "
-              f"K={kernel_text}, S={s}")
-        print(f"   = ({h} + 2*{p} - {span}) / {s} + 1 = {h + 2 * p - span} / {s} + 1 "
-              f"= {(h + 2 * p - span) / s + 1:g}")
+        print("\n".join(formula_lines(axis, h, k, s, p, d)))
         # a size that does not divide is refused by the library, its fix in this command's flags
-        out = conv_output_size(h, k, s, p, d, args.rounding, axis=axis)
-        outputs.append(out)
-        print(f"   O{axis} = {out}")
+        outputs.append(conv_output_size(h, k, s, p, d, args.rounding, axis=axis))
+        print(f"   O{axis} = {outputs[-1]}")
     print(f"output size: {' x '.join(str(o) for o in outputs)}")
     return 0
