@@ -59,6 +59,8 @@ def run(args) -> int:
     stride = None if args.stride is None else explain.parse_size(args.stride, "--stride")
     if stride is not None and min(stride) < 1:
         raise UserError(f"--stride must be at least 1; got {args.stride}")
+    if min(sizes[1]) < 1:
+        raise UserError(f"--kernel must be at least 1; got {args.kernel}")
     try:  # the size formula first: if it fails, show its arithmetic before the refusal
         for axis, size, k, s, p in zip("HW", sizes[0], sizes[1], stride or sizes[1], sizes[2],
                                        strict=True):
