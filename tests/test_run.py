@@ -104,3 +104,12 @@ def test_saved_state_reads_where_a_run_stands_without_loading_it(tmp_path):
         batch_size=5, num_train=12))
     for key, value in before.items():
         np.testing.assert_array_equal(fresh.params()[key], value)
+
+
+def test_the_history_lists_are_one_fact():
+    from dataclasses import fields
+
+    from tatamu.train import History
+
+    lists = tuple(f.name for f in fields(History) if f.type.startswith("list"))
+    assert lists == run.HISTORY_LISTS

@@ -108,7 +108,10 @@ class TrainingPlan:
         if unknown:
             raise ConfigError(f"the run's plan has fields this tatamu does not know: "
                               f"{', '.join(unknown)} (written by a newer version?)")
-        return cls(**document)
+        try:
+            return cls(**document)
+        except (ConfigError, TypeError) as exc:
+            raise ConfigError(f"the run's plan is damaged ({exc}); start a new run") from None
 
     def continued_with(self, given: dict[str, Any]) -> TrainingPlan:
         """This plan, resumed with options ``given`` again: each must agree with the plan.

@@ -207,3 +207,15 @@ def test_help_gives_every_option_its_meaning_and_default():
         assert phrase in text, phrase
     options = [word for word in out.split() if word.startswith("--")]
     assert {"--model", "--dataset", "--lr", "--limit", "--threads", "--data-root"} <= set(options)
+
+
+def test_a_damaged_plan_is_one_line_and_changes_nothing(tmp_path, finished):
+    folder = copy_of(finished, tmp_path)
+    for text, phrase in (("{not json", "not readable JSON"), ('{"epochs": "five"}', "damaged"),
+                         ('{"colour": "red"}', "colour"), ("[1, 2]", "not the run's plan")):
+        (folder / "plan.json").write_text(text)
+        before = files_state(folder)
+        status, _, err = run_cli("train", "--resume", folder, "--epochs", "3")
+        assert status == 2
+        one_error_line(err, phrase)
+        assert files_state(folder) == before
