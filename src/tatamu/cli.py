@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib
 import os
 import sys
 
-from .commands import evaluate, explain, predict, show, size, summary, train
 from .commands.arguments import UserError
 
 EXIT_USER_ERROR = 2
@@ -23,16 +23,16 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE
 REPORT_URL = "https://github.com/tatamu/tatamu/issues"
 
-#: The subcommands, in the order ``tatamu --help`` lists them: one line each, every module with
-#: ``add_parser(subparsers)`` (which sets its ``run`` handler and ``FLAGS``), see tatamu.commands.
+#: The subcommands, in the order ``tatamu --help`` lists them: one line each, naming a module of
+#: tatamu.commands with ``add_parser(subparsers)`` (which sets its ``run`` handler and ``FLAGS``).
 COMMANDS = [
-    train,
-    evaluate,
-    predict,
-    summary,
-    size,
-    show,
-    explain,
+    "train",
+    "evaluate",
+    "predict",
+    "summary",
+    "size",
+    "show",
+    "explain",
 ]
 
 
@@ -120,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convolutional neural networks from scratch on NumPy.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name in COMMANDS:
+        importlib.import_module(f".commands.{name}", __package__).add_parser(sub)
     return parser
 
 
