@@ -4,7 +4,8 @@ The plan (model, dataset, epochs, batch size, optimizer, seed, limits, threads..
 the run folder; resuming needs only the folder, ends at the planned epoch with the weights an
 uninterrupted run reaches (computed here, on this machine), refuses an option that contradicts
 the plan, extends a run given more epochs, and leaves a finished run untouched. Tiny runs: 100
-MNIST images, batches of 50, two threads fixed so every run does the same arithmetic.
+MNIST images (MNIST-1D signals in the subprocess test), batches of 25, two threads fixed so
+every run does the same arithmetic.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def test_the_plan_decides_the_model_for_the_dataset_and_refuses_a_misfit():
 # -- resuming through the CLI --------------------------------------------------------------------
 def test_ctrl_c_mid_epoch_then_resume_by_folder_alone_reaches_the_uninterrupted_weights(
         tmp_path):
-    argv = ["train", *TINY, "--epochs", "3", "--no-progress"]
+    argv = ["train", "--dataset", "mnist1d", *TINY, "--epochs", "3", "--no-progress"]
     straight = tmp_path / "straight"
     status, _, err = finish(start("cli", *argv, "--out", straight))
     assert status == 0, err
