@@ -91,8 +91,8 @@ class TrainingPlan:
                               f"{', '.join(SCHEDULES)}")
         if self.schedule_epochs is None:
             object.__setattr__(self, "schedule_epochs", self.epochs)
-        if self.data_root is not None:
-            object.__setattr__(self, "data_root", str(self.data_root))
+        if self.data_root is not None:  # absolute: a resume from another folder finds it
+            object.__setattr__(self, "data_root", _absolute(self.data_root))
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of "
                               f"{', '.join(OPTIMIZERS)}")
@@ -123,12 +123,11 @@ class TrainingPlan:
         for name, value in given.items():
             saved = getattr(self, name)
             if name == "data_root" and value is not None:
-                value = str(Path(value))
-                saved = None if saved is None else str(Path(saved))
+                value = _absolute(value)
             if value == saved or (name == "epochs" and value > saved):
                 continue
             raise PlanConflict(name, saved, value, self.epochs)
-        return replace(self, **given)
+        return replace(self, **given)  # (data_root made absolute again by __post_init__)
 
     def finished(self, next_epoch: int, stop_reason: str) -> bool:
         """Whether a run at ``next_epoch`` (its next epoch to train) has nothing left to do."""
@@ -169,6 +168,10 @@ class TrainingPlan:
 
         return {"dataset": self.dataset, "class_names": list(class_names(self.dataset)),
                 "normalization": "x / 255 (pixels scaled to [0, 1])", "model_name": self.model}
+
+
+def _absolute(path) -> str:
+    return str(Path(path).expanduser().resolve())
 
 
 class PlanConflict(ConfigError):

@@ -79,6 +79,16 @@ def test_the_plan_refuses_what_contradicts_it_and_extends_with_more_epochs():
         plan.continued_with({"weight_decay": 0.5})  # planned without: "started without"
 
 
+def test_the_plan_keeps_the_data_folder_absolute_so_a_resume_elsewhere_finds_it(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = TrainingPlan(data_root="data")
+    assert plan.data_root == str(tmp_path / "data")
+    assert plan.continued_with({"data_root": "./data"}) == plan  # the same folder, said again
+    with pytest.raises(PlanConflict, match="data_root"):
+        plan.continued_with({"data_root": "other"})
+
+
 def test_the_plan_decides_the_model_for_the_dataset_and_refuses_a_misfit():
     assert TrainingPlan(dataset="mnist1d").model == "conv1d"
     assert TrainingPlan().model == "simple"
