@@ -186,6 +186,17 @@ def test_a_run_folder_from_before_plan_json_resumes_by_its_recorded_command(tmp_
     assert (plan["epochs"], plan["limit"], plan["batch_size"]) == (2, 100, 25)
 
 
+def test_a_run_stopped_before_its_first_checkpoint_resumes_by_starting_its_plan(tmp_path,
+                                                                              finished):
+    folder = copy_of(finished, tmp_path)
+    for name in ("last.npz", "best.npz", "history.json", "curves.png"):
+        (folder / name).unlink()
+    status, out, err = run_cli("train", "--resume", folder, "--no-progress")
+    assert status == 0, err
+    assert "starting its plan" in err and "after 1 epoch" in out
+    assert_same_run(final_state(finished), final_state(folder))
+
+
 def test_resume_needs_a_run_and_names_one_folder(tmp_path, finished):
     status, _, err = run_cli("train", "--resume", tmp_path / "nothing")
     assert status == 2

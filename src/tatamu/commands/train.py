@@ -114,8 +114,15 @@ def _resume(args, folder: Path | None, given: dict) -> int:
     if folder is None:
         raise UserError("--resume needs --out RUN_DIR (the run to continue): "
                         "tatamu train --resume RUN_DIR")
+    saved_plan = runs.read_plan(folder) if folder.is_dir() else None
+    if saved_plan is not None and not (folder / runs.LAST).is_file():
+        # Stopped before its first checkpoint (killed while loading, say): nothing was
+        # trained, so continuing the plan is starting it.
+        plan = TrainingPlan.from_json(saved_plan).continued_with(given)
+        if not args.quiet:
+            print(f"nothing trained yet in {folder}: starting its plan", file=sys.stderr)
+        return _train(args, plan, folder, resume=False, write_plan=True)
     runs.check_resumable(folder)
-    saved_plan = runs.read_plan(folder)
     plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder)
     planned_epochs = plan.epochs
     plan = plan.continued_with(given)
