@@ -3,7 +3,7 @@
 Read the code in this order: ``layers/book.py`` (the book's layers, the book's way),
 ``im2col.py`` (the output-size formula and im2col/col2im),
 ``layers/`` (each layer's forward and backward side by side), ``losses.py``, ``model.py``
-and ``models.py`` (networks), ``optim/``, ``train.py``, ``checkpoint.py``, ``cli.py``.
+and ``models.py`` (networks), ``optim/``, ``train.py``, ``run.py``, ``checkpoint.py``, ``cli.py``.
 """
 
 from . import datasets as datasets

@@ -180,6 +180,19 @@ def load_weights(model: Sequential, path: str | os.PathLike[str]) -> Sequential:
     return model
 
 
+def check_weights_fit(model: Sequential, saved: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Refuse ``saved``'s weights unless they fit ``model`` exactly (names, shapes, finite)."""
+    check_fits(Path(path), "parameter", model.params(), saved.model.params())
+    check_fits(Path(path), "buffer", model.buffers(), saved.model.buffers())
+
+
+def copy_weights(model: Sequential, saved: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Copy ``saved``'s parameters and buffers into ``model``'s arrays in place (checked first)."""
+    check_weights_fit(model, saved, path)
+    copy_into(Path(path), "parameter", model.params(), saved.model.params())
+    copy_into(Path(path), "buffer", model.buffers(), saved.model.buffers())
+
+
 def copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Copy ``sources`` into the arrays ``targets`` in place, refusing any mismatch."""
     check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
@@ -217,7 +230,6 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 
 #: The names train.py used before these were public.
-_copy_into, _check_fits = copy_into, check_fits
 
 
 def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:

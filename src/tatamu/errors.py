@@ -14,7 +14,9 @@ instead of rewriting the text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,8 @@ FixWriter = Callable[[Fix], str]
 def python(fix: Fix) -> str:
     """A fix or name as a Python user writes it (the default wording of every message)."""
     return fix.python()
+
+_NO_VALUE = object()  # spell(name) without a value
 
 
 class TatamuError(Exception):
@@ -112,3 +116,41 @@ class DownloadError(TatamuError, OSError):
 
 class CheckpointError(TatamuError, ValueError):
     """A checkpoint that is corrupt, truncated, foreign, pickled or from another architecture."""
+
+
+# -- naming a parameter in a message ------------------------------------------------------------
+# A message's fix names a parameter the way the caller spells it: ``lr=0.01`` from Python,
+# ``--lr 0.01`` from the command line. The library always calls :func:`spell`; the CLI installs
+# its table of flag names with :func:`spelled_as`, so no message is ever rewritten afterwards.
+_SPELLING: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "tatamu_spelling", default=None)
+
+
+def spell(name: str, value: object = _NO_VALUE, *, words: str | None = None) -> str:
+    """``name`` (and ``value``) as the caller writes it: ``lr=0.01`` or ``--lr 0.01``.
+
+    ``words``: what to say instead where no flag stands for ``name`` (a Python caller reads
+    "run folder" better than the name of a parameter it never passed).
+
+    >>> spell("rounding", "floor")
+    'rounding="floor"'
+    >>> with spelled_as({"rounding": "--rounding"}):
+    ...     spell("rounding", "floor")
+    '--rounding floor'
+    """
+    flags = _SPELLING.get()
+    if flags is not None and name in flags:
+        return flags[name] if value is _NO_VALUE else f"{flags[name]} {value}"
+    if words is not None or value is _NO_VALUE:
+        return words or name
+    return f"{name}={value!r}".replace("'", '"') if isinstance(value, str) else f"{name}={value}"
+
+
+@contextlib.contextmanager
+def spelled_as(flags: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, :func:`spell` names parameters by ``flags`` (parameter -> flag)."""
+    token = _SPELLING.set(flags)
+    try:
+        yield
+    finally:
+        _SPELLING.reset(token)

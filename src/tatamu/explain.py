@@ -271,6 +271,23 @@ def size_lines(input_hw, kernel_hw, stride, padding) -> list[str]:
     return lines
 
 
+def formula_lines(axis: str, size: int, kernel: int, stride: int, padding: int,
+                  dilation: int = 1) -> list[str]:
+    """``tatamu size``'s working for one axis: the formula, then it with these numbers.
+
+    >>> print("\\n".join(formula_lines("H", 7, 3, 2, 0)))
+    H: OH = (H + 2P - K) / S + 1 with H=7, P=0, K=3, S=2
+       = (7 + 2*0 - 3) / 2 + 1 = 4 / 2 + 1 = 3
+    """
+    span = dilation * (kernel - 1) + 1  # a dilated kernel covers this many inputs
+    shown = f"{kernel}" if dilation == 1 else f"{span} (= {dilation}*({kernel}-1)+1, dilated)"
+    room = size + 2 * padding - span
+    return [f"{axis}: O{axis} = ({axis} + 2P - K) / S + 1 with {axis}={size}, P={padding}, "
+            f"K={shown}, S={stride}",
+            f"   = ({size} + 2*{padding} - {span}) / {stride} + 1 = {room} / {stride} + 1 "
+            f"= {room / stride + 1:g}"]
+
+
 def _sizes(input_hw, kernel_hw, stride, padding, rounding) -> tuple[int, int]:
     """(OH, OW) from the one formula; a size that does not divide raises its ConfigError."""
     return tuple(conv_output_size(size, k, s, p, rounding=rounding, axis=axis)

@@ -282,8 +282,8 @@ def test_resuming_from_a_damaged_training_state_is_refused_and_changes_nothing(r
         np.testing.assert_array_equal(model.params()[key], value)
 
 
-@pytest.mark.parametrize(("batch_size", "n", "option"), [(4, 12, "--batch-size 5"),
-                                                         (5, 10, "--limit 12")],
+@pytest.mark.parametrize(("batch_size", "n", "option"), [(4, 12, "batch_size=5"),
+                                                         (5, 10, "the same 12 samples")],
                          ids=["other-batch-size", "other-data-size"])
 def test_resuming_mid_epoch_with_other_settings_says_which(tmp_path, batch_size, n, option):
     folder = tmp_path / "run"

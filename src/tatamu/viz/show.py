@@ -8,13 +8,13 @@ Usable from Python as well: ``tatamu.viz.show("filters", "runs/simple-mnist-..."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import checkpoint as ckpt
+from .. import run
 from ..errors import ConfigError, DataError, Fix, Name
 
 #: What ``show`` can draw, in the order the CLI lists them.
@@ -35,13 +35,13 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     """
     if what not in WHATS:
         raise ConfigError(f"cannot show {what!r}; choose one of {', '.join(WHATS)}")
-    path = resolve_checkpoint(checkpoint)
+    path = run.resolve_checkpoint(checkpoint)
     saved = ckpt.read(path)
     ctx = _Context(saved, path, dataset, data_root)
     if what == "filters":
         from .weights import plot_filters
 
-        initial_path = path.parent / "initial.npz"
+        initial_path = path.parent / run.INITIAL
         initial = ckpt.load(initial_path) if initial_path.is_file() and initial_path != path \
             else None
         name = f"filters-{layer}.png" if layer else "filters.png"
@@ -71,7 +71,7 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     if what == "curves":
         from ..plots import plot_history
 
-        history = _history(path, saved.meta)
+        history = run.read_history(path, saved.meta)
         title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
                  "train = mean over each epoch's batches, test = after each epoch")
         return plot_history(history, output_path(out, "curves.png"), title=title)
@@ -86,20 +86,6 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     suffix = f"-ch{channels[0]}" if channels and len(channels) == 1 else ""
     return plot_dream(saved.model, layer, channels, output_path(out, f"dream-{layer}{suffix}.png"),
                       steps=steps, seed=seed, class_names=ctx.names)
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file as given, or a run folder's ``best.npz`` (else ``last.npz``)."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("best.npz", "last.npz"):
-            if (path / name).is_file():
-                return path / name
-        raise ConfigError(f"{path} is a folder without best.npz or last.npz (not a run folder "
-                          "written by tatamu train)")
-    if not path.exists():
-        raise ConfigError(f"no checkpoint at {path}: give a .npz file or a run folder")
-    return path
 
 
 class _Context:
@@ -172,18 +158,3 @@ def _after_label(meta: dict[str, Any]) -> str:
     if accuracy and accuracy[-1] is not None:
         label += f", test accuracy {100 * accuracy[-1]:.1f}%"
     return label
-
-
-def _history(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """The run's whole history: history.json beside the checkpoint, else the checkpoint's."""
-    beside = path.parent / "history.json"
-    history = meta.get("history")
-    if path.name in ("initial.npz", "last.npz", "best.npz") and beside.is_file():  # a run
-        try:
-            history = json.loads(beside.read_text())
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{beside} is not readable JSON ({exc})") from exc
-    if not history or not history.get("epoch"):
-        raise ConfigError(f"{path} has no training history (no finished epoch, and no "
-                          "history.json beside it): nothing to plot")
-    return history
