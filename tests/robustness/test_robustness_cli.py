@@ -76,7 +76,7 @@ USER_ERRORS = {
     "size-stride-count": ("size 7 --kernel 3 --stride 1 2", ["--stride takes one value"]),
     "size-stride-0": ("size 7 --kernel 3 --stride 0", ["--stride", "at least 1"]),
     "size-kernel-0": ("size 7 --kernel 0", ["kernel_size must be an int >= 1"]),
-    "size-kernel-too-big": ("size 3 --kernel 5", ["larger than", "smaller kernel_size"]),
+    "size-kernel-too-big": ("size 3 --kernel 5", ["larger than", "smaller --kernel"]),
     "size-negative-padding": ("size 7 --kernel 3 --padding -1", ["padding must be >= 0"]),
     "explain-stride-0": ("explain conv --stride 0", ["--stride must be at least 1"]),
     "explain-bad-size": ("explain conv --input fivexfive", ["--input takes a size like 4x4"]),

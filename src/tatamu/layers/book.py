@@ -67,6 +67,16 @@ def _params(W, b, dtype):
     return xp.asarray(W, dtype=dtype), xp.asarray(b, dtype=dtype)
 
 
+def _nested_shape(value) -> tuple[int, ...]:
+    """The shape of a nested list (a weight in a config) read from its first elements, so a
+    checkpoint's guard learns it without building the array."""
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return tuple(shape)
+
+
 class Convolution(Layer):
     """The book's ``Convolution(W, b, stride=1, pad=0)``: im2col, then one matrix product.
 
@@ -135,6 +145,11 @@ class Convolution(Layer):
         out_h = conv_output_size(input_shape[1], FH, self.stride, self.pad, layer=where, axis="H")
         out_w = conv_output_size(input_shape[2], FW, self.stride, self.pad, layer=where, axis="W")
         return (self.W.shape[0], out_h, out_w)
+
+    @classmethod
+    def param_shapes(cls, config):
+        """The shapes of W and b as the config lists them (the weights are its arguments)."""
+        return {"W": _nested_shape(config["W"]), "b": _nested_shape(config["b"])}
 
     def config(self):
         """The weights are the constructor's arguments here, so they are the config."""
@@ -254,6 +269,10 @@ class Affine(Layer):
 
     def output_shape(self, input_shape):
         return (self.W.shape[1],)
+
+    @classmethod
+    def param_shapes(cls, config):
+        return {"W": _nested_shape(config["W"]), "b": _nested_shape(config["b"])}
 
     def config(self):
         return {"W": self.W.tolist(), "b": self.b.tolist(), "dtype": str(self.dtype)}
