@@ -69,12 +69,12 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
                                class_names=ctx.names, count=count)
         return plot_confusion(probs, yt, output_path(out, "confusion.png"), class_names=ctx.names)
     if what == "curves":
-        from ..plots import plot_history
+        from .curves import plot_curves
 
         history = _history(path, saved.meta)
         title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
                  "train = mean over each epoch's batches, test = after each epoch")
-        return plot_history(history, output_path(out, "curves.png"), title=title)
+        return plot_curves(history, output_path(out, "curves.png"), title=title)
     from .gradients import plot_dream
     from .probe import conv_layers
 
