@@ -77,9 +77,9 @@ def screenshot(html_path: Path, png_path: Path, width: int, height: int) -> None
     ], check=True, capture_output=True, timeout=120)
 
 
-def shrink(png_path: Path, colours: int = 256, margin: int = 16) -> None:
-    """Crop the empty page below the last cell; a palette PNG (text and a figure need few
-    colours) is a fraction of the full-colour one."""
+def shrink(png_path: Path, budget: int = 250_000, margin: int = 16) -> None:
+    """Crop the empty page below the last cell; keep full colour if the file stays under
+    ``budget`` bytes, else a 256-colour palette (colour bars then show steps)."""
     import numpy as np
     from PIL import Image
 
@@ -88,8 +88,9 @@ def shrink(png_path: Path, colours: int = 256, margin: int = 16) -> None:
     used = np.flatnonzero((np.asarray(rgb) < 250).any(axis=(1, 2)))  # rows with any ink
     if len(used):
         rgb = rgb.crop((0, 0, rgb.width, min(rgb.height, int(used[-1]) + margin)))
-    small = rgb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
-    small.save(png_path, optimize=True)
+    rgb.save(png_path, optimize=True)
+    if png_path.stat().st_size > budget:
+        rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(png_path, optimize=True)
 
 
 def main() -> int:

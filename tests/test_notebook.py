@@ -280,3 +280,36 @@ def test_a_walkthrough_shows_its_worked_text_and_its_picture_when_asked():
     assert "2*2 + 3*0 + 0*1" in page and "⊛" in page
     fig = walk.figure()
     assert isinstance(fig, Figure) and len(fig.axes) >= 4
+
+
+# -- %tatamu: the command line inside a notebook ---------------------------------------------
+def test_the_magic_runs_the_command_and_finds_its_pictures(tmp_path, capsys):
+    from tatamu import notebook
+
+    status, pictures = notebook.run_command(f"explain pool --png --out {tmp_path}")
+    out = capsys.readouterr().out
+    assert status == 0 and "Step 1. The output size" in out  # printed as it ran
+    assert pictures == [tmp_path / "explain-pool.png"] and pictures[0].stat().st_size > 1000
+    status, pictures = notebook.run_command("explain conv --stride 0")
+    assert status == 2 and pictures == []
+    assert "tatamu: error: --stride must be at least 1" in capsys.readouterr().err
+
+
+def test_the_magic_shows_each_picture_below_the_cell(tmp_path, monkeypatch):
+    from IPython import display as ipython_display
+
+    from tatamu import notebook
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", shown.append)
+    monkeypatch.chdir(tmp_path)
+    notebook.tatamu_magic("explain im2col --png")
+    assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+
+    class Shell:  # what %load_ext hands the extension
+        def register_magic_function(self, function, magic_kind, magic_name):
+            self.registered = (function, magic_kind, magic_name)
+
+    shell = Shell()
+    notebook.load_ipython_extension(shell)
+    assert shell.registered == (notebook.tatamu_magic, "line", "tatamu")
