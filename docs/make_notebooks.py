@@ -43,7 +43,7 @@ NOTE = {
           "最初のセルで `%tatamu` を読み込みます: `%tatamu show filters run-tutorial` の行は、"
           "ターミナルで打つ `tatamu show filters run-tutorial` をこのノートブックの中で実行し、"
           "書き出した画像をセルの下に表示します。ノートブックでは `tatamu.train.fit` が"
-          "動く進捗バーを出し（`ipywidgets` が入っていれば）、`viz.plot_*` は図を返して"
+          "動く進捗バーを出し(`ipywidgets` が入っていれば)、`viz.plot_*` は図を返して"
           "その場に表示します。",
 }
 

@@ -25,6 +25,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from tatamu import explain, plots, progress, viz
+from tatamu.errors import TatamuError
 from tatamu.layers import Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from tatamu.model import Sequential
 from tatamu.optim import Adam
@@ -228,8 +229,9 @@ def test_a_stream_given_in_a_kernel_decides_by_itself(kernel):
     kernel(True)
     assert progress.ProgressBar(stream=io.StringIO()).display == "plain"
     assert progress.ProgressBar(interactive=True).display == "terminal"
-    with pytest.raises(ValueError, match="display is"):
+    with pytest.raises(TatamuError, match="display is"):
         progress.ProgressBar(display="widget")
+    assert not progress.ProgressBar(display="plain")._hint  # asked for: no hint needed
 
 
 def test_have_widgets_follows_ipywidgets(monkeypatch):

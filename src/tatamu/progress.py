@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .errors import ConfigError
+
 
 class Callback:
     """Receives training events. Override what you need; every method is optional."""
@@ -77,12 +79,16 @@ class ProgressBar(Callback):
 
     def __init__(self, stream: TextIO | None = None, interactive: bool | None = None,
                  display: str | None = None) -> None:
+        chosen = display is None and interactive is None
         if display is None:
             display = choose_display(stream) if interactive is None else (
                 "terminal" if interactive else "plain")
         if display not in ("notebook", "terminal", "plain"):
-            raise ValueError(f"display is 'notebook', 'terminal' or 'plain'; got {display!r}")
-        if stream is None and display != "terminal" and in_notebook():
+            raise ConfigError(f"display is 'notebook', 'terminal' or 'plain'; got {display!r}")
+        notebook = stream is None and in_notebook()
+        # Only the automatic choice falls back for want of ipywidgets: say so, once.
+        self._hint = chosen and notebook and display == "plain"
+        if notebook and display != "terminal":
             stream = sys.stdout  # a notebook shows stderr as if it were a warning
         self.display = display
         self.stream = stream or sys.stderr
@@ -94,7 +100,7 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, info):
         self.epochs = info["epochs"]
-        if self.display == "plain" and in_notebook() and not have_widgets():
+        if self._hint:
             _hint_once(self.stream)
         if not self.interactive:
             print(
