@@ -65,9 +65,6 @@ PICTURES = {
                                                                    **p),
     "plot_curves": lambda d, **p: viz.plot_curves(HISTORY, **p),
     "plots.plot_history": lambda d, **p: plots.plot_history(HISTORY, **p),
-    "plots.plot_filters": lambda d, **p: plots.plot_filters(d["model"], **p),
-    "plots.plot_feature_maps": lambda d, **p: plots.plot_feature_maps(d["model"], d["x"][1],
-                                                                      **p),
 }
 
 

@@ -543,8 +543,8 @@ def test_bad_training_data_is_refused_with_a_clear_message(data, error, phrases)
 
 @pytest.mark.parametrize(
     ("kwargs", "phrase"),
-    [({"epochs": 0}, "epochs must be a positive int"),
-     ({"batch_size": 0}, "batch_size must be a positive int"),
+    [({"epochs": 0}, "epochs must be an int >= 1"),
+     ({"batch_size": 0}, "batch_size must be an int >= 1"),
      ({"batch_size": 2.5}, "batch_size"),
      ({"early_stopping": 0}, "early_stopping"),
      ({"resume": True}, "needs checkpoint_dir")],

@@ -66,14 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    from .cli_flags import cli_message
     from .errors import TatamuError
 
     try:
         status = args.run(args) or 0
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return status
-    except (TatamuError, UserError) as exc:
-        print(f"tatamu: error: {one_line(str(exc))}", file=sys.stderr)
+    except (TatamuError, UserError) as exc:  # the library's fixes in this CLI's flags
+        print(f"tatamu: error: {one_line(cli_message(exc, vars(args)))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("tatamu: interrupted", file=sys.stderr)
@@ -182,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_show_parser(sub)
     _add_explain_parser(sub)
+    from .commands import check, export, import_book, import_weights
+
+    check.add_parser(sub)  # a learner's own layer checked (tatamu.checker)
+    import_book.add_parser(sub)  # weights in and out (tatamu.interop)
+    import_weights.add_parser(sub)
+    export.add_parser(sub)
     return parser
 
 

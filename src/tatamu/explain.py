@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .im2col import conv_output_size, im2col, window_geometry
 from .layers import AvgPool2D, Conv2D, MaxPool2D
 from .padding import pad
+from .validate import positive_int
 
 #: The seeds' worked example (the book's Fig. 7-3): this input ⊛ this filter = [[15, 16], [6, 15]].
 SEED_INPUT = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=np.float64)
@@ -222,8 +223,7 @@ def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
     (h, w), (kh, kw) = parse_size(input_size, "input"), parse_size(kernel_size, "kernel")
     s, p = parse_size(stride, "stride"), parse_size(padding, "padding")
     for value, what in ((channels, "channels"), (batch, "batch")):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{what} must be a whole number >= 1; got {value!r}")
+        positive_int(value, what)
     shape = (batch, channels, h, w)
     lines = [f"im2col: each {kh}x{kw} window of a {'x'.join(map(str, shape))} input (N x C x H x W)"
              f" becomes a row; stride {_pair(s)}, padding {_pair(p)}", ""]

@@ -13,9 +13,15 @@ from .backend import as_numpy
 from .errors import ShapeError
 
 
-def _classes(pred) -> np.ndarray:
+def class_indices(pred) -> np.ndarray:
+    """Class indices (N,) from scores, probabilities or one-hot labels (N, K), or from
+    indices (N,) as they are: the one place that decides which class a row means.
+    """
     pred = as_numpy(pred)
     return pred.argmax(axis=1) if pred.ndim == 2 else pred
+
+
+_classes = class_indices
 
 
 def accuracy(pred, labels) -> float:

@@ -26,6 +26,8 @@ import numpy as np
 
 from .backend import get_array_module
 from .errors import ConfigError, TatamuError
+from .layers.base import is_random
+from .validate import positive_int
 
 #: Environment variable that sets the default thread count (else OMP_NUM_THREADS, else cores).
 THREADS_ENV = "TATAMU_NUM_THREADS"
@@ -63,9 +65,7 @@ def resolve_threads(threads: int | None, model, *, training: bool) -> int:
     """
     if threads is None:
         threads = default_threads()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ConfigError(f"threads must be a positive int (or None for the default); "
-                          f"got {threads!r}")
+    threads = positive_int(threads, "threads")  # None was the default, resolved above
     params = list(model.params().values())
     if params and get_array_module(params[0]) is not np:
         return 1
@@ -181,6 +181,6 @@ class ShardRunner:
         """
         for k, replica in enumerate(self.replicas[1:], start=1):
             for index, layer in enumerate(replica):
-                if isinstance(getattr(layer, "rng", None), np.random.Generator):
+                if is_random(layer):
                     layer.rng = np.random.default_rng([seed, epoch, batch, index, k])
 

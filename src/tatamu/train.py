@@ -27,11 +27,14 @@ import numpy as np
 from . import checkpoint as ckpt
 from .backend import as_numpy
 from .datasets import BatchLoader
-from .errors import CheckpointError, ConfigError, DataError
+from .errors import CheckpointError, ConfigError, DataError, Fix
+from .layers import is_random
 from .losses import check_labels
+from .metrics import class_indices
 from .model import Sequential
 from .parallel import ShardRunner, resolve_threads
 from .progress import Callback, ProgressBar
+from .validate import all_finite, channels_last_hint, is_int, positive_int
 
 LAST = "last.npz"  # the newest checkpoint of a run (end of an epoch, or an interruption)
 BEST = "best.npz"  # the epoch with the best validation accuracy
@@ -76,8 +79,7 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *,
     ``{"loss", "accuracy", "correct", "n"}``.
     """
     x, labels = check_data(model, data, "evaluation data")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive int; got {batch_size!r}")
+    positive_int(batch_size, "batch_size")
     threads = resolve_threads(threads, model, training=False)
     was_training = model.training
     model.eval()
@@ -86,8 +88,7 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *,
     def shard(replica, start, stop):  # loss summed (not averaged) and #correct of one shard
         logits = replica.forward(xb[start:stop])
         loss = replica.loss_fn.forward(logits, yb[start:stop]) * (stop - start)
-        return loss, int((as_numpy(logits).argmax(axis=1) == _label_indices(yb[start:stop]))
-                         .sum())
+        return loss, int((class_indices(logits) == class_indices(yb[start:stop])).sum())
 
     try:
         with ShardRunner(model, threads) as runner:
@@ -148,12 +149,11 @@ def fit(
     x, labels = check_data(model, train_data, "training data")
     if val_data is not None:
         check_data(model, val_data, "validation data")
-    for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{what} must be a positive int; got {value!r}")
+    positive_int(epochs, "epochs")
+    positive_int(batch_size, "batch_size")
     thread_count = resolve_threads(threads, model, training=True)
-    if early_stopping is not None and early_stopping < 1:
-        raise ConfigError(f"early_stopping must be a positive int; got {early_stopping!r}")
+    if early_stopping is not None:
+        positive_int(early_stopping, "early_stopping")
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if resume and folder is None:
         raise ConfigError("resume=True needs checkpoint_dir (the run folder to resume)")
@@ -339,7 +339,7 @@ def _train_step(model, optimizer, params, xb, yb, runner) -> tuple[float, int]:
             loss = replica.loss_fn.forward(logits, yb[start:stop])
             if math.isfinite(loss):
                 replica.backward(replica.loss_fn.backward((stop - start) / n))
-        right = int((as_numpy(logits).argmax(axis=1) == _label_indices(yb[start:stop])).sum())
+        right = int((class_indices(logits) == class_indices(yb[start:stop])).sum())
         return loss * ((stop - start) / n), right
 
     shards = runner.run(shard, n)
@@ -383,13 +383,13 @@ def _seed_layers(model: Sequential, seed: int, epoch: int) -> None:
     Then an epoch's masks depend only on where it starts, which is what makes resume exact.
     """
     for index, layer in enumerate(model):
-        if isinstance(getattr(layer, "rng", None), np.random.Generator):
+        if is_random(layer):
             layer.rng = np.random.default_rng([seed, epoch, index])
 
 
 def _rng_states(model: Sequential) -> dict[str, Any]:
     return {name: layer.rng.bit_generator.state for name, layer in model.layers.items()
-            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+            if is_random(layer)}
 
 
 def _save(path, model, optimizer, schedule, metadata, history, state, seed) -> None:
@@ -419,7 +419,8 @@ def _restore(model, optimizer, schedule, folder: Path, batch_size: int, num_trai
     """Everything fit needs to continue the run saved in ``folder/last.npz``, checked first."""
     path = folder / LAST
     if not path.exists():
-        raise CheckpointError(f"nothing to resume: {path} does not exist (train without --resume)")
+        raise CheckpointError(f"nothing to resume: {path} does not exist (start a new run: ",
+                              Fix("resume", False), ")", param="resume", value=True)
     saved = ckpt.read(path)
     ts = saved.meta.get("train_state")
     if not isinstance(ts, dict):
@@ -435,15 +436,15 @@ def _restore(model, optimizer, schedule, folder: Path, batch_size: int, num_trai
             "start a new run (best.npz still holds a model)"
         ) from exc
     position = state["position"]
-    for value, saved_value, option in ((batch_size, ts.get("batch_size"), "--batch-size"),
-                                       (num_train, ts.get("num_train"), "--limit")):
+    for value, saved_value, param in ((batch_size, ts.get("batch_size"), "batch_size"),
+                                      (num_train, ts.get("num_train"), "num_train")):
         if position["batch"] and saved_value is not None and value != saved_value:
-            what = "batch size" if option == "--batch-size" else "number of training samples"
+            what = "batch size" if param == "batch_size" else "number of training samples"
             raise ConfigError(
                 f"{path} stopped in the middle of epoch {position['epoch']}, with {what} "
                 f"{saved_value}; resuming with {value} would train on other samples. Resume "
-                f"with the run's settings ({option} {saved_value})"
-            )
+                "with the run's settings (", Fix(param, saved_value), ")", param=param,
+                value=value)
     # Every check before anything changes: a refused resume leaves model and optimizer as is.
     ckpt._check_fits(path, "parameter", model.params(), saved.model.params())
     ckpt._check_fits(path, "buffer", model.buffers(), saved.model.buffers())
@@ -491,7 +492,7 @@ def _parse_train_state(meta: dict[str, Any], ts: dict[str, Any], model: Sequenti
                                                                     "time")}
     rng_states = ts.get("rng_states", {})
     if not isinstance(rng_states, dict) or any(
-            not isinstance(getattr(model.layers.get(name), "rng", None), np.random.Generator)
+            not is_random(model.layers.get(name))
             for name in rng_states):
         raise ValueError(f"random states for layers {list(rng_states)}")
     if not isinstance(ts.get("schedule") or {}, dict):
@@ -509,7 +510,7 @@ def _parse_train_state(meta: dict[str, Any], ts: dict[str, Any], model: Sequenti
 
 def _saved_thread_count(value):
     """The thread count a run saved (None for runs saved before tatamu split batches)."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+    if value is None or (is_int(value) and value >= 1):
         return value
     raise ValueError(f"threads {value!r}")
 
@@ -530,9 +531,8 @@ def check_data(model: Sequential, data, what: str):
     expected = model.input_shape
     if tuple(x.shape[1:]) != expected:
         hint = ""
-        if x.ndim == len(expected) + 1 and tuple(x.shape[-1:] + x.shape[1:-1]) == expected:
-            order = (0, x.ndim - 1, *range(1, x.ndim - 1))
-            hint = f" It looks like channels-last (NHWC) data: use x.transpose{order}."
+        if x.ndim == len(expected) + 1:
+            hint = channels_last_hint(x.shape, expected[0], expected[1:])
         elif x.ndim == len(expected):
             hint = " A channel axis is missing: use x[:, None]."
         raise DataError(
@@ -541,7 +541,7 @@ def check_data(model: Sequential, data, what: str):
         )
     if len(labels) != len(x):
         raise DataError(f"{what}: {len(x)} images but {len(labels)} labels")
-    if x.size and not bool(np.isfinite(x).all()):
+    if not all_finite(x):
         raise DataError(f"{what} contains NaN or inf values; clean the data before training")
     check_labels(labels, len(x), model.num_classes)
     if labels.ndim == 2:
@@ -557,7 +557,7 @@ def _check_label_rows(labels, what: str) -> None:
     t = as_numpy(labels)
     if t.dtype.kind not in "biuf":
         raise DataError(f"{what}: one-hot labels must be numbers; got dtype {t.dtype}")
-    if not np.isfinite(t).all():
+    if not all_finite(t):
         raise DataError(f"{what}: the one-hot labels contain NaN or inf; clean the labels")
     sums = t.sum(axis=1, dtype=np.float64)
     bad = np.flatnonzero((t < 0).any(axis=1) | (np.abs(sums - 1) > 1e-3))
@@ -567,7 +567,3 @@ def _check_label_rows(labels, what: str) -> None:
             f"{t[bad[0]].tolist()}. Integer class indices (N,) work too"
         )
 
-
-def _label_indices(labels) -> np.ndarray:
-    labels = as_numpy(labels)
-    return labels.argmax(axis=1) if labels.ndim == 2 else labels

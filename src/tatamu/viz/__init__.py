@@ -6,14 +6,14 @@ The seeds understood convolution when they saw the numbers and the filters ("CNN
 path, returns the matplotlib Figure, which a notebook cell shows inline. Figures never go
 through pyplot, so no window opens; matplotlib is imported only when a picture is drawn.
 
-Modules: ``show`` (the command: checkpoint -> picture), ``curves`` (loss and accuracy),
-``weights`` (filters), ``activations``
+Modules: ``show`` (the command: checkpoint -> picture), ``weights`` (filters), ``activations``
 (feature maps), ``mistakes`` (errors, confusion matrix), ``gradients`` (saliency, dreams),
-``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``.
+``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``;
+``plot_curves`` (loss and accuracy per epoch) is :func:`tatamu.plots.plot_history`.
 """
 
+from ..plots import plot_curves as plot_curves
 from .activations import plot_feature_maps as plot_feature_maps
-from .curves import plot_curves as plot_curves
 from .gradients import plot_dream as plot_dream
 from .gradients import plot_saliency as plot_saliency
 from .mistakes import most_confident_mistakes as most_confident_mistakes

@@ -1,9 +1,7 @@
-"""What every picture in ``tatamu.viz`` shares: a new Figure, tiling, saving or returning.
+"""What every picture in ``tatamu.viz`` shares: tiling, colour scales, samples drawn.
 
-matplotlib is imported inside :func:`new_figure` only, so ``import tatamu`` stays fast and
-works on a machine without a display. Figures are made with ``matplotlib.figure.Figure``
-directly, never through pyplot: no window can open, the user's pyplot backend and figure list
-are left alone, and nothing is kept once the picture is saved or dropped. Without a path a
+A Figure is made, saved or returned by :mod:`tatamu.plots` (re-exported here: ``new_figure``,
+``finish``, ``save``, ``DPI``): never through pyplot, so no window opens; without a path a
 picture is returned as its Figure, which a notebook cell shows by itself. Figures are sized in
 inches at a fixed :data:`DPI`, so a picture's pixel size follows from its layout alone.
 """
@@ -11,67 +9,13 @@ inches at a fixed :data:`DPI`, so a picture's pixel size follows from its layout
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-#: Pixels per inch of every saved picture.
-DPI = 100
-
-
-def new_figure(**kwargs):
-    """A ``matplotlib.figure.Figure(**kwargs)`` that belongs to no pyplot window.
-
-    In a Jupyter kernel the Figure is shown inline as a PNG when a cell returns it, even if
-    the user never imported pyplot (which is what registers matplotlib's inline display).
-    """
-    from matplotlib.figure import Figure
-
-    _show_figures_inline_in_a_notebook(Figure)
-    return Figure(**kwargs)
-
-
-def finish(fig, path: str | Path | None):
-    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path."""
-    return fig if path is None else save(fig, path)
-
-
-def save(fig, path: str | Path) -> Path:
-    """Save ``fig`` to ``path`` (a PNG) at :data:`DPI`, release it and return the path.
-
-    No ``bbox_inches="tight"``: the pixel size stays exactly ``figsize * DPI``. The figure
-    is cleared after saving: its axes and images refer back to it, and breaking that cycle
-    frees the memory now rather than at the next garbage collection.
-    """
-    path = Path(path)
-    if path.parent != Path(""):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, dpi=DPI)
-    finally:
-        fig.clear()
-    return path
-
-
-def _show_figures_inline_in_a_notebook(figure_class) -> None:
-    """Register a PNG display for Figures in a running IPython kernel, if none is registered.
-
-    matplotlib registers one only when pyplot loads its inline backend; tatamu never imports
-    pyplot, so a learner's first ``viz.plot_filters(model)`` would otherwise print
-    ``<Figure size ...>``. Outside IPython (scripts, the CLI) nothing happens.
-    """
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return
-    png = shell.display_formatter.formatters["image/png"]
-    try:
-        png.lookup_by_type(figure_class)
-    except KeyError:
-        from IPython.core.pylabtools import print_figure
-
-        png.for_type(figure_class, lambda fig: print_figure(fig, "png", dpi=DPI))
+from ..plots import DPI as DPI
+from ..plots import finish as finish
+from ..plots import new_figure as new_figure
+from ..plots import save as save
 
 
 def grid_shape(count: int, max_cols: int = 10) -> tuple[int, int]:

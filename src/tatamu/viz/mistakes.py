@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backend import as_numpy
 from ..errors import ShapeError
-from ..metrics import confusion_matrix
+from ..metrics import class_indices, confusion_matrix
 from .figure import draw_sample, finish, grid_shape, new_figure
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def most_confident_mistakes(probs: np.ndarray, labels: np.ndarray) -> np.ndarray
     if probs.ndim != 2 or len(probs) != len(labels):
         raise ShapeError(f"expected probabilities (N, classes) and labels (N,); got "
                          f"{probs.shape} and {labels.shape}")
-    pred = probs.argmax(axis=1)
+    pred = class_indices(probs)
     wrong = np.flatnonzero(pred != labels)
     order = np.argsort(-probs[wrong, pred[wrong]], kind="stable")
     return wrong[order]

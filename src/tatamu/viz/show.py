@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import checkpoint as ckpt
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, Fix, Name
 
 #: What ``show`` can draw, in the order the CLI lists them.
 WHATS = ("filters", "feature-maps", "errors", "confusion", "curves", "saliency", "dream")
@@ -69,19 +69,20 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
                                class_names=ctx.names, count=count)
         return plot_confusion(probs, yt, output_path(out, "confusion.png"), class_names=ctx.names)
     if what == "curves":
-        from .curves import plot_curves
+        from ..plots import plot_history
 
         history = _history(path, saved.meta)
         title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
                  "train = mean over each epoch's batches, test = after each epoch")
-        return plot_curves(history, output_path(out, "curves.png"), title=title)
+        return plot_history(history, output_path(out, "curves.png"), title=title)
     from .gradients import plot_dream
     from .probe import conv_layers
 
     layer = layer or (conv_layers(saved.model) or [None])[0]
     if layer is None:
         raise ConfigError("this model has no convolution layer; name a layer to dream "
-                          f"about with --layer (its layers: {', '.join(saved.model.layers)})")
+                          "about with ", Fix("layer"),
+                          f" (its layers: {', '.join(saved.model.layers)})", param="layer")
     suffix = f"-ch{channels[0]}" if channels and len(channels) == 1 else ""
     return plot_dream(saved.model, layer, channels, output_path(out, f"dream-{layer}{suffix}.png"),
                       steps=steps, seed=seed, class_names=ctx.names)
@@ -116,14 +117,15 @@ class _Context:
         if self._test is None:
             if self.dataset is None:
                 raise ConfigError(f"{self.path} does not say which dataset it was trained on; "
-                                  "pass --dataset")
+                                  "pass ", Fix("dataset"), param="dataset")
             from ..datasets import class_names, load_dataset
 
             _, (xt, yt) = load_dataset(self.dataset, root=self.data_root)
             if tuple(xt.shape[1:]) != self.model.input_shape:
                 raise DataError(f"the model takes inputs of shape {self.model.input_shape}, "
-                                f"but {self.dataset} has {tuple(xt.shape[1:])}; pass the "
-                                "--dataset it was trained on")
+                                f"but {self.dataset} has {tuple(xt.shape[1:])}; pass the ",
+                                Name("dataset"), " it was trained on", param="dataset",
+                                value=self.dataset)
             self._test = (xt, yt)
             self.names = self.names or list(class_names(self.dataset))
         xt, yt = self._test
@@ -156,7 +158,8 @@ def output_path(out: str | Path | None, default_name: str) -> Path:
     if out.suffix.lower() == ".png":
         return out
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file that is not a .png; give a folder or a .png")
+        raise ConfigError(Fix("out", str(out)), " is a file that is not a .png; give a folder "
+                          "or a .png", param="out", value=str(out))
     return out / default_name
 
 

@@ -1,0 +1,1 @@
+"""The ``tatamu`` subcommands that live in their own modules: each has ``add_parser(sub)``."""
