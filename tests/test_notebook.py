@@ -316,3 +316,25 @@ def test_the_magic_shows_each_picture_below_the_cell(tmp_path, monkeypatch):
     shell = Shell()
     notebook.load_ipython_extension(shell)
     assert shell.registered == (notebook.tatamu_magic, "line", "tatamu")
+
+
+def test_in_a_kernel_a_returned_figure_displays_as_png_and_a_users_format_is_kept(
+        drawn, monkeypatch):
+    """tatamu never imports pyplot, so it registers the PNG display matplotlib's inline
+    backend would have; a display the user (or pyplot) registered first is left alone."""
+    from IPython.core.formatters import PNGFormatter
+
+    png = PNGFormatter()
+    shell = types.SimpleNamespace(display_formatter=types.SimpleNamespace(
+        formatters={"image/png": png}))
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    fig = viz.plot_confusion(drawn["probs"], drawn["labels"])
+    data = png(fig)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+    png = PNGFormatter()
+    png.for_type(Figure, lambda f: b"the user's own")
+    shell.display_formatter.formatters["image/png"] = png
+    assert png(viz.plot_curves(HISTORY)) == b"the user's own"
