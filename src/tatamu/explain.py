@@ -59,6 +59,23 @@ class Walkthrough:
     def __str__(self) -> str:
         return "\n".join(self.lines)
 
+    # -- in a notebook: the worked text as printed, the picture when asked ------------------
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython (terminal or notebook) shows the worked text, not the arrays behind it."""
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from .display import text_html
+
+        return text_html(str(self))
+
+    def figure(self, max_windows: int = 9):
+        """The picture of this walkthrough (``tatamu explain --png``) as a matplotlib Figure;
+        the last line of a notebook cell shows it."""
+        from .viz.windows import plot_walkthrough
+
+        return plot_walkthrough(self, max_windows=max_windows)
+
 
 # -- parsing what a learner types --------------------------------------------------------------
 def parse_size(text: str | int | tuple, what: str = "size") -> tuple[int, int]:

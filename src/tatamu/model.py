@@ -229,13 +229,17 @@ class Sequential:
             shapes.append(shape)
         return shapes
 
-    def summary(self) -> str:
-        """A table of layers with their output shapes and parameter counts."""
-        rows = [("layer", "type", "output shape", "params")]
-        rows.append(("input", "", _fmt_shape(self.input_shape), ""))
+    def summary_rows(self) -> list[tuple[str, str, str, str]]:
+        """The summary's rows: (layer, type, output shape, parameter count), input first."""
+        rows = [("input", "", _fmt_shape(self.input_shape), "")]
         for (name, layer), shape in zip(self.layers.items(), self.output_shapes, strict=True):
             count = sum(v.size for v in layer.params().values())
             rows.append((name, type(layer).__name__, _fmt_shape(shape), f"{count:,}"))
+        return rows
+
+    def summary(self) -> str:
+        """A table of layers with their output shapes and parameter counts."""
+        rows = [("layer", "type", "output shape", "params"), *self.summary_rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = [
             "  ".join(
@@ -248,6 +252,14 @@ class Sequential:
         return "\n".join(
             [lines[0], rule, *lines[1:], rule, f"total parameters: {self.num_params():,}"]
         )
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table: how a notebook cell shows a model."""
+        from .display import table_html
+
+        return table_html(("layer", "type", "output shape", "params"), self.summary_rows(),
+                          caption=f"Sequential ({self.dtype}, one sample's shape, no batch axis)",
+                          footer=f"total parameters: {self.num_params():,}", numeric=(3,))
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rebuild the architecture (not the weights), JSON-friendly."""

@@ -156,6 +156,18 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "dtype")
         return f"{type(self).__name__}({args})"
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: the settings, then each parameter's shape, dtype and size."""
+        from ..display import table_html
+
+        rows = [(k, repr(v), "") for k, v in self.config().items()]
+        for name, value in self.params().items():
+            rows.append((name, f"{tuple(value.shape)} {value.dtype}", f"{value.size:,}"))
+        total = sum(v.size for v in self.params().values())
+        caption = type(self).__name__ + (f" {self.name}" if self.name else "")
+        return table_html(("setting / parameter", "value / shape", "params"), rows,
+                          caption=caption, footer=f"parameters: {total:,}", numeric=(2,))
+
     # -- helpers for subclasses -------------------------------------------------------------
     def _label(self) -> str:
         return self.name or type(self).__name__

@@ -1,15 +1,18 @@
 """Looking inside a CNN: pictures of filters, feature maps, mistakes, gradients (``tatamu show``).
 
 The seeds understood convolution when they saw the numbers and the filters ("CNNは何を
-見ているか"); these functions make each look one call (or one ``tatamu show`` command). Every
-picture is a PNG saved with matplotlib's Agg backend (never a window), labelled, and returned
-as its path. matplotlib is imported only when a picture is drawn.
+見ているか"); these functions make each look one call (or one ``tatamu show`` command). Each
+``plot_*`` saves a labelled PNG to the path it is given and returns the path, or, given no
+path, returns the matplotlib Figure, which a notebook cell shows inline. Figures never go
+through pyplot, so no window opens; matplotlib is imported only when a picture is drawn.
 
 Modules: ``show`` (the command: checkpoint -> picture), ``weights`` (filters), ``activations``
 (feature maps), ``mistakes`` (errors, confusion matrix), ``gradients`` (saliency, dreams),
-``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``.
+``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``;
+``plot_curves`` (loss and accuracy per epoch) is :func:`tatamu.plots.plot_history`.
 """
 
+from ..plots import plot_curves as plot_curves
 from .activations import plot_feature_maps as plot_feature_maps
 from .gradients import plot_dream as plot_dream
 from .gradients import plot_saliency as plot_saliency

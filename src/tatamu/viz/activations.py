@@ -8,20 +8,24 @@ image's maps layer after layer makes the shapes of the book's (N, C, H, W) array
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..model import Sequential
-from .figure import draw_mosaic, draw_sample, grid_shape, pyplot, save, symmetric_limit
+from .figure import draw_mosaic, draw_sample, finish, grid_shape, new_figure, symmetric_limit
 from .probe import layer_outputs, map_layers
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TILE_IN = 0.62  # inches per feature map tile
 
 
-def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path, *,
+def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path | None = None, *,
                       caption: str = "input", class_names: list[str] | None = None,
-                      max_channels: int = 32) -> Path:
+                      max_channels: int = 32) -> Figure | Path:
     """Draw the input ``x`` and every conv/pool layer's output channels for it.
 
     ``x`` is one sample (C, H, W) (or (C, L) for a 1-D model). Each layer's maps share one
@@ -40,13 +44,12 @@ def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path, *,
     pred = int(np.argmax(probs))
     label = class_names[pred] if class_names else str(pred)
     maps = {n: outputs[n][0][:max_channels] for n in names}  # (C, H, W) or (C, L) each
-    plt = pyplot()
     heights, width = [1.9], 6.0
     for m in maps.values():
         rows, cols = grid_shape(len(m)) if m.ndim == 3 else (1, 1)
         heights.append(rows * TILE_IN * 1.35 + 0.5 if m.ndim == 3 else 0.25 * len(m) + 0.9)
         width = max(width, cols * TILE_IN + 1.8)
-    fig = plt.figure(figsize=(width, sum(heights) + 0.4), layout="constrained")
+    fig = new_figure(figsize=(width, sum(heights) + 0.4), layout="constrained")
     axes = fig.subplots(len(heights), 1, height_ratios=heights)
     draw_sample(axes[0], x, f"{caption}  ->  predicted {label} ({100 * probs[pred]:.1f}%)",
                 fontsize=10)
@@ -54,7 +57,7 @@ def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path, *,
         _draw_layer(fig, ax, model, name, maps[name])
     fig.suptitle("feature maps: each conv/pool layer's output channels for this input",
                  fontsize=11)
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def _draw_layer(fig, ax, model: Sequential, name: str, m: np.ndarray) -> None:

@@ -1,45 +1,21 @@
-"""What every picture in ``tatamu.viz`` shares: pyplot on the Agg backend, tiling, saving.
+"""What every picture in ``tatamu.viz`` shares: tiling, colour scales, samples drawn.
 
-matplotlib is imported inside :func:`pyplot` only, so ``import tatamu`` stays fast and works
-on a machine without a display. Figures are sized in inches at a fixed :data:`DPI`, so a
-picture's pixel size follows from its layout alone (the tests check it), and every figure is
-closed after saving: a loop that draws a hundred pictures does not keep a hundred in memory.
+A Figure is made, saved or returned by :mod:`tatamu.plots` (re-exported here: ``new_figure``,
+``finish``, ``save``, ``DPI``): never through pyplot, so no window opens; without a path a
+picture is returned as its Figure, which a notebook cell shows by itself. Figures are sized in
+inches at a fixed :data:`DPI`, so a picture's pixel size follows from its layout alone.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-#: Pixels per inch of every saved picture.
-DPI = 100
-
-
-def pyplot():
-    """``matplotlib.pyplot`` on the Agg backend (files only; never a window)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save(fig, path: str | Path) -> Path:
-    """Save ``fig`` to ``path`` (a PNG) at :data:`DPI`, close it and return the path.
-
-    No ``bbox_inches="tight"``: the pixel size stays exactly ``figsize * DPI``.
-    """
-    path = Path(path)
-    if path.parent != Path(""):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, dpi=DPI)
-    finally:
-        pyplot().close(fig)
-    return path
+from ..plots import DPI as DPI
+from ..plots import finish as finish
+from ..plots import new_figure as new_figure
+from ..plots import save as save
 
 
 def grid_shape(count: int, max_cols: int = 10) -> tuple[int, int]:

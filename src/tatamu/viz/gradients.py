@@ -9,20 +9,24 @@ the decision depends on (saliency); climbing it produces an input a channel like
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..model import Sequential
-from .figure import draw_mosaic, draw_sample, grid_shape, pyplot, save, symmetric_limit
+from .figure import draw_mosaic, draw_sample, finish, grid_shape, new_figure, symmetric_limit
 from .probe import dream, find_layer, saliency_map
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PANEL_IN = 3.0  # inches per saliency panel
 TILE_IN = 0.95  # inches per dreamed input
 
 
-def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path, *,
+def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path | None = None, *,
                   target: int | None = None, smooth: int = 0, caption: str = "input",
-                  class_names: list[str] | None = None) -> Path:
+                  class_names: list[str] | None = None) -> Figure | Path:
     """Three panels: the input, how much each pixel moves the class score, and which way.
 
     ``target`` is the class whose score (logit) is differentiated; default: the predicted
@@ -32,8 +36,7 @@ def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path, *,
     grad, target, probs = saliency_map(model, x, target, smooth=smooth)
     names = class_names or [str(i) for i in range(len(probs))]
     pred = int(np.argmax(probs))
-    plt = pyplot()
-    fig = plt.figure(figsize=(3 * PANEL_IN + 1.2, PANEL_IN + 0.9), layout="constrained")
+    fig = new_figure(figsize=(3 * PANEL_IN + 1.2, PANEL_IN + 0.9), layout="constrained")
     ax_in, ax_mag, ax_sign = fig.subplots(1, 3)
     draw_sample(ax_in, x, f"{caption}\npredicted {names[pred]} ({100 * probs[pred]:.1f}%)",
                 fontsize=9)
@@ -68,12 +71,13 @@ def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path, *,
     how = f", averaged over {smooth} noisy copies (SmoothGrad)" if smooth else ""
     fig.suptitle(f"saliency: gradient of the class score for {names[target]} with respect to "
                  f"the input{how}", fontsize=11)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def plot_dream(model: Sequential, layer: str, channels: list[int] | None, path: str | Path, *,
+def plot_dream(model: Sequential, layer: str, channels: list[int] | None = None,
+               path: str | Path | None = None, *,
                steps: int = 100, seed: int = 0,
-               class_names: list[str] | None = None) -> Path:
+               class_names: list[str] | None = None) -> Figure | Path:
     """Inputs optimised to excite each of ``channels`` of ``layer`` (default: all of them).
 
     See :func:`tatamu.viz.probe.dream` for the objective. For the last layer the channels
@@ -89,9 +93,8 @@ def plot_dream(model: Sequential, layer: str, channels: list[int] | None, path: 
     labels = [f"{names[c] if names else c}: {s:.2g}" for c, s in zip(channels, score,
                                                                        strict=True)]
     rows, cols = grid_shape(len(channels))
-    plt = pyplot()
     tile = max(TILE_IN, min(2.4, 6.0 / cols))  # a few channels get bigger tiles
-    fig = plt.figure(figsize=(max(7.0, cols * tile + 1.6), max(3.0, rows * tile * 1.3 + 1.1)),
+    fig = new_figure(figsize=(max(7.0, cols * tile + 1.6), max(3.0, rows * tile * 1.3 + 1.1)),
                      layout="constrained")
     ax = fig.add_subplot()
     if x.ndim == 4 and x.shape[1] == 1:
@@ -110,4 +113,4 @@ def plot_dream(model: Sequential, layer: str, channels: list[int] | None, path: 
     fig.suptitle(f"what excites each {what} of {layer}: inputs found by gradient ascent "
                  f"({steps} steps from dark noise)\nlabel = {what}: its final "
                  f"{'score' if last else 'mean positive activation'}", fontsize=10)
-    return save(fig, path)
+    return finish(fig, path)

@@ -9,13 +9,17 @@ digit or a wrong label), and the confusion matrix says which classes are mixed u
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..backend import as_numpy
 from ..errors import ShapeError
 from ..metrics import class_indices, confusion_matrix
-from .figure import draw_sample, grid_shape, pyplot, save
+from .figure import draw_sample, finish, grid_shape, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CELL_IN = 1.45  # inches per mistake tile
 
@@ -35,9 +39,9 @@ def most_confident_mistakes(probs: np.ndarray, labels: np.ndarray) -> np.ndarray
     return wrong[order]
 
 
-def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray, path: str | Path, *,
-                class_names: list[str] | None = None, count: int = 25,
-                index_offset: int = 0) -> Path:
+def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray,
+                path: str | Path | None = None, *, class_names: list[str] | None = None,
+                count: int = 25, index_offset: int = 0) -> Figure | Path:
     """A grid of up to ``count`` misclassified samples, the most confident mistakes first.
 
     Each tile shows the sample's index in the test set (``index_offset`` + position), its true
@@ -45,7 +49,6 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray, path: str 
 
     Shapes: x (N, C, H, W) or (N, C, L), labels (N,), probs (N, classes).
     """
-    plt = pyplot()
     probs, labels = as_numpy(probs), as_numpy(labels)
     names = class_names or [str(i) for i in range(probs.shape[1])]
     wrong = most_confident_mistakes(probs, labels)
@@ -53,7 +56,7 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray, path: str 
     rows, cols = grid_shape(max(1, len(shown)), max_cols=5)
     long_names = max(len(n) for n in names) > 5  # "Ankle boot": one fact per title line
     title_in = 0.5 if long_names else 0.35
-    fig = plt.figure(figsize=(max(6.0, cols * CELL_IN + 0.3),
+    fig = new_figure(figsize=(max(6.0, cols * CELL_IN + 0.3),
                               rows * (CELL_IN + title_in) + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     for ax in axes:
@@ -73,11 +76,11 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray, path: str 
                   if len(wrong) else "")
     fig.suptitle(f"{len(wrong):,} of {total:,} test images misclassified "
                  f"({100 * len(wrong) / total:.1f}%){shown_text}", fontsize=10)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def plot_confusion(probs: np.ndarray, labels: np.ndarray, path: str | Path, *,
-                   class_names: list[str] | None = None, title: str = "") -> Path:
+def plot_confusion(probs: np.ndarray, labels: np.ndarray, path: str | Path | None = None, *,
+                   class_names: list[str] | None = None, title: str = "") -> Figure | Path:
     """The confusion matrix: row = true class, column = predicted class, each cell a count.
 
     Colours are on a log scale so the few off-diagonal mistakes stay visible next to the
@@ -85,12 +88,11 @@ def plot_confusion(probs: np.ndarray, labels: np.ndarray, path: str | Path, *,
     """
     from matplotlib.colors import LogNorm
 
-    plt = pyplot()
     probs, labels = as_numpy(probs), as_numpy(labels)
     k = probs.shape[1]
     names = class_names or [str(i) for i in range(k)]
     matrix = confusion_matrix(probs, labels, k)
-    fig = plt.figure(figsize=(max(6.0, 0.62 * k + 2.6), max(5.2, 0.55 * k + 2.4)),
+    fig = new_figure(figsize=(max(6.0, 0.62 * k + 2.6), max(5.2, 0.55 * k + 2.4)),
                      layout="constrained")
     ax = fig.add_subplot()
     shown = np.where(matrix > 0, matrix, np.nan)
@@ -111,7 +113,7 @@ def plot_confusion(probs: np.ndarray, labels: np.ndarray, path: str | Path, *,
     ax.set_title(title or f"confusion matrix: {matrix.sum():,} test images, accuracy "
                  f"{100 * accuracy:.2f}%\n(diagonal = correct; red numbers = mistakes)",
                  fontsize=10)
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def _percent(p: float) -> str:

@@ -8,14 +8,18 @@ channel, drawn as a grid: a row per filter, a column per input channel.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..backend import as_numpy
 from ..errors import ConfigError
 from ..model import Sequential
-from .figure import draw_mosaic, grid_shape, pyplot, save, symmetric_limit
+from .figure import draw_mosaic, finish, grid_shape, new_figure, symmetric_limit
 from .probe import conv_layers, find_layer
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Inches per filter tile, and per grid cell of the per-channel view.
 TILE_IN = 0.6
@@ -23,10 +27,11 @@ CELL_IN = 0.42
 CMAP = "RdBu_r"  # red positive, white zero, blue negative
 
 
-def plot_filters(model: Sequential, path: str | Path, *, layer: str | None = None,
+def plot_filters(model: Sequential, path: str | Path | None = None, *, layer: str | None = None,
                  initial: Sequential | None = None, after: str = "after training",
-                 max_filters: int = 64, max_channels: int = 16, title: str = "") -> Path:
-    """Draw the filters of ``layer`` (default: the first convolution) and save to ``path``.
+                 max_filters: int = 64, max_channels: int = 16, title: str = "") -> Figure | Path:
+    """Draw the filters of ``layer`` (default: the first convolution): saved to ``path``
+    (returned), or, with no path, returned as the Figure.
 
     For a layer whose input has one channel (the first layer on MNIST) every filter is one
     tile. With ``initial`` (the model before training: ``initial.npz`` of a run) the picture
@@ -50,8 +55,7 @@ def plot_filters(model: Sequential, path: str | Path, *, layer: str | None = Non
                              shown=(min(fn, max_filters), min(c, max_channels)))
 
 
-def _plot_single_channel(weights, before, path, name, spec, after, title) -> Path:
-    plt = pyplot()
+def _plot_single_channel(weights, before, path, name, spec, after, title) -> Figure | Path:
     fn, _, fh, fw = weights.shape
     rows, cols = grid_shape(fn)
     panels = [(after, weights)]
@@ -62,7 +66,7 @@ def _plot_single_channel(weights, before, path, name, spec, after, title) -> Pat
                    weights - before)]
     tile_w, tile_h = TILE_IN * max(1.0, fw / fh / 3), TILE_IN * max(1.0, fh / fw)
     panel_h = rows * tile_h * 1.45 + 0.45
-    fig = plt.figure(figsize=(cols * tile_w + 1.7, len(panels) * panel_h + 0.5),
+    fig = new_figure(figsize=(cols * tile_w + 1.7, len(panels) * panel_h + 0.5),
                      layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     shared = symmetric_limit(*(w for _, w in panels[:2]))
@@ -77,15 +81,14 @@ def _plot_single_channel(weights, before, path, name, spec, after, title) -> Pat
     if len(panels) == 3:
         fig.colorbar(images[2], ax=axes[2], shrink=0.9, label="change in weight")
     fig.suptitle(title or f"{name}: {spec}", fontsize=11)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def _plot_per_channel(weights, path, name, spec, title, shown) -> Path:
-    plt = pyplot()
+def _plot_per_channel(weights, path, name, spec, title, shown) -> Figure | Path:
     fn, c, fh, fw = weights.shape
     vmax = symmetric_limit(weights)
     cell_w, cell_h = CELL_IN * max(1.0, fw / fh / 3), CELL_IN
-    fig = plt.figure(figsize=(c * cell_w + 2.4, fn * cell_h + 1.3), layout="constrained")
+    fig = new_figure(figsize=(c * cell_w + 2.4, fn * cell_h + 1.3), layout="constrained")
     ax = fig.add_subplot()
     tiles = weights.reshape(fn * c, fh, fw)  # (F, C, FH, FW) -> (F*C, FH, FW), row = filter
     image = draw_mosaic(ax, tiles, c, None, cmap=CMAP, vmin=-vmax, vmax=vmax)
@@ -99,7 +102,7 @@ def _plot_per_channel(weights, path, name, spec, title, shown) -> Path:
     fig.colorbar(image, ax=ax, shrink=0.8, label="weight (red +, blue -, white 0)")
     more = "" if shown == (fn, c) else f" (first {shown[0]} filters x {shown[1]} channels)"
     fig.suptitle(title or f"{name}: {spec}{more}", fontsize=11)
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def _first_conv(model: Sequential) -> str:

@@ -8,27 +8,32 @@ outlined in colours on the input and the same colours mark their rows in the mat
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..explain import Walkthrough, format_number
-from .figure import grid_shape, pyplot, save
+from .figure import finish, grid_shape, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CELL_IN = 0.34  # inches per table cell
 COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown")
 
 
-def plot_walkthrough(walk: Walkthrough, path: str | Path, max_windows: int = 9) -> Path:
-    """Draw a :class:`tatamu.explain.Walkthrough` and save it to ``path``."""
+def plot_walkthrough(walk: Walkthrough, path: str | Path | None = None,
+                     max_windows: int = 9) -> Figure | Path:
+    """Draw a :class:`tatamu.explain.Walkthrough`: saved to ``path`` (returned), or, with no
+    path, returned as its matplotlib Figure (a notebook cell shows it)."""
     if walk.kind == "im2col":
         return _plot_im2col(walk, path)
-    plt = pyplot()
     windows = walk.windows[:max_windows]
     extra = [("filter", walk.weights)] if walk.weights is not None else []
     extra.append((f"output ({walk.output.shape[0]}x{walk.output.shape[1]})", walk.output))
     rows, cols = grid_shape(len(windows) + len(extra), max_cols=4)
     hp, wp = walk.padded.shape
-    fig = plt.figure(figsize=(cols * (wp * CELL_IN + 0.3), rows * (hp * CELL_IN + 0.6) + 0.5),
+    fig = new_figure(figsize=(cols * (wp * CELL_IN + 0.3), rows * (hp * CELL_IN + 0.6) + 0.5),
                      layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes:
@@ -51,11 +56,10 @@ def plot_walkthrough(walk: Walkthrough, path: str | Path, max_windows: int = 9) 
         walk.windows) > len(windows) else ""
     pad_note = "; grey = padding" if walk.is_pad.any() else ""
     fig.suptitle(f"{walk.lines[0]}\n{what}{more}{pad_note}", fontsize=10)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def _plot_im2col(walk: Walkthrough, path: str | Path) -> Path:
-    plt = pyplot()
+def _plot_im2col(walk: Walkthrough, path: str | Path | None) -> Figure | Path:
     col = walk.output
     hp, wp = walk.padded.shape
     oh = walk.output.shape[0] // max(1, walk.extra["input_shape"][0])  # windows per image
@@ -64,7 +68,7 @@ def _plot_im2col(walk: Walkthrough, path: str | Path) -> Path:
     picks = [k for k in dict.fromkeys((0, 1, ow)) if k < min(oh, len(walk.windows))]
     shown = col[: max(picks[-1] + 1, min(len(col), 12))]
     width = max(len(picks) * (wp * CELL_IN + 0.4), shown.shape[1] * CELL_IN * 0.85 + 0.6)
-    fig = plt.figure(figsize=(width, hp * CELL_IN + len(shown) * CELL_IN * 0.85 + 1.6),
+    fig = new_figure(figsize=(width, hp * CELL_IN + len(shown) * CELL_IN * 0.85 + 1.6),
                      layout="constrained")
     grid = fig.add_gridspec(2, len(picks), height_ratios=[hp, len(shown) * 0.85])
     kh, kw = walk.kernel_size
@@ -81,7 +85,7 @@ def _plot_im2col(walk: Walkthrough, path: str | Path) -> Path:
     ax_col.set_title(f"col = im2col(x): {col.shape[0]} x {col.shape[1]}, row k = window k, "
                      f"read left to right, top to bottom{more}", fontsize=9)
     fig.suptitle(walk.lines[0], fontsize=10)
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def _table(ax, a: np.ndarray, is_pad: np.ndarray | None = None, boxes=(),
