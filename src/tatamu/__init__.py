@@ -6,6 +6,7 @@ and ``models.py`` (networks), ``optim/``, ``train.py``, ``checkpoint.py``, ``cli
 """
 
 from . import datasets as datasets
+from . import interop as interop
 from . import layers as layers
 from . import models as models
 from . import optim as optim
