@@ -8,6 +8,7 @@ and ``models.py`` (networks), ``optim/``, ``train.py``, ``run.py``, ``checkpoint
 
 from . import datasets as datasets
 from . import gradcheck as gradcheck
+from . import interop as interop
 from . import layers as layers
 from . import models as models
 from . import optim as optim

@@ -23,6 +23,8 @@ import math
 import os
 import pickle
 import pickletools
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,51 +72,113 @@ def _refuse_call(*_args):
 
 
 _NDARRAY = _Global("numpy.ndarray", _refuse_call)
+#: The type codes NumPy pickles numeric dtypes with ('f8', 'b1', 'u1', ...).
+_TYPE_CODE = re.compile(r"[biuf][1-9]\d?")
 
 
-def _numeric_dtype(dtype) -> np.dtype:
-    if not isinstance(dtype, np.dtype) or dtype.kind not in NUMERIC_KINDS:
-        raise pickle.UnpicklingError(f"an array of dtype {dtype!r} (only numbers are accepted)")
-    return dtype
+class _DTypeSpec:
+    """What the file asked ``numpy.dtype`` for, checked, until its byte order arrives.
+
+    NumPy's own ``dtype.__setstate__`` trusts its input: a mutated state crashes the
+    interpreter. So the state (``BUILD``) is checked here, and a real dtype made from it.
+    """
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, code: str) -> None:
+        object.__setattr__(self, "dtype", np.dtype(code))
+
+    def __setattr__(self, key, value):
+        raise pickle.UnpicklingError("the file tries to modify a dtype")
+
+    def __setstate__(self, state) -> None:
+        # (version 3, byte order, subarray, names, fields, elsize, alignment, flags): a plain
+        # number type has no subarray, names or fields and the defaults -1, -1, 0
+        if (type(state) is not tuple or len(state) != 8 or state[0] != 3
+                or state[1] not in ("<", ">", "|", "=") or state[2:] != (None,) * 3 + (-1, -1, 0)):
+            raise pickle.UnpicklingError(f"an unusual dtype state {state!r:.80}")
+        if state[1] in "<>":
+            object.__setattr__(self, "dtype", self.dtype.newbyteorder(state[1]))
 
 
-def _dtype(spec, align=False, copy=True):
-    """``numpy.dtype`` for one plain type code ('f8', 'i4'...): no structured or object types."""
-    if not isinstance(spec, str) or not isinstance(align, bool) or not isinstance(copy, bool):
-        raise pickle.UnpicklingError(f"an unusual dtype {spec!r}")
-    # copy=True as in the pickle: BUILD then sets the byte order on this dtype object, which
-    # must never be NumPy's shared float32/float64 singleton
-    dtype = np.dtype(spec, align, copy=True)
-    if dtype.kind not in NUMERIC_KINDS + "O":  # 'O' is refused later, by name of the key
-        raise pickle.UnpicklingError(f"an array of dtype {spec!r} (only numbers are accepted)")
-    return dtype
+def _dtype(code, align=False, copy=True):
+    """``numpy.dtype`` for one plain number type code ('f8', 'i4'...), nothing else."""
+    if code in ("O8", "O4"):
+        raise pickle.UnpicklingError("an object array (dtype object can hold any object)")
+    if (type(code) is not str or not _TYPE_CODE.fullmatch(code) or align is not False
+            or copy is not True):
+        raise pickle.UnpicklingError(f"an array of dtype {code!r:.40} (only numbers are accepted)")
+    try:
+        return _DTypeSpec(code)
+    except TypeError:
+        raise pickle.UnpicklingError(f"an unknown dtype {code!r}") from None
+
+
+def _resolved(dtype) -> np.dtype:
+    if type(dtype) is not _DTypeSpec:
+        raise pickle.UnpicklingError(f"an array whose dtype is {type(dtype).__name__}")
+    return dtype.dtype
+
+
+def _checked_shape(shape) -> tuple[int, ...]:
+    if type(shape) is not tuple or len(shape) > 32 or not all(
+            type(n) is int and 0 <= n < 2**40 for n in shape):
+        raise pickle.UnpicklingError(f"an array of shape {shape!r:.80}")
+    return shape
+
+
+def _from_bytes(data, dtype: np.dtype, shape, order: str) -> np.ndarray:
+    """A writable array of ``shape`` over exactly ``prod(shape) * itemsize`` bytes."""
+    if type(data) is str:  # protocols 0-2 under encoding="latin1" (Python 2 files)
+        data = data.encode("latin1")
+    if type(data) not in (bytes, bytearray):
+        raise pickle.UnpicklingError(f"array data given as {type(data).__name__}")
+    if math.prod(shape) * dtype.itemsize != len(data):
+        raise pickle.UnpicklingError(f"an array of shape {shape} with {len(data)} bytes of data")
+    flat = np.frombuffer(data, dtype=dtype)
+    return flat.reshape(shape, order=order).astype(dtype.newbyteorder("="), order="C")
+
+
+class _ArraySpec:
+    """The empty array ``_reconstruct`` makes; ``BUILD`` fills it, checked (see _DTypeSpec)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "array", None)
+
+    def __setattr__(self, key, value):
+        raise pickle.UnpicklingError("the file tries to modify an array")
+
+    def __setstate__(self, state) -> None:
+        if type(state) is tuple and len(state) == 4:
+            state = (1, *state)  # the layout before NumPy 1.0 versioned it
+        if type(state) is not tuple or len(state) != 5 or state[0] != 1 or self.array is not None:
+            raise pickle.UnpicklingError(f"an unusual array state {state!r:.80}")
+        _, shape, dtype, fortran, data = state
+        if type(fortran) is not bool:
+            raise pickle.UnpicklingError("an unusual array state")
+        array = _from_bytes(data, _resolved(dtype), _checked_shape(shape), "F" if fortran else "C")
+        object.__setattr__(self, "array", array)
 
 
 def _reconstruct(subtype, shape, typecode):
     """``numpy.core.multiarray._reconstruct``: the empty array that ``BUILD`` then fills."""
     if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
         raise pickle.UnpicklingError("an array subclass or an unusual array reconstruction")
-    return np.ndarray((0,), dtype=np.int8)  # what _reconstruct returns; BUILD sets the rest
+    return _ArraySpec()
 
 
 def _frombuffer(buf, dtype, shape, order, axis_order=None):
     """``numpy.core.numeric._frombuffer`` (protocol 5): an array over in-band bytes."""
-    if not isinstance(buf, (bytes, bytearray)) or order not in ("C", "F", "K"):
+    if order not in ("C", "F") or axis_order is not None:
         raise pickle.UnpicklingError("an unusual protocol-5 array")
-    dtype = _numeric_dtype(dtype)
-    if not isinstance(shape, tuple) or not all(isinstance(s, int) and s >= 0 for s in shape):
-        raise pickle.UnpicklingError(f"an array of shape {shape!r}")
-    if math.prod(shape) * dtype.itemsize != len(buf):
-        raise pickle.UnpicklingError(f"an array of shape {shape} with {len(buf)} bytes of data")
-    array = np.frombuffer(buf, dtype=dtype)
-    if order == "K" and axis_order is not None:
-        return array.reshape(shape, order="C").transpose(axis_order).copy()
-    return array.reshape(shape, order="C" if order == "K" else order).copy()
+    return _from_bytes(buf, _resolved(dtype), _checked_shape(shape), order)
 
 
 def _latin1(text, encoding):
     """``_codecs.encode(text, 'latin1')``: how protocols 0-2 store the array's raw bytes."""
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+    if type(text) is not str or encoding not in ("latin1", "latin-1"):
         raise pickle.UnpicklingError("a call of _codecs.encode other than text -> latin1 bytes")
     return text.encode("latin1")
 
@@ -161,29 +225,36 @@ def pickle_globals(data: bytes) -> list[str]:
     memo: dict[int, object] = {}
     pushed: list[object] = []  # recent pushes; non-strings as None (enough for STACK_GLOBAL)
     try:
-        for op, arg, _pos in pickletools.genops(data):
-            if op.name in _OUTSIDE:
-                raise UnsafePickleError(f"the file uses {_OUTSIDE[op.name]}: refused")
-            if op.name == "GLOBAL":
-                found.append(".".join(str(arg).split(" ", 1)))
-                pushed.append(None)
-            elif op.name == "STACK_GLOBAL":
-                module, name = (pushed[-2:] if len(pushed) >= 2 else [None, None])
-                if not (isinstance(module, str) and isinstance(name, str)):
-                    raise UnsafePickleError("the file computes the name of a global it loads")
-                found.append(f"{module}.{name}")
-                pushed.append(None)
-            elif op.name in _STRING_OPS:
-                pushed.append(arg if isinstance(arg, str) else None)
-            elif op.name == "MEMOIZE":
-                memo[len(memo)] = pushed[-1] if pushed else None
-            elif op.name in _MEMO_PUT:
-                memo[int(arg)] = pushed[-1] if pushed else None
-            elif op.name in _MEMO_GET:
-                pushed.append(memo.get(int(arg)))
-            elif op.name not in ("FRAME", "PROTO", "STOP"):
-                pushed.append(None)
-            del pushed[:-2]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # genops warns about odd escapes in protocol-0 strings
+            for op, arg, _pos in pickletools.genops(data):
+                if op.name in _OUTSIDE:
+                    raise UnsafePickleError(f"the file uses {_OUTSIDE[op.name]}: refused")
+                if op.name == "GLOBAL":
+                    found.append(".".join(str(arg).split(" ", 1)))
+                    pushed.append(None)
+                elif op.name == "STACK_GLOBAL":
+                    module, name = (pushed[-2:] if len(pushed) >= 2 else [None, None])
+                    if not (isinstance(module, str) and isinstance(name, str)):
+                        raise UnsafePickleError("the file computes the name of a global it loads")
+                    found.append(f"{module}.{name}")
+                    pushed.append(None)
+                elif op.name in _STRING_OPS:
+                    pushed.append(arg if isinstance(arg, str) else None)
+                elif op.name == "MEMOIZE":
+                    memo[len(memo)] = pushed[-1] if pushed else None
+                elif op.name in _MEMO_PUT:
+                    if int(arg) > len(data):
+                        # pickle numbers memo slots 0, 1, 2...; the C unpickler allocates up to
+                        # the index, so a forged 4-byte index would cost gigabytes
+                        raise pickle.UnpicklingError(f"a memo index of {int(arg):,} in a file of "
+                                                     f"{len(data):,} bytes")
+                    memo[int(arg)] = pushed[-1] if pushed else None
+                elif op.name in _MEMO_GET:
+                    pushed.append(memo.get(int(arg)))
+                elif op.name not in ("FRAME", "PROTO", "STOP"):
+                    pushed.append(None)
+                del pushed[:-2]
     except UnsafePickleError:
         raise
     except Exception as exc:  # genops raises ValueError/EOFError on damaged streams
@@ -238,10 +309,14 @@ def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{where}{exc}; nothing else in it was run") from None
     except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError,
-            IndexError, KeyError, MemoryError, OverflowError) as exc:
+            IndexError, KeyError, MemoryError, OverflowError, RecursionError,
+            UnicodeError) as exc:
         raise CheckpointError(
             f"{where}not a dict of NumPy arrays as the book's save_params writes: {exc}"
         ) from None
+    if type(obj) is dict:
+        obj = {k: v.array if type(v) is _ArraySpec and v.array is not None else v
+               for k, v in obj.items()}
     return _checked(path, obj)
 
 
@@ -291,6 +366,8 @@ def _checked(path: Path, obj) -> dict[str, np.ndarray]:
     for key, value in obj.items():
         if type(key) is not str:
             raise CheckpointError(f"{path}: key {key!r} is not a string (the book uses 'W1'...)")
+        if type(value) is _ArraySpec:  # reconstructed but never filled by BUILD
+            raise CheckpointError(f"{path}: {key} is an array the file never fills")
         if type(value) is not np.ndarray:
             raise CheckpointError(
                 f"{path}: {key} is a {type(value).__name__}, not a NumPy array"
