@@ -35,3 +35,12 @@ class DownloadError(TatamuError, OSError):
 
 class CheckpointError(TatamuError, ValueError):
     """A checkpoint that is corrupt, truncated, foreign, pickled or from another architecture."""
+
+
+class DeviceError(TatamuError, RuntimeError):
+    """A device that cannot be used here: CuPy not installed, no CUDA GPU, no such GPU."""
+
+    def __init__(self, message: str, *, param: str | None = None, value=None) -> None:
+        super().__init__(message)
+        self.param = param  # which setting was wrong ("device"), for the CLI's flag names
+        self.value = value
