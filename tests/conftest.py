@@ -67,8 +67,11 @@ def _array_modules():
         import cupy as cp
 
         if cp.cuda.runtime.getDeviceCount() < 1:
-            return params
-    except Exception:  # CuPy missing, or no CUDA driver/device: the suite stays green
+            raise RuntimeError("CuPy sees no CUDA GPU")
+    except Exception as exc:  # CuPy missing, or no CUDA driver/device: skipped, reason shown
+        reason = f"no GPU run: {type(exc).__name__}: {str(exc).strip()[:80]}"
+        params.append(pytest.param(None, id="cupy", marks=[pytest.mark.gpu,
+                                                          pytest.mark.skip(reason=reason)]))
         return params
     params.append(pytest.param(cp, id="cupy", marks=pytest.mark.gpu))
     return params

@@ -154,3 +154,7 @@ def spelled_as(flags: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _SPELLING.reset(token)
+
+
+class DeviceError(TatamuError, RuntimeError):
+    """A device that cannot be used here: CuPy not installed, no CUDA GPU, no such GPU."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 from .backend import get_array_module
 from .errors import ConfigError, Fix, Name, ShapeError
 from .padding import pad, pad_adjoint
@@ -245,6 +247,11 @@ def im2col(
     k, s, pads, d = spatial_args(x.ndim, kernel_size, stride, padding, dilation)
     x4 = x[:, :, None, :] if x.ndim == 3 else x  # (N, C, L) -> (N, C, 1, L)
     (out_h, out_w), applied = window_geometry(x4.shape[2:], k, s, pads, d, rounding)
+    xp = get_array_module(x)
+    if xp is not np:  # on a GPU: one kernel instead of pad + strided view + transpose copy
+        from . import cuda_kernels
+
+        return cuda_kernels.im2col(xp, x4, k, s, applied, d, (out_h, out_w), pad_value)
     padded = pad(x4, applied, "zeros", pad_value)
     windows = window_view(padded, k, s, d, (out_h, out_w))  # (N, C, OH, OW, FH, FW)
     n, c = x4.shape[:2]
@@ -285,6 +292,12 @@ def col2im(
             f"col2im: col has shape {col.shape}; input_shape {tuple(input_shape)} with this "
             f"kernel needs ({n * out_h * out_w}, {c * k[0] * k[1]})"
         )
+    xp = get_array_module(col)
+    if xp is not np:  # on a GPU: one gathering kernel instead of a loop over window offsets
+        from . import cuda_kernels
+
+        dx = cuda_kernels.col2im(xp, col, (n, c, h, w), k, s, applied, d, (out_h, out_w))
+        return dx.reshape(input_shape)
     # (N*OH*OW, C*FH*FW) -> (N, OH, OW, C, FH, FW) -> (N, C, OH, OW, FH, FW), a view
     windows = col.reshape(n, out_h, out_w, c, k[0], k[1]).transpose(0, 3, 1, 2, 4, 5)
     (top, bottom), (left, right) = applied

@@ -38,6 +38,8 @@ class SoftmaxCrossEntropy:
             )
         n, k = logits.shape
         labels = check_labels(labels, n, k)
+        if get_array_module(labels) is not xp:  # labels stay on the host; logits may not
+            labels = xp.asarray(labels)
         shifted = logits - logits.max(axis=1, keepdims=True)  # largest logit becomes 0
         log_z = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))  # (N, 1)
         log_probs = shifted - log_z  # (N, K)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend import as_numpy, device_of, get_array_module, parse_device, require_cuda, to_device
 from .errors import ConfigError, DataError, ShapeError
 from .layers import LAYER_CLASSES, Layer, is_random
 from .losses import SoftmaxCrossEntropy
@@ -138,6 +138,31 @@ class Sequential:
         return np.dtype(np.float32)
 
     @property
+    def device(self) -> str:
+        """Where the parameters live: ``"cpu"`` (NumPy) or ``"cuda"``/``"cuda:N"`` (CuPy)."""
+        for value in self.params().values():
+            return device_of(value)
+        return getattr(self, "_device", "cpu")
+
+    def to(self, device: str) -> Sequential:
+        """Move the model to ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``); returns it.
+
+        Parameters, gradients and buffers move; an optimizer's state follows its parameters at
+        the next step (it is kept per parameter name and re-placed when the parameter moved).
+        Data stays where it is: ``fit``, ``evaluate`` and ``predict`` move each batch to the
+        model's device as it is used, so a dataset never has to fit in GPU memory. Checkpoints
+        are always written as NumPy, so a GPU-trained model loads on a CPU-only machine.
+        Without CuPy or a GPU, ``DeviceError`` says which is missing and how to install it.
+        """
+        device = parse_device(device)
+        if device != "cpu":
+            require_cuda(device)  # one clear line before anything moves
+        for layer in self.layers.values():
+            layer.to(device)
+        self._device = device
+        return self
+
+    @property
     def num_classes(self) -> int:
         return int(self.output_shapes[-1][-1])
 
@@ -170,7 +195,7 @@ class Sequential:
         Shapes: x (N, *input_shape) -> (N, classes) float, the model's dtype.
         """
         _check_batch(x)
-        xp = get_array_module(x)
+        xp = get_array_module(x)  # the result lives where the input lives
         chunk = batch_size or self.chunk_size(memory_budget)
         threads = resolve_threads(threads, self, training=False)
         out = None
@@ -186,6 +211,8 @@ class Sequential:
                         return softmax(replica.forward(part[a:b]))
 
                     for a, b, probs in runner.run(probabilities, len(part)):
+                        if xp is np:  # NumPy in, NumPy out, whatever the model's device
+                            probs = as_numpy(probs)
                         if out is None:
                             out = xp.empty((len(x), probs.shape[1]), dtype=probs.dtype)
                         out[start + a : start + b] = probs
@@ -214,12 +241,15 @@ class Sequential:
         return 2 * total * itemsize
 
     def as_input(self, x):
-        """Cast float input to the model's dtype (float64 data into a float32 model is common)."""
+        """A batch ready for the model: cast float input to the model's dtype (float64 data
+        into a float32 model is common) and moved to the model's device (data stays on the
+        host until its batch is used)."""
         if getattr(x, "dtype", None) is not None and x.dtype.kind == "f" and x.dtype != self.dtype:
-            return x.astype(self.dtype)
+            x = x.astype(self.dtype)
+        device = self.device
+        if device != device_of(x):
+            x = to_device(x, device)
         return x
-
-    _as_input = as_input  # the name train.py used before it was public
 
     # -- description ------------------------------------------------------------------------
     def _infer_shapes(self) -> list[tuple[int, ...]]:

@@ -130,6 +130,26 @@ class Layer:
         """Inference mode: deterministic, and forward caches nothing."""
         return self.train(False)
 
+    def to(self, device: str) -> Layer:
+        """Move parameters, their gradients and buffers to ``device`` ("cpu" or "cuda[:N]").
+
+        Replaces the attributes (a NumPy array cannot become a CuPy one in place), so anyone
+        holding the old arrays must ask :meth:`params` again; the cache is cleared, since it
+        holds arrays of the old device. Usually called through ``Sequential.to``.
+        """
+        from ..backend import parse_device, to_device
+
+        device = parse_device(device)
+        for name in self.param_names:
+            setattr(self, name, to_device(getattr(self, name), device))
+            if getattr(self, "d" + name, None) is not None:
+                setattr(self, "d" + name, to_device(getattr(self, "d" + name), device))
+        for name in self.buffer_names:
+            setattr(self, name, to_device(getattr(self, name), device))
+        for name in self.cache_names:
+            setattr(self, name, None)
+        return self
+
     def config(self) -> dict[str, Any]:
         """The constructor arguments as JSON-friendly values, to rebuild the layer.
 
