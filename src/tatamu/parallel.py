@@ -27,10 +27,6 @@ import numpy as np
 from .backend import get_array_module
 from .errors import ConfigError, TatamuError
 
-#: Arrays smaller than this are added on one thread: handing a part to another thread costs
-#: more than the work (about 20 us).
-PARALLEL_MIN_SIZE = 65_536
-
 #: Environment variable that sets the default thread count (else OMP_NUM_THREADS, else cores).
 THREADS_ENV = "TATAMU_NUM_THREADS"
 
@@ -169,43 +165,12 @@ class ShardRunner:
             raise shard_error
         return [(start, stop, r) for (start, stop), r in zip(bounds, results, strict=True)]
 
-    def map_ranges(self, fn: Callable[[int, int], Any], n: int) -> None:
-        """``fn(start, stop)`` for each thread's contiguous share of ``range(n)``, in parallel.
-
-        For elementwise work on one big array (the optimizer's update, adding gradients):
-        between the shards' backward passes this would otherwise run on one core alone.
-        """
-        if self._pool is None:  # one thread
-            fn(0, n)
-            return
-        bounds = shard_bounds(n, len(self.replicas))
-        futures = [self._pool.submit(fn, start, stop) for start, stop in bounds[1:]]
-        try:
-            fn(*bounds[0])
-        finally:
-            wait(futures)
-        for f in futures:
-            f.result()  # raise a worker's error here
-
     def summed_grads(self, used: int) -> dict[str, Any]:
-        """The model's gradients with those of replicas ``1 .. used-1`` added in (in place).
-
-        Large gradients are added in parts on every thread (the same sums, bit for bit).
-        """
+        """The model's gradients with those of replicas ``1 .. used-1`` added in (in place)."""
         grads = self.model.grads()
-        others = [replica.grads() for replica in self.replicas[1:used]]
-        for name, g in grads.items():
-            if others and g.size >= PARALLEL_MIN_SIZE and g.flags.c_contiguous:
-                flat = [g.reshape(-1)] + [o[name].reshape(-1) for o in others]
-
-                def add(start: int, stop: int, flat=flat) -> None:
-                    for o in flat[1:]:
-                        flat[0][start:stop] += o[start:stop]
-
-                self.map_ranges(add, g.size)
-            else:
-                for o in others:
-                    g += o[name]
+        for replica in self.replicas[1:used]:
+            for name, g in replica.grads().items():
+                grads[name] += g
         return grads
 
     def seed_replicas(self, seed: int, epoch: int, batch: int) -> None:

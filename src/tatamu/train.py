@@ -347,7 +347,7 @@ def _train_step(model, optimizer, params, xb, yb, runner) -> tuple[float, int]:
     if not math.isfinite(loss):
         return loss, 0
     with np.errstate(over="ignore", invalid="ignore"):
-        optimizer.step(params, runner.summed_grads(len(shards)), runner=runner)
+        optimizer.step(params, runner.summed_grads(len(shards)))
     return loss, sum(right for _, _, (_, right) in shards)
 
 

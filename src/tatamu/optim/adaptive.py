@@ -52,8 +52,10 @@ class AdaGrad(Optimizer):
                          clip_grad_value=clip_grad_value)
         self.eps = as_positive("eps", eps)
 
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
-        xp, dt, h = get_array_module(p), p.dtype.type, state["h"]
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        xp, dt = get_array_module(p), p.dtype.type
+        h = self._state_array("h", name, p)
+        s = self._buffer(self._scratch, name, p)
         h += _at_least_tiny(xp, xp.multiply(g, g, out=s))  # g*g of a tiny g: no subnormal
         _step_by_root(xp, p, g, h, s, eps=dt(self.eps), lr=dt(self.lr))
 
@@ -95,8 +97,10 @@ class RMSprop(Optimizer):
         self.alpha = as_decay_rate("alpha", alpha)
         self.eps = as_positive("eps", eps)
 
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
-        xp, dt, h = get_array_module(p), p.dtype.type, state["h"]
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        xp, dt = get_array_module(p), p.dtype.type
+        h = self._state_array("h", name, p)
+        s = self._buffer(self._scratch, name, p)
         xp.multiply(g, g, out=s)
         s *= dt(1.0 - self.alpha)
         _at_least_tiny(xp, s)  # h never decays into subnormals (see _at_least_tiny)
@@ -179,12 +183,14 @@ class Adam(Optimizer):
         self.betas = (as_decay_rate("betas[0]", betas[0]), as_decay_rate("betas[1]", betas[1]))
         self.eps = as_positive("eps", eps)
 
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
+    def _update(self, name: str, p: Array, g: Array) -> None:
         xp, dt = get_array_module(p), p.dtype.type
         b1, b2 = self.betas
         root_bc2 = math.sqrt(1.0 - b2**self.t)
         step_size = self.lr * root_bc2 / (1.0 - b1**self.t)
-        m, v = state["m"], state["v"]
+        m = self._state_array("m", name, p)
+        v = self._state_array("v", name, p)
+        s = self._buffer(self._scratch, name, p)
         if self.decoupled_weight_decay and self.weight_decay > 0.0:
             p *= dt(1.0 - self.lr * self.weight_decay)  # AdamW: p <- p - lr*wd*p, before the step
         m *= dt(b1)

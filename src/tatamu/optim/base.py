@@ -1,8 +1,7 @@
 """The optimizer base class: the ``step(params, grads)`` contract, clipping, saving and resuming.
 
 Every optimizer in tatamu is a subclass of :class:`Optimizer` that writes one method,
-``_apply(p, g, state, s)``: the book's per-key loop body of ``update(params, grads)`` (section
-6.1), on arrays (``_update(name, p, g)`` finds them by name; a subclass may override that instead).
+``_update(name, p, g)``: the book's per-key loop body of ``update(params, grads)`` (section 6.1).
 Everything the book's optimizers leave out lives here once: checking that ``params`` and
 ``grads`` match, gradient clipping, L2 weight decay, lazily created per-name state, and
 ``state_dict`` / ``load_state_dict`` for bit-identical resumption from an ``.npz`` file.
@@ -32,7 +31,6 @@ import numpy as np
 
 from ..backend import as_numpy, get_array_module
 from ..errors import CheckpointError, ConfigError, ShapeError, StateError
-from ..parallel import PARALLEL_MIN_SIZE
 
 #: A NumPy or CuPy array (CuPy is never imported here, so the type stays open).
 Array = Any
@@ -120,7 +118,7 @@ class Optimizer:
     Notes
     -----
     Subclasses set ``name`` (the factory name), ``state_names`` (per-parameter arrays they
-    keep) and write ``_apply``. State is keyed by parameter *name*, created lazily with the
+    keep) and write ``_update``. State is keyed by parameter *name*, created lazily with the
     parameter's array module, shape and dtype, so float32 training stays float32 and the
     state follows the model to another device.
     """
@@ -156,8 +154,7 @@ class Optimizer:
         self._loaded_names: set[str] | None = None  # checked against params on the next step
 
     # -- the contract ---------------------------------------------------------------------
-    def step(self, params: Mapping[str, Array], grads: Mapping[str, Array], *,
-             runner: Any = None) -> None:
+    def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
         """Update every array in ``params`` in place from ``grads`` (the book's ``update``).
 
         Parameters
@@ -171,50 +168,15 @@ class Optimizer:
         Shapes
         ------
         ``grads[name]``: the shape and dtype of ``params[name]`` (any shape, float dtype).
-
-        ``runner``: a :class:`tatamu.parallel.ShardRunner` whose threads share the update of
-        each large parameter (the arithmetic is elementwise, so the result is the same bit
-        for bit); None updates on this thread.
         """
         self._check(params, grads)
         coef = self._clip_coef(grads)
         self.t += 1
         for name, p in params.items():
-            g = self._effective_grad(name, p, grads[name], coef)
-            if runner is not None and type(self)._update is Optimizer._update:
-                self._update_in_parts(name, p, g, runner)
-            else:
-                self._update(name, p, g)
+            self._update(name, p, self._effective_grad(name, p, grads[name], coef))
 
     def _update(self, name: str, p: Array, g: Array) -> None:
-        """Update ``p`` in place from ``g``: the book's loop body for one parameter.
-
-        Subclasses write :meth:`_apply` (the arithmetic on arrays); a subclass may instead
-        override this method, as the book's optimizers do (then it always runs on one thread).
-        """
-        state = {kind: self._state_array(kind, name, p) for kind in self.state_names}
-        self._apply(p, g, state, self._buffer(self._scratch, name, p))
-
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
-        """The update rule on arrays: ``p``, ``g``, ``state[kind]`` and scratch ``s`` have one
-        shape (a whole parameter, or a contiguous part of it: the rule is elementwise)."""
         raise NotImplementedError
-
-    def _update_in_parts(self, name: str, p: Array, g: Array, runner: Any) -> None:
-        """:meth:`_apply` on contiguous parts of ``p``, one per thread of ``runner``."""
-        state = {kind: self._state_array(kind, name, p) for kind in self.state_names}
-        s = self._buffer(self._scratch, name, p)
-        arrays = [p, g, s, *state.values()]
-        if p.size < PARALLEL_MIN_SIZE or not all(a.flags.c_contiguous for a in arrays):
-            self._apply(p, g, state, s)
-            return
-        flat = [a.reshape(-1) for a in arrays]  # views: contiguous arrays reshape in place
-
-        def part(start: int, stop: int) -> None:
-            fp, fg, fs, *fstate = (a[start:stop] for a in flat)
-            self._apply(fp, fg, dict(zip(state, fstate, strict=True)), fs)
-
-        runner.map_ranges(part, p.size)
 
     # -- what the update rule sees ----------------------------------------------------------
     def _check(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:

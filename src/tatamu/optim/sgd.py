@@ -46,8 +46,10 @@ class SGD(Optimizer):
         super().__init__(lr, weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
                          clip_grad_value=clip_grad_value)
 
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
-        p -= get_array_module(p).multiply(g, p.dtype.type(self.lr), out=s)
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        xp = get_array_module(p)
+        s = xp.multiply(g, p.dtype.type(self.lr), out=self._buffer(self._scratch, name, p))
+        p -= s
 
 
 class Momentum(Optimizer):
@@ -85,9 +87,10 @@ class Momentum(Optimizer):
                          clip_grad_value=clip_grad_value)
         self.momentum = as_decay_rate("momentum", momentum)
 
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
-        v = state["v"]
-        get_array_module(p).multiply(g, p.dtype.type(self.lr), out=s)
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        xp = get_array_module(p)
+        v = self._state_array("v", name, p)
+        s = xp.multiply(g, p.dtype.type(self.lr), out=self._buffer(self._scratch, name, p))
         v *= p.dtype.type(self.momentum)
         v -= s
         p += v
@@ -115,9 +118,11 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def _apply(self, p: Array, g: Array, state: dict[str, Array], s: Array) -> None:
-        xp, mu, v = get_array_module(p), p.dtype.type(self.momentum), state["v"]
-        xp.multiply(g, p.dtype.type(self.lr), out=s)
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        xp = get_array_module(p)
+        mu = p.dtype.type(self.momentum)
+        v = self._state_array("v", name, p)
+        s = xp.multiply(g, p.dtype.type(self.lr), out=self._buffer(self._scratch, name, p))
         v *= mu
         v -= s  # v <- mu*v - lr*g
         p -= s
