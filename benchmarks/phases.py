@@ -53,7 +53,7 @@ def measure(net: str, threads: int, steps: int) -> dict[str, dict[str, float]]:
             marks.append((time.perf_counter(), time.process_time()))
             grads = runner.summed_grads(used)
             marks.append((time.perf_counter(), time.process_time()))
-            opt.step(model.params(), grads, runner=runner)
+            opt.step(model.params(), grads)
             marks.append((time.perf_counter(), time.process_time()))
             if step >= 3:
                 for k, phase in enumerate(PHASES):
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     one, two = runs[1], runs[2]
     total1 = sum(p["wall_ms"] for p in one.values())
     total2 = sum(p["wall_ms"] for p in two.values())
-    print(f"{args.net} step, batch 100 (median wall ms; CPU ms of the calling thread)")
+    print(f"{args.net} step, batch 100 (median wall ms; CPU ms of the process)")
     for phase in PHASES:
         a, b = one[phase], two[phase]
         print(f"  {phase:10s} 1 thread {a['wall_ms']:7.2f} ({a['cpu_ms']:6.2f})   2 threads "
