@@ -141,7 +141,9 @@ class Adam(Optimizer):
     same formula rearranged; the book instead adds 1e-7 to the uncorrected ``sqrt(v)``.
     ``weight_decay`` is PyTorch's coupled L2 term ``g + weight_decay * p``; see :class:`AdamW`
     for the decoupled form. Saved state: ``"m/<name>"`` and ``"v/<name>"``, which equal
-    PyTorch's ``exp_avg`` and ``exp_avg_sq``.
+    PyTorch's ``exp_avg`` and ``exp_avg_sq`` except far below anything that moves a weight:
+    ``m`` entries under ~1e-31 (float32) are set to 0 every 151 steps (for b1 = 0.9) and the
+    ``g*g`` term of ``v`` is at least ~1e-31, so neither ever holds a slow subnormal number.
 
     Parameters
     ----------
