@@ -14,21 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from .environment import OPENBLAS_OVERRIDES, worker_env
+from .epochs import train_epochs
 from .report import render
 from .worker import CASES
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: Thread-count variables read by OpenBLAS, OpenMP (torch) and MKL when they load.
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-#: Set on some machines to pin OpenBLAS to an old kernel or a wrong cache size; dropped for
-#: the benchmark process only (never for tests or CI), and the kernel used is reported.
-OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def worker_env(threads: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
-    env.update({name: str(threads) for name in THREAD_VARS})
-    return env
 
 
 def run_worker(threads: int, quick: bool, only: str) -> dict:
@@ -63,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         # Memory does not depend on threads: measured in the first run only.
         only = args.only if i == 0 else ",".join(
             c for c in args.only.split(",") if c != "memory") or "gemm"
-        run = run_worker(threads, args.quick, only)
+        cases = [c for c in only.split(",") if c != "train"]
+        # train: each library in its own fresh processes; the rest in one worker process
+        run = run_worker(threads, args.quick, ",".join(cases) or "gemm")
+        if "train" in only.split(","):
+            run["train"] = train_epochs(threads, args.quick,
+                                        lambda msg: print(msg, file=sys.stderr, flush=True))
         print(render(run) + "\n", flush=True)
         runs.append(run)
     path = args.json or RESULTS / time.strftime("%Y%m%d-%H%M%S.json")

@@ -1,5 +1,6 @@
-"""The timed cases: training (SimpleConvNet epoch, DeepConvNet steps), inference, single
-layers and the machine's GEMM rate. Each returns a JSON-friendly dict.
+"""The timed cases run inside one worker process: DeepConvNet steps, inference, single layers
+and the machine's GEMM rate. Each returns a JSON-friendly dict. (The SimpleConvNet epochs run
+each library in its own processes: ``benchmarks/epochs.py``.)
 
 Both sides get the same float32 data, the same weights (the torch twin copies them), the same
 batch order and the same optimizer settings (Adam, lr 1e-3). tatamu trains through
@@ -64,18 +65,6 @@ def _train_pair(build, x, y, reps: int) -> dict[str, list[float]]:
     fit(model, (x[warm], y[warm]), epochs=1, batch_size=BATCH, optimizer=opt, progress=False)
     _torch_epoch(twin, topt, x[warm], y[warm], 0)
     return interleave({"tatamu": run_tatamu, "torch": run_torch}, reps)
-
-
-def train_simple(data, quick: bool, reps: int) -> dict:
-    """One epoch of SimpleConvNet on all training images (quick: N steps, extrapolated)."""
-    (x, y), _ = data
-    steps = 40 if quick else len(x) // BATCH
-    seconds = _train_pair(simple_convnet, x[: steps * BATCH], y[: steps * BATCH], reps)
-    scale = (len(x) // BATCH) / steps  # 1.0 for a full epoch
-    result = compare(seconds["tatamu"], seconds["torch"], scale)
-    result.update(steps_timed=steps, extrapolated=steps < len(x) // BATCH,
-                  epoch_steps=len(x) // BATCH)
-    return result
 
 
 def train_deep(data, quick: bool, reps: int) -> dict:

@@ -22,25 +22,36 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 def header(run: dict) -> str:
     blas, tor, env = run["blas"], run["torch"], run["env"]
+    kernel = next((p.get("architecture") for p in run.get("threadpools", [])
+                   if p.get("user_api") == "blas"), None) or blas.get("kernel", "?")
     return (
         f"== {run['threads']} thread(s) == {run['machine']['cpu']}, {run['machine']['cores']} "
         f"cores\nNumPy {blas.get('numpy')} BLAS: {blas.get('name')} {blas.get('version')}, "
-        f"kernel {blas.get('kernel', '?')}, {blas.get('threads', '?')} thread(s) "
+        f"kernel {kernel} (threadpoolctl), {blas.get('threads', '?')} thread(s) "
         f"(OPENBLAS_NUM_THREADS={env['OPENBLAS_NUM_THREADS']}; OPENBLAS_CORETYPE and "
         f"OPENBLAS_L2_SIZE unset for this process)\nPyTorch {tor['version']}, "
         f"{tor['threads']} thread(s) (torch.set_num_threads), oneDNN {tor['mkldnn']}"
     )
 
 
+def _epochs_cell(side: dict) -> str:
+    means = side["epoch_means"]
+    spread = f" ({min(means):.2f}-{max(means):.2f})" if len(means) > 1 else ""
+    return f"{side['epoch_mean']:.2f} s{spread}, last/first {side['slowdown']:.2f}"
+
+
+def train_rows(t: dict) -> list[tuple[str, ...]]:
+    """SimpleConvNet: mean epoch after the first, per fresh process; first-to-last slowdown."""
+    return [(f"SimpleConvNet epoch ({t['images']:,} MNIST, b100, Adam; mean of epochs "
+             f"2-{t['epochs']}, {t['processes']} fresh process(es) per library)",
+             _epochs_cell(t["tatamu"]), _epochs_cell(t["torch"]), f"{t['ratio']:.2f}")]
+
+
 def main_table(run: dict) -> str:
     rows = [("benchmark", "tatamu median (min-max)", "PyTorch median (min-max)",
              "tatamu/PyTorch")]
     if "train" in run:
-        t = run["train"]
-        note = (f" [{t['steps_timed']} steps x{t['epoch_steps'] / t['steps_timed']:.0f}, "
-                f"extrapolated]" if t["extrapolated"] else "")
-        rows.append(("SimpleConvNet epoch, 60k MNIST, b100, Adam" + note,
-                     _cell(t["tatamu"]), _cell(t["torch"]), f"{t['ratio']:.2f}"))
+        rows.extend(train_rows(run["train"]))
     if "deep" in run:
         d = run["deep"]
         rows.append((f"DeepConvNet step, b100 ({d['steps_per_s']['tatamu']:.1f} vs "

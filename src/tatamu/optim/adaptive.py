@@ -13,9 +13,11 @@ import math
 from collections.abc import Sequence
 from types import ModuleType
 
+import numpy as np
+
 from ..backend import get_array_module
 from ..errors import ConfigError
-from .base import Array, Optimizer, as_decay_rate, as_positive
+from .base import FLUSH_MARGIN, Array, Optimizer, as_decay_rate, as_positive
 
 
 class AdaGrad(Optimizer):
@@ -54,7 +56,7 @@ class AdaGrad(Optimizer):
         xp, dt = get_array_module(p), p.dtype.type
         h = self._state_array("h", name, p)
         s = self._buffer(self._scratch, name, p)
-        h += xp.multiply(g, g, out=s)
+        h += _at_least_tiny(xp, xp.multiply(g, g, out=s))  # g*g of a tiny g: no subnormal
         _step_by_root(xp, p, g, h, s, eps=dt(self.eps), lr=dt(self.lr))
 
 
@@ -101,9 +103,22 @@ class RMSprop(Optimizer):
         s = self._buffer(self._scratch, name, p)
         xp.multiply(g, g, out=s)
         s *= dt(1.0 - self.alpha)
+        _at_least_tiny(xp, s)  # h never decays into subnormals (see _at_least_tiny)
         h *= dt(self.alpha)
         h += s
         _step_by_root(xp, p, g, h, s, eps=dt(self.eps), lr=dt(self.lr))
+
+
+def _at_least_tiny(xp: ModuleType, s: Array) -> Array:
+    """Raise every entry of ``s`` (a non-negative ``g*g`` term) to at least ~1e-31 (float32).
+
+    Why: a running average of ``g*g`` (Adam's ``v``, RMSprop's ``h``) only decays where the
+    gradient stays 0, and ``g*g`` of a gradient near 1e-20 is itself below float32's smallest
+    normal number (1.18e-38). Such *subnormal* numbers make x86 arithmetic many times slower.
+    With this floor the average never drops below ~1e-31, whose square root (3e-16) is far
+    below ``eps`` (1e-8): the step is unchanged, and the floor costs one pass, no branch.
+    """
+    return xp.maximum(s, s.dtype.type(FLUSH_MARGIN * float(np.finfo(s.dtype).tiny)), out=s)
 
 
 def _step_by_root(xp: ModuleType, p: Array, num: Array, h: Array, s: Array, *, eps: Array,
@@ -126,7 +141,9 @@ class Adam(Optimizer):
     same formula rearranged; the book instead adds 1e-7 to the uncorrected ``sqrt(v)``.
     ``weight_decay`` is PyTorch's coupled L2 term ``g + weight_decay * p``; see :class:`AdamW`
     for the decoupled form. Saved state: ``"m/<name>"`` and ``"v/<name>"``, which equal
-    PyTorch's ``exp_avg`` and ``exp_avg_sq``.
+    PyTorch's ``exp_avg`` and ``exp_avg_sq`` except far below anything that moves a weight:
+    ``m`` entries under ~1e-31 (float32) are set to 0 every 151 steps (for b1 = 0.9) and the
+    ``g*g`` term of ``v`` is at least ~1e-31, so neither ever holds a slow subnormal number.
 
     Parameters
     ----------
@@ -182,8 +199,11 @@ class Adam(Optimizer):
         m += xp.multiply(g, dt(1.0 - b1), out=s)  # m <- b1*m + (1-b1)*g
         xp.multiply(g, g, out=s)
         s *= dt(1.0 - b2)
+        _at_least_tiny(xp, s)  # v never decays into subnormals (see _at_least_tiny)
         v *= dt(b2)
         v += s  # v <- b2*v + (1-b2)*g*g
+        # where g stays 0, m only decays, into subnormals that slow x86 down many times
+        self._flush_tiny(m, b1, s)
         # p <- p - lr*m̂/(sqrt(v̂) + eps) == p - step_size * m / (sqrt(v) + eps*root_bc2)
         _step_by_root(xp, p, m, v, s, eps=dt(self.eps * root_bc2), lr=dt(step_size))
 

@@ -94,6 +94,7 @@ class Momentum(Optimizer):
         v *= p.dtype.type(self.momentum)
         v -= s
         p += v
+        self._flush_tiny(v, self.momentum, s)  # where g = 0, v only decays: no subnormals
 
 
 class Nesterov(Momentum):
@@ -126,3 +127,4 @@ class Nesterov(Momentum):
         v -= s  # v <- mu*v - lr*g
         p -= s
         p += xp.multiply(v, mu, out=s)  # p <- p - lr*g + mu*v
+        self._flush_tiny(v, self.momentum, s)  # where g = 0, v only decays: no subnormals
