@@ -177,8 +177,8 @@ class PreparedDigit:
 
     ``image``: (C, H, W) float32 in [0, 1], (1, 28, 28) for MNIST; ``steps``: the names of the
     steps applied, in order (from :data:`STEPS`); ``notes``: one line per step saying what it
-    did; ``pictures``: 2-D float arrays for showing the steps ("original", "crop", "fit",
-    "input"). Unpacks as ``image, steps = prepare_digit(...)``.
+    did; ``pictures``: 2-D float arrays for showing the steps ("original", "crop", "stroke",
+    "fit", "input"). Unpacks as ``image, steps = prepare_digit(...)``.
     """
 
     image: np.ndarray
@@ -310,8 +310,8 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     background = digits.border_level(grey)
     if background > 0.5 and "invert_light_background" not in skip:
         grey, background = digits.invert_light_background(grey, background)
-        done("invert_light_background", f"inverted: the background is light "
-                                        f"({1 - background:.2f} from the border)")
+        done("invert_light_background", f"inverted (light background: {1 - background:.2f} "
+                                        f"at the border)")
     ink = grey
     if "subtract_background" not in skip:
         ink = digits.subtract_background(grey, background)
@@ -322,7 +322,7 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
                                 f"strokes are as light as the background; draw a digit with "
                                 f"a dark pen on light paper (or light on dark)")
     crop = ink
-    if "crop_to_ink" not in skip:
+    if framing.box and "crop_to_ink" not in skip:
         crop = digits.crop_to_ink(ink, mask)
         marks = f", {out.marks} separate marks taken as one digit" if out.marks > 1 else ""
         done("crop_to_ink", f"cropped {ink.shape[1]}x{ink.shape[0]} to the ink: "
@@ -330,6 +330,7 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     out.pictures["crop"] = crop
     if framing.stroke and framing.box and "normalise_stroke" not in skip:
         crop, before, after = digits.normalise_stroke(crop)
+        out.pictures["stroke"] = crop
         scale = framing.box / digits.WORK_SIZE
         done("normalise_stroke", f"stroke width {before * scale:.1f} px -> {after * scale:.1f} "
                                  f"px at {framing.box} px (MNIST: about "
@@ -344,7 +345,7 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
         done("paste_centred", f"pasted into {width}x{height}")
     else:
         frame = digits.resize(crop, height, width)
-        out.notes.append(f"stretched {crop.shape[1]}x{crop.shape[0]} to {width}x{height}")
+        out.notes.append(f"resized {crop.shape[1]}x{crop.shape[0]} to {width}x{height}")
         out.pictures["fit"] = frame
     if framing.by_mass and framing.box and "centre_by_mass" not in skip and frame.any():
         frame, (dy, dx) = digits.centre_by_mass(frame)
