@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .commands import draw as draw_command
+
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -186,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_show_parser(sub)
     _add_explain_parser(sub)
+    draw_command.add_parser(sub)
     return parser
 
 

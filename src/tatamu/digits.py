@@ -53,18 +53,20 @@ def composite_alpha(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return grey * alpha + backdrop * (1.0 - alpha)
 
 
-def border_level(grey: np.ndarray) -> float:
-    """The background's brightness: the median of the picture's outer frame.
+def border_level(grey: np.ndarray) -> tuple[float, float]:
+    """The background's brightness and its noise: median and spread of the outer frame.
 
     Why: the mean of the whole picture depends on how much was drawn, and a thick digit on a
     small canvas is "mostly ink". The frame is background almost always; the median ignores
-    a stroke that runs off the edge.
+    a stroke that runs off the edge. The spread (the median absolute deviation, scaled to a
+    standard deviation) says how grainy the paper or the photo is.
     """
     h, w = grey.shape
     k = max(1, min(h, w) // 50)  # a frame of 2% of the shorter side (at least one pixel)
     frame = np.concatenate([grey[:k].ravel(), grey[-k:].ravel(),
                             grey[:, :k].ravel(), grey[:, -k:].ravel()])
-    return float(np.median(frame))
+    level = float(np.median(frame))
+    return level, 1.4826 * float(np.median(np.abs(frame - level)))
 
 
 def invert_light_background(grey: np.ndarray, background: float) -> tuple[np.ndarray, float]:
@@ -75,21 +77,22 @@ def invert_light_background(grey: np.ndarray, background: float) -> tuple[np.nda
     return 1.0 - grey, 1.0 - background
 
 
-def subtract_background(grey: np.ndarray, background: float) -> np.ndarray:
+def subtract_background(grey: np.ndarray, background: float, noise: float = 0.0) -> np.ndarray:
     """Ink = brightness above the background, stretched so the strokes reach 1.
 
     Why: grey paper, a photo's uneven light or a pencil's grey stroke would otherwise give the
     network a dim digit on a grey field, unlike MNIST's full-strength strokes on 0. The
     stretch divides by a high percentile of the ink rather than its maximum, so one bright
-    noisy pixel cannot dim the whole digit. What stays under INK_THRESHOLD / 2 is set to 0.
+    noisy pixel cannot dim the whole digit. What stays under INK_THRESHOLD / 2, or under four
+    times the paper's ``noise`` (grain that stroke thickening would otherwise spread), is 0.
     """
     ink = np.clip(grey - background, 0.0, None)
     peak = float(ink.max())
-    if peak <= 0.05:  # nothing stands out from the background: an empty canvas
+    if peak <= max(0.05, 4 * noise):  # nothing stands out from the background: empty
         return np.zeros_like(ink)
-    strong = ink[ink > 0.5 * peak]
-    ink = np.clip(ink / np.percentile(strong, 90), 0.0, 1.0)
-    ink[ink < INK_THRESHOLD / 2] = 0.0
+    scale = float(np.percentile(ink[ink > 0.5 * peak], 90))
+    ink = np.clip(ink / scale, 0.0, 1.0)
+    ink[ink < max(INK_THRESHOLD / 2, 4 * noise / scale)] = 0.0
     return ink
 
 
@@ -222,6 +225,9 @@ def normalise_stroke(ink: np.ndarray) -> tuple[np.ndarray, float, float]:
     peak = float(work.max())
     if peak > 0:
         work = np.clip(work / min(1.0, np.percentile(work[work > 0.5 * peak], 90)), 0, 1)
+        # Thinning shortens each stroke by the radius at both ends: crop again, so the
+        # longer side still fills the box.
+        work = crop_to_ink(work, work > INK_THRESHOLD / 2)
     return work, before, stroke_width(work)
 
 

@@ -128,8 +128,10 @@ def open_picture(source: str | Path | bytes, name: str | None = None):
                         f"a few hundred pixels a side first") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error,
             IndexError) as exc:  # SyntaxError: Pillow's "broken PNG file"
+        detail = ("unknown file format" if isinstance(exc, UnidentifiedImageError)
+                  else exc or type(exc).__name__)
         raise DataError(f"{name} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
-                        f"{exc or type(exc).__name__}") from exc
+                        f"{detail}") from exc
 
 
 def _resize(arr: np.ndarray, height: int, width: int, notes: list[str]) -> np.ndarray:
@@ -307,14 +309,16 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
             grey = digits.composite_alpha(grey, alpha)
             out.pictures["original"] = grey.copy()
             done("composite_alpha", "transparent background laid over a plain one")
-    background = digits.border_level(grey)
+    background, noise = digits.border_level(grey)
     if background > 0.5 and "invert_light_background" not in skip:
         grey, background = digits.invert_light_background(grey, background)
         done("invert_light_background", f"inverted (light background: {1 - background:.2f} "
                                         f"at the border)")
     ink = grey
-    if "subtract_background" not in skip:
-        ink = digits.subtract_background(grey, background)
+    # Subtracting a light background would erase dark ink: only once the picture is light on
+    # dark (with inversion switched off, the model gets the light picture, as it used to).
+    if "subtract_background" not in skip and background <= 0.5:
+        ink = digits.subtract_background(grey, background, noise)
         done("subtract_background", f"background level {background:.2f} subtracted")
     mask, out.marks = digits.ink_marks(ink)
     if not mask.any():
@@ -351,6 +355,9 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
         frame, (dy, dx) = digits.centre_by_mass(frame)
         done("centre_by_mass", f"shifted {dy:+d} rows, {dx:+d} columns: centre of mass at "
                                f"({height // 2}, {width // 2})")
+    # MNIST's files hold 8-bit pixels: round to 1/255 steps, which also clears the 1e-6
+    # residue that Lanczos leaves around strokes.
+    frame = np.round(frame * 255) / 255
     out.pictures["input"] = frame
     out.image = np.repeat(frame[None].astype(np.float32), channels, axis=0)  # (C, H, W)
     return out

@@ -1,0 +1,1 @@
+"""The ``tatamu`` subcommands, one module each: ``add_parser(subparsers)`` and the handler."""
