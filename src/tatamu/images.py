@@ -279,7 +279,8 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
 
     Several separate marks are taken as one digit (a 4 or a 5 is often drawn in two strokes):
     the crop holds them all (``marks`` counts them); specks far smaller than the largest mark
-    are ignored. A picture with no ink raises an EmptyPictureError (a DataError).
+    are ignored. A picture with no ink raises an EmptyPictureError (a DataError): there is
+    nothing to crop to (with ``crop_to_ink`` skipped, the blank input is returned).
 
     Shapes: picture (H, W) of any size -> image (channels, *framing.size) float32.
 
@@ -321,12 +322,13 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
         ink = digits.subtract_background(grey, background, noise)
         done("subtract_background", f"background level {background:.2f} subtracted")
     mask, out.marks = digits.ink_marks(ink)
-    if not mask.any():
+    cropping = bool(framing.box) and "crop_to_ink" not in skip
+    if cropping and not mask.any():  # (without the crop, a blank input is what the model gets)
         raise EmptyPictureError(f"{name or 'the picture'} has no ink: it is blank, or the "
                                 f"strokes are as light as the background; draw a digit with "
                                 f"a dark pen on light paper (or light on dark)")
     crop = ink
-    if framing.box and "crop_to_ink" not in skip:
+    if cropping:
         crop = digits.crop_to_ink(ink, mask)
         marks = f", {out.marks} separate marks taken as one digit" if out.marks > 1 else ""
         done("crop_to_ink", f"cropped {ink.shape[1]}x{ink.shape[0]} to the ink: "

@@ -9,6 +9,7 @@ where Chromium or Selenium is missing: ``apt-get install chromium chromium-drive
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import threading
@@ -116,8 +117,11 @@ def test_draw_a_seven_and_see_inside(browser, page_url, tmp_path):
     shot = tmp_path / "draw-page.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+    assert browser.find_element(By.ID, "window").is_displayed()  # the window on the input
     if os.environ.get("TATAMU_UPDATE_DOCS"):
         shutil.copy(shot, DOCS / "draw-page.png")
+        canvas = browser.execute_script("return document.getElementById('pad').toDataURL();")
+        (DOCS / "draw-seven.png").write_bytes(base64.b64decode(canvas.split(",", 1)[1]))
 
     # a switch per step: turning "crop to the ink" off changes what the model sees
     count = int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-predictions"))

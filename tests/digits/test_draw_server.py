@@ -110,6 +110,7 @@ def test_hovering_conv1_explains_its_multiply_add(server, canvas_png, digit_mode
     conv = digit_model.layers["conv1"]
     by_hand = float((x[0, 11:16, 9:14] * conv.W[2, 0]).sum() + conv.b[2])
     assert answer["value"] == pytest.approx(by_hand, abs=1e-4)
+    assert answer["window"] == {"top": 11, "left": 9, "height": 5, "width": 5}
 
 
 BAD = {

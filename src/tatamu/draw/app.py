@@ -148,7 +148,10 @@ def conv_pixel(layer, x: np.ndarray, c: int, i: int, j: int, value: float,
     terms = " + ".join(f"{format_number(a)}*{format_number(b)}"
                        for a, b in zip(window.ravel(), weights.ravel(), strict=True))
     with_bias = f" + {format_number(bias)}" if layer.b is not None else ""
+    top, left = i * sh - pads[0][0], j * sw - pads[1][0]  # in the unpadded input
     return {"layer": name, "channel": c, "row": i, "col": j, "value": value,
+            "window": {"top": top, "left": left, "height": (kh - 1) * dh + 1,
+                       "width": (kw - 1) * dw + 1},
             "text": f"{name}[{c}] out[{i}, {j}]: the window at rows {i * sh}-"
                     f"{i * sh + (kh - 1) * dh}, columns {j * sw}-{j * sw + (kw - 1) * dw}"
                     f"{' of the padded input' if any(map(any, pads)) else ''} ⊛ filter {c} "
