@@ -229,3 +229,25 @@ def test_another_host_only_when_asked_with_a_warning(digit_checkpoint, capsys, m
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
     assert cli.main(["draw", str(digit_checkpoint), "--port", "0"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_requests_at_once_each_get_their_own_answer(server, mnist_test_set):
+    """Threads share one model (layers keep per-call state): the lock keeps answers apart."""
+    url, _ = server
+    x, y = mnist_test_set
+    bodies = []
+    for i in range(4):
+        out = io.BytesIO()
+        draw(x[i, 0], "black-on-white off-centre", np.random.default_rng(i)).save(out, "PNG")
+        bodies.append(json.dumps({"image": data_url(out.getvalue())}).encode())
+    alone = [post(url + "/api/predict", b)[1] for b in bodies]
+    together: list = [None] * 8
+    threads = [threading.Thread(target=lambda k=k: together.__setitem__(
+        k, post(url + "/api/predict", bodies[k % 4])[1])) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for k, answer in enumerate(together):
+        assert answer["input"] == alone[k % 4]["input"]
+        assert answer["probabilities"] == alone[k % 4]["probabilities"]

@@ -63,10 +63,8 @@ class DrawApp:
         """
         picture, skip = self._read(payload)
         with self.lock:
-            rec = recognise(self.model, self.meta, picture, top=3, skip=skip, name="the drawing")
-            x = rec.prepared.image
-            outputs = layer_outputs(self.model, x[None].astype(self.model.dtype))
-            self._last = ((payload["image"], tuple(sorted(skip))), x, outputs)
+            rec, outputs = self._run(payload["image"], picture, skip)
+        x = rec.prepared.image
         return {
             "prediction": rec.prediction,
             "probabilities": [round(float(p), 6) for p in rec.probabilities],
@@ -91,17 +89,25 @@ class DrawApp:
         """
         if self.first_conv is None:
             raise RequestError("this model has no convolution layer to explain")
-        _, skip = self._read(payload)
-        key = (payload["image"], tuple(sorted(skip)))
-        if self._last is None or self._last[0] != key:
-            self.predict(payload)
-        with self.lock:
+        picture, skip = self._read(payload)
+        with self.lock:  # the cached input and maps belong to this very picture
+            key = (payload["image"], tuple(sorted(skip)))
+            if self._last is None or self._last[0] != key:
+                self._run(payload["image"], picture, skip)
             _, x, outputs = self._last
         layer = self.model.layers[self.first_conv]
         fmap = outputs[self.first_conv][0]  # (FN, OH, OW)
         c, i, j = (_index(payload, k, n) for k, n in zip(("channel", "row", "col"),
                                                            fmap.shape, strict=True))
         return conv_pixel(layer, x, c, i, j, float(fmap[c, i, j]), self.first_conv)
+
+    def _run(self, data_url: str, picture: bytes, skip: list[str]):
+        """Prepare, classify and keep every layer's output (the caller holds the lock)."""
+        rec = recognise(self.model, self.meta, picture, top=3, skip=skip, name="the drawing")
+        x = rec.prepared.image
+        outputs = layer_outputs(self.model, x[None].astype(self.model.dtype))
+        self._last = ((data_url, tuple(sorted(skip))), x, outputs)
+        return rec, outputs
 
     def _read(self, payload: Any) -> tuple[bytes, list[str]]:
         if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
