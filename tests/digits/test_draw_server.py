@@ -251,3 +251,29 @@ def test_requests_at_once_each_get_their_own_answer(server, mnist_test_set):
     for k, answer in enumerate(together):
         assert answer["input"] == alone[k % 4]["input"]
         assert answer["probabilities"] == alone[k % 4]["probabilities"]
+
+
+def test_the_real_command_serves_until_ctrl_c(digit_checkpoint):
+    """`tatamu draw` in its own process: prints its URL, serves, and SIGINT ends it with 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "tatamu", "draw", str(digit_checkpoint),
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("tatamu draw: http://127.0.0.1:"), line
+        url = line.split()[2]
+        with urllib.request.urlopen(url, timeout=20) as answer:
+            assert answer.status == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        err = proc.stderr.read()
+        assert "stopped" in err and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
