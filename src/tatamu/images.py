@@ -211,10 +211,9 @@ def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarra
         return _array_picture(source, name or "the array")
     img = source if isinstance(source, Image.Image) else open_picture(source, name)
     notes = []
-    upright = ImageOps.exif_transpose(img)
-    if upright is not None and upright.size != img.size or _orientation(img) not in (0, 1):
+    if _orientation(img) not in (0, 1):  # a phone photo stored sideways, EXIF says how to turn
         notes.append(f"turned upright (EXIF orientation {_orientation(img)})")
-    img = upright if upright is not None else img
+        img = ImageOps.exif_transpose(img)
     mode = img.mode
     if mode.startswith("I") or mode == "F":  # 16-bit or 32-bit grey
         arr = np.asarray(img, dtype=np.float32)
@@ -250,10 +249,10 @@ def _array_picture(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray |
     a = arr.astype(np.float32)
     if not np.isfinite(a).all():
         raise DataError(f"{name} contains NaN or inf values; it is not a picture")
-    full = {"u": float(np.iinfo(arr.dtype).max) if arr.dtype.kind == "u" else 255.0}.get(
-        arr.dtype.kind, 255.0 if a.max(initial=0) > 1 else 1.0)
-    if arr.dtype == np.uint16 and a.max(initial=0) <= 255:
-        full = 255.0
+    # The scale of white: 65535 for 16-bit pixels that use it, 255 for 8-bit ones (or numbers
+    # over 1), else 1 (floats in [0, 1]).
+    top = float(a.max(initial=0))
+    full = 65535.0 if top > 255 else 255.0 if top > 1 or arr.dtype == np.uint8 else 1.0
     a = np.clip(a / full, 0, 1)
     if a.ndim == 2 or a.shape[-1] == 1:
         return a.reshape(a.shape[:2]), None, []

@@ -260,3 +260,18 @@ def test_framing_follows_the_checkpoint_s_dataset():
         framing_for({"dataset": "mnist1d"}, (1, 40))
     item = prepare_digit(seven(), framing=fashion).image
     assert max(ink_box(item)) == 28  # a Fashion-MNIST item fills the frame
+
+
+def test_arrays_of_every_kind_give_the_same_digit():
+    grey = seven()
+    kinds = {"uint8": grey, "uint16": grey.astype(np.uint16) * 257,
+             "float 0-1": grey / 255.0, "float 0-255": grey.astype(np.float64),
+             "rgb": np.dstack([grey] * 3),
+             "rgba": np.dstack([grey] * 3 + [np.full_like(grey, 255)])}
+    for kind, array in kinds.items():
+        np.testing.assert_allclose(prepare_digit(array).image, REFERENCE, atol=2 / 255,
+                                   err_msg=kind)
+    with pytest.raises(DataError, match="picture array"):
+        prepare_digit(np.zeros((4, 4, 2)))
+    with pytest.raises(DataError, match="NaN"):
+        prepare_digit(np.full((4, 4), np.nan))
