@@ -113,7 +113,23 @@ def test_hovering_conv1_explains_its_multiply_add(server, canvas_png, digit_mode
     assert answer["window"] == {"top": 11, "left": 9, "height": 5, "width": 5}
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
 BAD = {
+    "decompression bomb": (json.dumps({"image": data_url(png_claiming(30000, 30000))}).encode(),
+                           {}, 422, "too large a picture"),
     "bad base64": (json.dumps({"image": "data:image/png;base64,@@@notbase64"}).encode(), {},
                    400, "data URL"),
     "bad base64 padding": (json.dumps({"image": "data:image/png;base64,abc"}).encode(), {},
