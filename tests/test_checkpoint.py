@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tatamu
-from tatamu import Sequential, checkpoint
+from tatamu import Sequential, checkpoint, checkpoint_guard
 from tatamu.checkpoint import load, load_weights, read, save
 from tatamu.errors import CheckpointError
 from tatamu.layers import BatchNorm2D, Conv2D, Flatten, Linear, ReLU
@@ -453,7 +453,7 @@ def test_an_entry_claiming_a_huge_size_is_refused(saved, tmp_path):
 
 
 def test_the_unpacked_size_limit_applies_to_any_archive(saved, monkeypatch):
-    monkeypatch.setattr(checkpoint, "MAX_UNPACKED_BYTES", 1000)
+    monkeypatch.setattr(checkpoint_guard, "MAX_UNPACKED_BYTES", 1000)
     refused(saved, "would unpack to")
 
 

@@ -23,6 +23,8 @@ from cli_runner import run_cli
 from PIL import Image
 
 import tatamu
+import tatamu.commands.size
+import tatamu.commands.summary
 from tatamu import cli
 from tatamu.datasets import load_mnist
 
@@ -71,7 +73,7 @@ def test_train_writes_checkpoints_history_and_a_plot(run, mnist_test):
     folder, argv, status, out, err = run
     assert status == 0, err
     assert sorted(p.name for p in folder.iterdir()) == [
-        "best.npz", "curves.png", "history.json", "initial.npz", "last.npz"]
+        "best.npz", "curves.png", "history.json", "initial.npz", "last.npz", "plan.json"]
     history = json.loads((folder / "history.json").read_text())
     assert history["epoch"] == [1] and history["stop_reason"] == "completed"
     # the printed test accuracy is the one in the history, on the 300 test images
@@ -356,7 +358,7 @@ def test_an_internal_error_exits_1_and_says_where_to_report(monkeypatch):
         raise RuntimeError("something inside broke")
 
     monkeypatch.delenv("TATAMU_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "cmd_size", broken)
+    monkeypatch.setattr(tatamu.commands.size, "run", broken)
     status, out, err = run_cli("size", "7", "--kernel", "3")
     assert status == 1
     lines = err.splitlines()
@@ -372,7 +374,7 @@ def test_ctrl_c_in_a_command_exits_130(monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_summary", interrupted)
+    monkeypatch.setattr(tatamu.commands.summary, "run", interrupted)
     status, _, err = run_cli("summary", "simple")
     assert status == 130
     assert err.strip() == "tatamu: interrupted"

@@ -3,12 +3,13 @@
 What is fast and what it is checked against:
 
 - ``Conv2D`` keeps its im2col matrix transposed (``col_t``, (C*FH*FW, N*OH*OW)) and computes
-  one product per sample landing in NCHW. Checked against the book's general path, built here
-  from the public ``im2col``/``col2im`` ((N*OH*OW, C*FH*FW) layout, ``col @ W_col``), and against
-  naive loops for y, dx, dW and db.
+  one product per sample landing in NCHW. Checked against the book's layer,
+  ``tatamu.layers.book.Convolution`` ((N*OH*OW, C*FH*FW) layout, ``col @ col_W``, col2im), and
+  against naive loops for y, dx, dW and db.
 - ``MaxPool2D``/``AvgPool2D`` visit the FH*FW window elements as strided slices instead of
   copying windows; max pooling keeps the *first* maximum on ties (as ``np.argmax`` and PyTorch).
-  Checked against loops that stack every window and call ``np.argmax`` / ``mean``.
+  Checked against loops that stack every window and call ``np.argmax`` / ``mean``, and max
+  pooling against the book's layer, ``tatamu.layers.book.Pooling`` (im2col, each row's max).
 - Pooling backward writes in place when windows are disjoint; the general path (overlapping
   windows) adds. Forcing the general path on disjoint windows must give the same arrays, and
   sizes the windows do not tile (odd sizes, floor/ceil rounding) must still be right.
@@ -23,8 +24,8 @@ import numpy as np
 import pytest
 from reference import conv2d_ref, maxpool2d_ref, source_index
 
-from tatamu import col2im, im2col
 from tatamu.layers import AvgPool2D, Conv1D, Conv2D, MaxPool2D
+from tatamu.layers.book import Convolution, Pooling
 
 DTYPES = [np.float32, np.float64]
 
@@ -46,23 +47,40 @@ CONV_CASES = [  # (x shape, out channels, kernel, keyword arguments)
 
 
 def book_path(x, W, b, kernel, stride, padding, dilation, groups, dout):
-    """The book's general path: col (N*OH*OW, C*FH*FW) @ W_col, per group, and col2im."""
-    n, fn = x.shape[0], W.shape[0]
-    col = im2col(x, kernel, stride, padding, dilation, rounding="floor")
+    """The book's algorithm, ``tatamu.layers.book.Convolution`` (im2col, col @ col_W, col2im),
+    stretched to the cases it does not cover by exact rewrites rather than by other code:
+
+    - groups: one book Convolution per group of channels, outputs stacked;
+    - dilation D: the kernel spread out with zeros (a K-tap kernel becomes D*(K-1)+1 taps); dW
+      is the spread kernel's gradient read back at the taps;
+    - a (PH, PW) padding or a size that does not divide ("floor"): the input padded by hand and
+      cropped to the part the windows cover; dx pasted back and the padding cut off.
+    """
+    n, c, h, w = x.shape
+    fn, cg, fh, fw = W.shape
+    d = dilation
+    span_h, span_w = d * (fh - 1) + 1, d * (fw - 1) + 1
+    spread = np.zeros((fn, cg, span_h, span_w), dtype=W.dtype)
+    spread[:, :, ::d, ::d] = W  # the dilated kernel as a plain one with zeros between taps
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
     oh, ow = dout.shape[2:]
-    dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N*OH*OW, FN)
-    ys, dws, dcols = [], [], []
-    for g, (cols, w) in enumerate(zip(np.split(col, groups, axis=1), np.split(W, groups),
-                                      strict=True)):
-        d = dout2[:, g * fn // groups:(g + 1) * fn // groups]
-        ys.append(cols @ w.reshape(len(w), -1).T)  # (M, C/G*FH*FW) @ (C/G*FH*FW, FN/G)
-        dws.append((cols.T @ d).T.reshape(w.shape))
-        dcols.append(d @ w.reshape(len(w), -1))
-    y = np.concatenate(ys, axis=1).reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
-    if b is not None:
-        y = y + b[:, None, None]
-    dx = col2im(np.concatenate(dcols, axis=1), x.shape, kernel, stride, padding, dilation,
-                rounding="floor")
+    cover_h, cover_w = (oh - 1) * stride + span_h, (ow - 1) * stride + span_w
+    direct = isinstance(padding, int) and (cover_h, cover_w) == (h + 2 * ph, w + 2 * pw)
+    xb = x if direct else np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))[:, :, :cover_h,
+                                                                             :cover_w]
+    bias = np.zeros(fn, dtype=x.dtype) if b is None else b
+    ys, dxs, dws = [], [], []
+    for g in range(groups):
+        f = slice(g * fn // groups, (g + 1) * fn // groups)
+        layer = Convolution(spread[f], bias[f], stride, padding if direct else 0)
+        ys.append(layer.forward(xb[:, g * cg:(g + 1) * cg]))
+        dxs.append(layer.backward(dout[:, f]))
+        dws.append(layer.dW[:, :, ::d, ::d])
+    y, dx = np.concatenate(ys, axis=1), np.concatenate(dxs, axis=1)
+    if not direct:  # paste the covered part back into the padded input, cut the padding off
+        full = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        full[:, :, :cover_h, :cover_w] = dx
+        dx = full[:, :, ph:ph + h, pw:pw + w]
     return y, dx, np.concatenate(dws)
 
 
@@ -145,7 +163,8 @@ def test_conv1d_runs_the_same_fast_path(rng):
     dout = rng.standard_normal(y.shape)
     dx = layer.backward(dout)
     W4 = layer.W[:, :, None, :]  # (FN, C, K) -> (FN, C, 1, K)
-    y_book, dx_book, dw_book = book_path(x[:, :, None, :], W4, layer.b, (1, 5), (1, 2),
+    # stride 2 on both axes: along H (size 1, kernel 1) any stride gives one output row
+    y_book, dx_book, dw_book = book_path(x[:, :, None, :], W4, layer.b, (1, 5), 2,
                                          (0, 2), 1, 1, dout[:, :, None, :])
     np.testing.assert_allclose(y, y_book[:, :, 0], **close(np.float64))
     np.testing.assert_allclose(dx, dx_book[:, :, 0], **close(np.float64))
@@ -230,6 +249,18 @@ def test_maxpool_first_maximum_on_ties(rng, dtype, shape, kernel, stride, paddin
     assert y.dtype == dx.dtype == dtype
     if rounding == "floor":  # the naive reference of tests/reference.py agrees too
         np.testing.assert_array_equal(y, maxpool2d_ref(x, kernel, stride, padding, dilation))
+    if dilation == 1 and isinstance(kernel, int) and (
+            rounding == "strict" or (rounding == "floor" and padding == 0)):
+        # the book's Pooling (one stride for both axes), on the rows and columns the windows
+        # cover (all of them unless "floor" dropped some)
+        s = kernel if stride is None else stride
+        covered = [min(size, (o - 1) * s + kernel - padding)
+                   for size, o in zip(x.shape[2:], y.shape[2:], strict=True)]
+        book = Pooling(kernel, kernel, s, padding)
+        np.testing.assert_array_equal(book.forward(x[:, :, :covered[0], :covered[1]]), y)
+        dx_book = np.zeros_like(x)
+        dx_book[:, :, :covered[0], :covered[1]] = book.backward(dout)
+        np.testing.assert_array_equal(dx_book, dx)
 
 
 DISJOINT = [(MaxPool2D, case) for case in POOL_CASES[:5]] + [

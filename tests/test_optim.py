@@ -594,12 +594,12 @@ def test_schedule_state_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda o: StepLR(o, step_size=0), "step_size must be an integer >= 1"),
-    (lambda o: StepLR(o, step_size=2.5), "step_size must be an integer"),
+    (lambda o: StepLR(o, step_size=0), "step_size must be an int >= 1"),
+    (lambda o: StepLR(o, step_size=2.5), "step_size must be an int"),
     (lambda o: StepLR(o, step_size=2, gamma=0.0), "gamma must be > 0"),
-    (lambda o: CosineLR(o, T_max=0), "T_max must be an integer >= 1"),
+    (lambda o: CosineLR(o, T_max=0), "T_max must be an int >= 1"),
     (lambda o: CosineLR(o, T_max=5, eta_min=-1.0), "eta_min must be >= 0"),
-    (lambda o: CosineLR(o, T_max=5, warmup_epochs=-1), "warmup_epochs must be an integer >= 0"),
+    (lambda o: CosineLR(o, T_max=5, warmup_epochs=-1), "warmup_epochs must be an int >= 0"),
     (lambda o: CosineLR(o, T_max=5, warmup_start_factor=2.0), r"warmup_start_factor .* \(0, 1\]"),
 ])
 def test_bad_schedule_arguments(make, message):

@@ -138,7 +138,7 @@ def test_batchnorm_models_train_on_one_thread_but_predict_on_many():
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
 def test_a_bad_thread_count_is_refused(bad):
     model = tatamu.models.simple_convnet(rng=0)
-    with pytest.raises(ConfigError, match="threads must be a positive int"):
+    with pytest.raises(ConfigError, match="threads must be an int >= 1"):
         parallel.resolve_threads(bad, model, training=True)
 
 

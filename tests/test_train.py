@@ -217,6 +217,24 @@ def test_evaluate_gives_the_same_answer_for_any_batch_size(batch_size):
     assert result["correct"] == int((pred == y).sum())
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_evaluate_returns_each_prediction_in_the_same_pass(threads):
+    """`tatamu evaluate` draws its confusion matrix from these: no second pass over the data."""
+    x, y = make_data(50)
+    model = tiny_net()
+    result = evaluate(model, (x, y), batch_size=7, threads=threads, predictions=True)
+    np.testing.assert_array_equal(result["predicted"], model.predict(x).argmax(axis=1))
+    assert result["correct"] == int((result["predicted"] == y).sum())
+    assert "predicted" not in evaluate(model, (x, y))
+
+
+@pytest.mark.parametrize("batch_size", [True, 0, 2.0])
+def test_evaluate_refuses_a_batch_size_that_is_not_a_positive_int(batch_size):
+    x, y = make_data(5)
+    with pytest.raises(ConfigError, match="batch_size must be a positive int"):
+        evaluate(tiny_net(), (x, y), batch_size=batch_size)
+
+
 def test_evaluate_takes_one_hot_labels_and_restores_the_mode():
     x, y = make_data(20)
     model = tiny_net()
@@ -483,7 +501,7 @@ def test_a_huge_sgd_learning_rate_stops_with_diverged():
     history = fit(model, make_data(40), epochs=5, batch_size=8, optimizer=SGD(lr=1e30),
                   seed=0, progress=False)
     assert history.stop_reason == "diverged"
-    assert "smaller" in history.message and "--lr" in history.message
+    assert "smaller" in history.message and "(lr)" in history.message
     assert len(history.epoch) < 5
 
 
@@ -543,8 +561,8 @@ def test_bad_training_data_is_refused_with_a_clear_message(data, error, phrases)
 
 @pytest.mark.parametrize(
     ("kwargs", "phrase"),
-    [({"epochs": 0}, "epochs must be a positive int"),
-     ({"batch_size": 0}, "batch_size must be a positive int"),
+    [({"epochs": 0}, "epochs must be an int >= 1"),
+     ({"batch_size": 0}, "batch_size must be an int >= 1"),
      ({"batch_size": 2.5}, "batch_size"),
      ({"early_stopping": 0}, "early_stopping"),
      ({"resume": True}, "needs checkpoint_dir")],

@@ -1,11 +1,13 @@
 """tatamu (畳む, "to fold"): convolutional neural networks from scratch on NumPy.
 
-Read the code in this order: ``im2col.py`` (the output-size formula and im2col/col2im),
+Read the code in this order: ``layers/book.py`` (the book's layers, the book's way),
+``im2col.py`` (the output-size formula and im2col/col2im),
 ``layers/`` (each layer's forward and backward side by side), ``losses.py``, ``model.py``
-and ``models.py`` (networks), ``optim/``, ``train.py``, ``checkpoint.py``, ``cli.py``.
+and ``models.py`` (networks), ``optim/``, ``train.py``, ``run.py``, ``checkpoint.py``, ``cli.py``.
 """
 
 from . import datasets as datasets
+from . import gradcheck as gradcheck
 from . import layers as layers
 from . import models as models
 from . import optim as optim

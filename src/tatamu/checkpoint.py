@@ -9,40 +9,33 @@ architecture, so :func:`load` rebuilds the model from the file alone.
 Writes are atomic: the data goes to a temporary file in the same folder, is flushed to disk,
 and is renamed over the target only when complete, so a crash or Ctrl-C mid-write leaves the
 previous checkpoint whole. An existing file is never replaced unless ``overwrite=True``.
+Reading trusts nothing in the file: the checks against hostile files (zip bombs, lying .npy
+headers, pickle, oversized architectures) live in :mod:`tatamu.checkpoint_guard`.
 """
 
 from __future__ import annotations
 
 import json
-import lzma
-import math
 import os
 import re
 import tempfile
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import checkpoint_guard as guard
 from .backend import as_numpy
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, Fix, Name
 from .model import Sequential
+from .validate import all_finite, is_int
 
 FORMAT = "tatamu-checkpoint"
 #: Bumped when the layout changes; a file with a newer version is refused with an upgrade hint,
 #: and every older version stays loadable (the compatibility promise).
 FORMAT_VERSION = 1
 META_KEY = "meta"
-#: Refuse archives that would unpack to more than this (a "zip bomb"), or that expand more
-#: than MAX_RATIO times: model arrays barely compress.
-MAX_UNPACKED_BYTES = 4 * 2**30
-MAX_RATIO = 200
-#: What the zip and .npy layers raise on damaged bytes (zlib/lzma: a flipped compression method).
-_ARCHIVE_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
-                   zlib.error, lzma.LZMAError)
 #: The names atomic_write gives its temporary files (mkstemp: ".NAME." + 8 characters + ".tmp").
 _TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
@@ -76,8 +69,8 @@ def save(
         raise CheckpointError(f"checkpoint files end in .npz; got {path}")
     if path.exists() and not overwrite:
         raise CheckpointError(
-            f"{path} already exists; choose another name or pass overwrite=True "
-            "(CLI: --force) to replace it"
+            f"{path} already exists; choose another name or pass ", Fix("overwrite", True),
+            " to replace it", param="path", value=str(path)
         )
     from . import __version__
 
@@ -113,7 +106,7 @@ def atomic_write(path: Path, write) -> None:
     except OSError as exc:
         raise CheckpointError(
             f"cannot write to folder {folder}: {exc.strerror or exc}. Choose a writable "
-            "folder (CLI: --out DIR)."
+            "folder (", Name("path"), ").", param="path", value=str(path)
         ) from exc
     try:
         with os.fdopen(fd, "wb") as f:
@@ -158,7 +151,8 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
     """Read and check a checkpoint: the model (with its weights), metadata, optimizer state."""
     path = Path(path)
     arrays, meta = _read_arrays(path)
-    _check_architecture_size(path, meta, arrays)
+    stored = sum(a.size for k, a in arrays.items() if k.startswith(("param/", "buffer/")))
+    guard.check_architecture_size(path, meta.get("model"), stored)
     try:
         model = Sequential.from_config(meta["model"])
     except (ConfigError, KeyError, TypeError, ValueError, MemoryError) as exc:
@@ -166,8 +160,8 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"{path}: invalid architecture in the metadata: {exc}") from exc
     params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     buffers = {k.removeprefix("buffer/"): v for k, v in arrays.items() if k.startswith("buffer/")}
-    _copy_into(path, "parameter", model.params(), params)
-    _copy_into(path, "buffer", model.buffers(), buffers)
+    copy_into(path, "parameter", model.params(), params)
+    copy_into(path, "buffer", model.buffers(), buffers)
     optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
     return Checkpoint(model=model, meta=meta, optimizer_state=optim, path=path)
 
@@ -180,20 +174,33 @@ def load(path: str | os.PathLike[str]) -> Sequential:
 def load_weights(model: Sequential, path: str | os.PathLike[str]) -> Sequential:
     """Copy the weights saved at ``path`` into an existing ``model`` of the same architecture."""
     ckpt = read(path)
-    _check_fits(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
-    _copy_into(Path(path), "parameter", model.params(), ckpt.model.params())
-    _copy_into(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
+    check_fits(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
+    copy_into(Path(path), "parameter", model.params(), ckpt.model.params())
+    copy_into(Path(path), "buffer", model.buffers(), ckpt.model.buffers())
     return model
 
 
-def _copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
+def check_weights_fit(model: Sequential, saved: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Refuse ``saved``'s weights unless they fit ``model`` exactly (names, shapes, finite)."""
+    check_fits(Path(path), "parameter", model.params(), saved.model.params())
+    check_fits(Path(path), "buffer", model.buffers(), saved.model.buffers())
+
+
+def copy_weights(model: Sequential, saved: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Copy ``saved``'s parameters and buffers into ``model``'s arrays in place (checked first)."""
+    check_weights_fit(model, saved, path)
+    copy_into(Path(path), "parameter", model.params(), saved.model.params())
+    copy_into(Path(path), "buffer", model.buffers(), saved.model.buffers())
+
+
+def copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Copy ``sources`` into the arrays ``targets`` in place, refusing any mismatch."""
-    _check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
+    check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
     for name, target in targets.items():
         target[...] = sources[name]
 
 
-def _check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
+def check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Refuse ``sources`` unless they have exactly the names and shapes of ``targets``."""
     missing = sorted(set(targets) - set(sources))
     extra = sorted(set(sources) - set(targets))
@@ -211,134 +218,18 @@ def _check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[st
             )
         if source.dtype.kind != "f":
             raise CheckpointError(f"{path}: {kind} {name} has non-float dtype {source.dtype}")
-        if not np.all(np.isfinite(source)):
+        if not all_finite(source):
             raise CheckpointError(f"{path}: {kind} {name} contains NaN or inf; the file is corrupt")
 
 
 def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Every array in the archive and the parsed metadata, with every failure explained."""
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
-    try:
-        zf = zipfile.ZipFile(path)
-    except _ARCHIVE_ERRORS as exc:
-        # NotImplementedError: a damaged header asking for an unknown zip version/compression
-        raise CheckpointError(
-            f"{path} is not a tatamu checkpoint: not a readable .npz archive ({exc}); it may be "
-            "truncated or corrupt"
-        ) from exc
-    with zf:
-        infos = zf.infolist()
-        unpacked = sum(i.file_size for i in infos)
-        packed = max(1, sum(i.compress_size for i in infos))
-        if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_RATIO * packed + 2**20:
-            raise CheckpointError(
-                f"{path} would unpack to {unpacked:,} bytes from {packed:,}: refused (not a "
-                "checkpoint tatamu wrote)"
-            )
-        _check_npy_headers(path, zf, infos)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if META_KEY not in npz.files:
-                raise CheckpointError(
-                    f"{path} is an .npz file but not a tatamu checkpoint (it has no '{META_KEY}' "
-                    f"entry; its arrays are {npz.files[:5]})"
-                )
-            arrays = {k: npz[k] for k in npz.files}
-    except CheckpointError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-            raise _pickle_refused(path) from exc
-        raise CheckpointError(f"{path} is corrupt: {exc}") from exc
-    except (*_ARCHIVE_ERRORS, KeyError, RuntimeError, MemoryError) as exc:
-        raise CheckpointError(f"{path} is corrupt or truncated: {exc}") from exc
+    arrays = guard.load_npz(path, META_KEY)
     meta = _parse_meta(path, arrays.pop(META_KEY))
     return arrays, meta
 
 
-def _pickle_refused(path: Path) -> CheckpointError:
-    return CheckpointError(
-        f"{path} holds a pickled object array; tatamu never unpickles (it can run arbitrary "
-        "code). Refused."
-    )
-
-
-def _check_npy_headers(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse any entry whose .npy header does not describe exactly the bytes it holds.
-
-    ``np.load`` allocates the array a header declares before reading a byte of it, so a
-    100-byte entry claiming 10**9 floats would cost 4 GB; an object dtype would mean pickle.
-    Reading the headers first bounds what loading allocates by the archive's real size.
-    """
-    for info in infos:
-        try:
-            with zf.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f".npy format version {version} (tatamu writes 1.0)")
-                offset = f.tell()
-        except _ARCHIVE_ERRORS as exc:
-            raise CheckpointError(f"{path} is corrupt or truncated: entry {info.filename}: "
-                                  f"{exc}") from exc
-        if dtype.hasobject:
-            raise _pickle_refused(path)
-        size = math.prod(shape) * dtype.itemsize
-        if offset + size != info.file_size:
-            raise CheckpointError(
-                f"{path} is corrupt: entry {info.filename} declares a {dtype} array of shape "
-                f"{shape} ({size:,} bytes) but holds {info.file_size - offset:,} bytes"
-            )
-
-
-def _check_architecture_size(path: Path, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
-    """Refuse an architecture far larger than the weights stored with it, before building it.
-
-    Building a model allocates (and draws) its weights, so a forged 1 KB file declaring a
-    Linear(50000, 50000) would cost 10 GB before any array is compared. A real checkpoint
-    stores every parameter and buffer, so what it declares is what it holds.
-    """
-    stored = sum(a.size for k, a in arrays.items() if k.startswith(("param/", "buffer/")))
-    model = meta.get("model")
-    layers = model.get("layers") if isinstance(model, dict) else None
-    if not isinstance(layers, list):
-        return  # from_config says what is wrong
-    declared = sum(_declared_size(spec) for spec in layers if isinstance(spec, dict))
-    if declared > 2 * stored + 2**20:
-        raise CheckpointError(
-            f"{path}: invalid architecture in the metadata: its layers need {declared:,} "
-            f"weights but the file holds {stored:,}; the file is damaged or forged"
-        )
-
-
-def _declared_size(spec: dict[str, Any]) -> int:
-    """Parameters + buffers a layer spec asks for (0 where its settings are not plain ints)."""
-    c = spec.get("config")
-    if not isinstance(c, dict):
-        return 0
-
-    def ints(*names):
-        values = [c.get(n) for n in names]
-        ok = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
-        return values if ok else None
-
-    bias = c.get("bias") is not False
-    if (v := ints("in_features", "out_features")) is not None:
-        return v[0] * v[1] + bias * v[1]
-    if (v := ints("in_channels", "out_channels", "groups")) is not None:
-        k = c.get("kernel_size")
-        if isinstance(k, int):  # one int is the size along each of the layer's 1 or 2 axes
-            k = [k] * (1 if str(spec.get("class", "")).endswith("1D") else 2)
-        if not (isinstance(k, list) and all(isinstance(i, int) and i > 0 for i in k)):
-            return 0
-        return v[1] * (v[0] // v[2]) * math.prod(k) + bias * v[1]
-    if (v := ints("num_features")) is not None:
-        return 4 * v[0]  # gamma, beta, running mean and variance
-    return 0
+#: The names train.py used before these were public.
 
 
 def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
@@ -351,7 +242,7 @@ def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a tatamu checkpoint (format marker missing)")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if not is_int(version) or version < 1:
         raise CheckpointError(f"{path}: invalid format_version {version!r}")
     if version > FORMAT_VERSION:
         raise CheckpointError(

@@ -1,16 +1,97 @@
-"""The exceptions tatamu raises for things a user can cause.
+"""The exceptions tatamu raises for things a user can cause, and the fixes they carry.
 
 Every error a user can cause is a ``TatamuError``, so the CLI can print its one-line message
 without a traceback (exit status 2) and tell it apart from a bug in tatamu (exit status 1).
 Each subclass is also the built-in exception a Python user would expect (``ValueError`` for a
 bad shape, ``OSError`` for a download), so ``except ValueError`` keeps working.
+
+An error also says, as data, which parameter was wrong (``param``, ``value``) and which
+settings would fix it (``fixes``, each a :class:`Fix`). The message names a fix in Python's
+words (``overwrite=True``); :meth:`TatamuError.render` writes the same message in other words,
+so the CLI turns ``overwrite=True`` into ``--force`` from one table (:mod:`tatamu.cli_flags`)
+instead of rewriting the text.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: A Fix's ``value`` when it has none: "set this parameter" (``root=`` a folder).
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One way out of an error: give the Python argument ``param`` the value ``value``."""
+
+    param: str
+    value: Any = UNSET
+
+    def python(self) -> str:
+        """How a Python user writes it: ``overwrite=True``, ``rounding="floor"``, ``root=``."""
+        if self.value is UNSET:
+            return f"{self.param}="
+        value = f'"{self.value}"' if isinstance(self.value, str) else repr(self.value)
+        return f"{self.param}={value}"
+
+
+@dataclass(frozen=True)
+class Name(Fix):
+    """A parameter named in a message ("batch_size must be an int >= 1"), not a fix."""
+
+    def python(self) -> str:
+        return self.param
+
+
+#: Writes one Fix (or Name) into a message (:func:`python` for Python users; the CLI has its
+#: own, :func:`tatamu.cli_flags.write_fix`).
+FixWriter = Callable[[Fix], str]
+
+
+def python(fix: Fix) -> str:
+    """A fix or name as a Python user writes it (the default wording of every message)."""
+    return fix.python()
+
+_NO_VALUE = object()  # spell(name) without a value
+
 
 class TatamuError(Exception):
-    """Base class of every error a user can cause; the message says what was wrong and the fix."""
+    """Base class of every error a user can cause; the message says what was wrong and the fix.
+
+    Parameters
+    ----------
+    *parts : the message: text, and :class:`Fix` objects where a fix is named in it
+        (``CheckpointError(f"{path} exists; pass ", Fix("overwrite", True), " to replace it")``),
+        :class:`Name` objects where a parameter is.
+    param, value : the parameter that was wrong and the value it had, when one was.
+    """
+
+    def __new__(cls, *parts: str | Fix, param: str | None = None, value: Any = UNSET):
+        # The built-in bases (OSError) see only the rendered text, never the keywords.
+        return super().__new__(cls, _render(parts, python))
+
+    def __init__(self, *parts: str | Fix, param: str | None = None, value: Any = UNSET) -> None:
+        super().__init__(_render(parts, python))
+        self.parts: tuple[str | Fix, ...] = parts
+        self.param = param
+        self.value = value
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        """The fixes the message names, in order."""
+        return tuple(p for p in self.parts if isinstance(p, Fix) and not isinstance(p, Name))
+
+    def render(self, write_fix: FixWriter | None = None) -> str:
+        """The message with each fix written by ``write_fix`` (``str(error)`` uses Python's)."""
+        return _render(self.parts, write_fix or python)
+
+
+def _render(parts: tuple, write_fix: FixWriter) -> str:
+    return "".join(write_fix(p) if isinstance(p, Fix) else str(p) for p in parts)
 
 
 class ConfigError(TatamuError, ValueError):
@@ -35,3 +116,41 @@ class DownloadError(TatamuError, OSError):
 
 class CheckpointError(TatamuError, ValueError):
     """A checkpoint that is corrupt, truncated, foreign, pickled or from another architecture."""
+
+
+# -- naming a parameter in a message ------------------------------------------------------------
+# A message's fix names a parameter the way the caller spells it: ``lr=0.01`` from Python,
+# ``--lr 0.01`` from the command line. The library always calls :func:`spell`; the CLI installs
+# its table of flag names with :func:`spelled_as`, so no message is ever rewritten afterwards.
+_SPELLING: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "tatamu_spelling", default=None)
+
+
+def spell(name: str, value: object = _NO_VALUE, *, words: str | None = None) -> str:
+    """``name`` (and ``value``) as the caller writes it: ``lr=0.01`` or ``--lr 0.01``.
+
+    ``words``: what to say instead where no flag stands for ``name`` (a Python caller reads
+    "run folder" better than the name of a parameter it never passed).
+
+    >>> spell("rounding", "floor")
+    'rounding="floor"'
+    >>> with spelled_as({"rounding": "--rounding"}):
+    ...     spell("rounding", "floor")
+    '--rounding floor'
+    """
+    flags = _SPELLING.get()
+    if flags is not None and name in flags:
+        return flags[name] if value is _NO_VALUE else f"{flags[name]} {value}"
+    if words is not None or value is _NO_VALUE:
+        return words or name
+    return f"{name}={value!r}".replace("'", '"') if isinstance(value, str) else f"{name}={value}"
+
+
+@contextlib.contextmanager
+def spelled_as(flags: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, :func:`spell` names parameters by ``flags`` (parameter -> flag)."""
+    token = _SPELLING.set(flags)
+    try:
+        yield
+    finally:
+        _SPELLING.reset(token)

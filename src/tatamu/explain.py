@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .im2col import conv_output_size, im2col, window_geometry
 from .layers import AvgPool2D, Conv2D, MaxPool2D
 from .padding import pad
+from .validate import positive_int
 
 #: The seeds' worked example (the book's Fig. 7-3): this input ⊛ this filter = [[15, 16], [6, 15]].
 SEED_INPUT = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=np.float64)
@@ -205,8 +206,7 @@ def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
     (h, w), (kh, kw) = parse_size(input_size, "input"), parse_size(kernel_size, "kernel")
     s, p = parse_size(stride, "stride"), parse_size(padding, "padding")
     for value, what in ((channels, "channels"), (batch, "batch")):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{what} must be a whole number >= 1; got {value!r}")
+        positive_int(value, what)
     shape = (batch, channels, h, w)
     lines = [f"im2col: each {kh}x{kw} window of a {'x'.join(map(str, shape))} input (N x C x H x W)"
              f" becomes a row; stride {_pair(s)}, padding {_pair(p)}", ""]
@@ -269,6 +269,23 @@ def size_lines(input_hw, kernel_hw, stride, padding) -> list[str]:
         lines.append(f"  O{axis} = ({axis} + 2P - F{axis}) / S + 1 = ({size} + 2*{p} - {k}) / "
                      f"{s} + 1 = {room} / {s} + 1 = {format_number(value)}{note}")
     return lines
+
+
+def formula_lines(axis: str, size: int, kernel: int, stride: int, padding: int,
+                  dilation: int = 1) -> list[str]:
+    """``tatamu size``'s working for one axis: the formula, then it with these numbers.
+
+    >>> print("\\n".join(formula_lines("H", 7, 3, 2, 0)))
+    H: OH = (H + 2P - K) / S + 1 with H=7, P=0, K=3, S=2
+       = (7 + 2*0 - 3) / 2 + 1 = 4 / 2 + 1 = 3
+    """
+    span = dilation * (kernel - 1) + 1  # a dilated kernel covers this many inputs
+    shown = f"{kernel}" if dilation == 1 else f"{span} (= {dilation}*({kernel}-1)+1, dilated)"
+    room = size + 2 * padding - span
+    return [f"{axis}: O{axis} = ({axis} + 2P - K) / S + 1 with {axis}={size}, P={padding}, "
+            f"K={shown}, S={stride}",
+            f"   = ({size} + 2*{padding} - {span}) / {stride} + 1 = {room} / {stride} + 1 "
+            f"= {room / stride + 1:g}"]
 
 
 def _sizes(input_hw, kernel_hw, stride, padding, rounding) -> tuple[int, int]:

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
-
 from .backend import get_array_module
-from .errors import ConfigError, ShapeError
+from .errors import ConfigError, Fix, Name, ShapeError
 from .padding import pad, pad_adjoint
+from .validate import is_int
 
 Rounding = Literal["strict", "floor", "ceil"]
 ROUNDINGS = ("strict", "floor", "ceil")
@@ -32,13 +31,12 @@ ROUNDINGS = ("strict", "floor", "ceil")
 
 def pair(value: int | tuple[int, int], name: str = "value") -> tuple[int, int]:
     """Return ``(value, value)`` for an int, or the pair itself, checking both are ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if is_int(value):
         return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
-    ):
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
         return int(value[0]), int(value[1])
-    raise ConfigError(f"{name} must be an int or a pair of ints; got {value!r}")
+    raise ConfigError(f"{name} must be an int or a pair of ints; got {value!r}", param=name,
+                      value=value)
 
 
 def padding_pairs(padding: int | tuple, name: str = "padding") -> tuple[tuple[int, int], ...]:
@@ -106,8 +104,9 @@ def conv_output_size(
         (stride, "stride", 1),
         (dilation, "dilation", 1),
     ):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-            raise ConfigError(f"{where}{what} must be an int >= {minimum}; got {value!r} ({axis})")
+        if not is_int(value) or value < minimum:  # the axis too: "(H)", "(W)", "(L)"
+            raise ConfigError(f"{where}{what} must be an int >= {minimum}; got {value!r} "
+                              f"({axis})", param=what, value=value)
     before, after = pair(padding, "padding") if isinstance(padding, (tuple, list)) else (
         padding,
         padding,
@@ -128,8 +127,9 @@ def conv_output_size(
         raise ConfigError(
             f"{where}the kernel (span {effective}) is larger than the padded input along "
             f"{axis} ({padded} = {size} + padding {before + after}): output size "
-            f"{formula} = {_fmt(span / stride + 1)} <= 0. Use a smaller kernel_size or "
-            f"dilation, more padding, or a larger input."
+            f"{formula} = {_fmt(span / stride + 1)} <= 0. Use a smaller ", Name("kernel_size"),
+            " or ", Name("dilation"), ", more ", Name("padding"), ", or a larger input.",
+            param="size", value=size,
         )
     exact = span / stride + 1
     if span % stride == 0:
@@ -143,20 +143,18 @@ def conv_output_size(
             out -= 1
         return out
     # Suggest the nearest paddings that make the size divide (same padding on both sides).
-    fixes = []
+    fixes: list = []
     for extra in range(1, 2 * stride + 1):
         total = before + after + extra
         if total % 2 == 0 and (size + total - effective) % stride == 0:
-            fixes.append(f"padding={total // 2}")
+            fixes += [Fix("padding", total // 2), ", or "]
             break
-    fix = (fixes[0] + ", or " if fixes else "") + (
-        'rounding="floor" (drop the incomplete last window, as PyTorch does) or '
-        'rounding="ceil" (keep a partial last window)'
-    )
     raise ConfigError(
         f"{where}output size along {axis} does not divide: {formula} = {_fmt(exact)} "
         f"(the last window would stick out by {stride - span % stride} of stride {stride}). "
-        f"Fix: {fix}."
+        "Fix: ", *fixes, Fix("rounding", "floor"), " (drop the incomplete last window, as "
+        "PyTorch does) or ", Fix("rounding", "ceil"), " (keep a partial last window).",
+        param="rounding", value=rounding,
     )
 
 

@@ -11,19 +11,15 @@ import math
 import numpy as np
 
 from .errors import ConfigError
+from .validate import as_rng
 
 #: The names accepted by every layer's ``init`` argument; a float is a fixed std (the book's
 #: ``weight_init_std=0.01``).
 INITS = ("he", "glorot", "torch")
 
 
-def make_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A Generator from a Generator, an int seed, or None (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise ConfigError(f"rng must be a numpy.random.Generator, an int seed or None; got {rng!r}")
+#: A Generator from a Generator, an int seed, or None (fresh entropy): see validate.as_rng.
+make_rng = as_rng
 
 
 def init_weight(

@@ -13,9 +13,15 @@ from .backend import as_numpy
 from .errors import ShapeError
 
 
-def _classes(pred) -> np.ndarray:
+def class_indices(pred) -> np.ndarray:
+    """Class indices (N,) from scores, probabilities or one-hot labels (N, K), or from
+    indices (N,) as they are: the one place that decides which class a row means.
+    """
     pred = as_numpy(pred)
     return pred.argmax(axis=1) if pred.ndim == 2 else pred
+
+
+_classes = class_indices
 
 
 def accuracy(pred, labels) -> float:
@@ -24,7 +30,7 @@ def accuracy(pred, labels) -> float:
     ``pred`` is (N, classes) scores/probabilities or (N,) class indices; ``labels`` (N,) indices
     or (N, classes) one-hot.
     """
-    pred, labels = _classes(pred), _classes(labels)
+    pred, labels = class_indices(pred), class_indices(labels)
     if pred.shape != labels.shape:
         raise ShapeError(f"accuracy: {pred.shape[0]} predictions for {labels.shape[0]} labels")
     if pred.size == 0:
@@ -34,7 +40,7 @@ def accuracy(pred, labels) -> float:
 
 def confusion_matrix(pred, labels, num_classes: int | None = None) -> np.ndarray:
     """``M[i, j]`` = how many samples of true class ``i`` were predicted as class ``j``."""
-    pred, labels = _classes(pred).astype(np.int64), _classes(labels).astype(np.int64)
+    pred, labels = class_indices(pred).astype(np.int64), class_indices(labels).astype(np.int64)
     if num_classes is None:
         num_classes = int(max(pred.max(initial=0), labels.max(initial=0))) + 1
     counts = np.bincount(labels * num_classes + pred, minlength=num_classes * num_classes)

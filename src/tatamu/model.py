@@ -17,20 +17,14 @@ import numpy as np
 
 from .backend import get_array_module
 from .errors import ConfigError, DataError, ShapeError
-from .layers import LAYER_CLASSES, Layer
+from .layers import LAYER_CLASSES, Layer, is_random
 from .losses import SoftmaxCrossEntropy
 from .parallel import ShardRunner, resolve_threads
+from .validate import first_nonfinite
 
 #: How much working memory predict() may use for activations, by default: small enough for a
 #: 4 GB laptop with everything else running; the chunk size is derived from it.
 DEFAULT_MEMORY_BUDGET = 64 * 2**20
-
-# Short prefixes for derived layer names: conv1, relu1, pool1, linear1, ...
-_PREFIXES = {
-    "Conv1D": "conv", "Conv2D": "conv", "MaxPool1D": "pool", "MaxPool2D": "pool",
-    "AvgPool1D": "pool", "AvgPool2D": "pool", "GlobalAvgPool2D": "pool", "Linear": "linear",
-    "BatchNorm1D": "bn", "BatchNorm2D": "bn",
-}
 
 
 class Sequential:
@@ -119,7 +113,7 @@ class Sequential:
         twin.layers = {}
         for name, layer in self.layers.items():
             twin.layers[name] = copy.copy(layer)  # shares W and b, not the caches set later
-            if isinstance(getattr(layer, "rng", None), np.random.Generator):
+            if is_random(layer):
                 twin.layers[name].rng = copy.deepcopy(layer.rng)
         twin.loss_fn = copy.copy(self.loss_fn)
         return twin
@@ -185,8 +179,8 @@ class Sequential:
         try:
             with ShardRunner(self, threads) as runner:
                 for start in range(0, len(x), chunk):
-                    part = self._as_input(x[start : start + chunk])
-                    _check_finite(part, start, xp)
+                    part = self.as_input(x[start : start + chunk])
+                    _check_finite(part, start)
 
                     def probabilities(replica, a, b, part=part):
                         return softmax(replica.forward(part[a:b]))
@@ -208,26 +202,24 @@ class Sequential:
     def bytes_per_sample(self) -> int:
         """A generous estimate of the working memory one sample needs in a forward pass.
 
-        Each layer's output plus, for windowed layers, their unfolded windows (im2col), twice
-        over for the temporaries NumPy makes along the way.
+        Each layer's output plus its scratch memory (:meth:`Layer.scratch_size`: the unfolded
+        windows of im2col), twice over for the temporaries NumPy makes along the way.
         """
         itemsize = self.dtype.itemsize
         total = math.prod(self.input_shape)
         shape = self.input_shape
         for layer, out_shape in zip(self.layers.values(), self.output_shapes, strict=True):
-            total += math.prod(out_shape)
-            k = getattr(layer, "_k", None)
-            if k is not None:
-                channels = shape[0]
-                total += math.prod(out_shape[1:]) * channels * k[0] * k[1]
+            total += math.prod(out_shape) + layer.scratch_size(shape)
             shape = out_shape
         return 2 * total * itemsize
 
-    def _as_input(self, x):
+    def as_input(self, x):
         """Cast float input to the model's dtype (float64 data into a float32 model is common)."""
         if getattr(x, "dtype", None) is not None and x.dtype.kind == "f" and x.dtype != self.dtype:
             return x.astype(self.dtype)
         return x
+
+    _as_input = as_input  # the name train.py used before it was public
 
     # -- description ------------------------------------------------------------------------
     def _infer_shapes(self) -> list[tuple[int, ...]]:
@@ -262,7 +254,7 @@ class Sequential:
         return {
             "input_shape": list(self.input_shape),
             "layers": [
-                {"name": name, "class": type(layer).__name__, "config": layer.config()}
+                {"name": name, "class": layer.layer_type, "config": layer.config()}
                 for name, layer in self.layers.items()
             ],
         }
@@ -273,7 +265,7 @@ class Sequential:
         try:
             layers = {}
             for spec in config["layers"]:
-                layer_cls = LAYER_CLASSES[spec["class"]]
+                layer_cls = layer_class(spec["class"])
                 layers[spec["name"]] = layer_cls(**spec["config"])
             return cls(layers, tuple(config["input_shape"]))
         except (KeyError, TypeError) as exc:
@@ -282,6 +274,17 @@ class Sequential:
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({n}): {layer!r}" for n, layer in self.layers.items())
         return f"Sequential(input_shape={self.input_shape},\n{inner}\n)"
+
+
+def layer_class(name: str) -> type[Layer]:
+    """The layer class a config names, or a ConfigError saying how to make it known."""
+    try:
+        return LAYER_CLASSES[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"not a valid tatamu model config: unknown layer class {name!r}. A layer of your "
+            "own is known once the module defining it (a subclass of tatamu.layers.Layer) is "
+            "imported: import it before loading", param="class", value=name) from None
 
 
 def _check_batch(x) -> None:
@@ -296,11 +299,11 @@ def _check_batch(x) -> None:
         raise ShapeError(f"got no samples (an empty batch of shape {x.shape})")
 
 
-def _check_finite(part, start: int, xp) -> None:
+def _check_finite(part, start: int) -> None:
     """Refuse a chunk with NaN or inf, naming the first bad sample (``start`` is its offset)."""
-    if part.dtype.kind == "f" and not bool(xp.isfinite(part).all()):
-        bad = start + int(xp.argmax(~xp.isfinite(part).reshape(len(part), -1).all(axis=1)))
-        raise DataError(f"predict(): sample {bad} contains NaN or inf values; "
+    bad = first_nonfinite(part)
+    if bad is not None:
+        raise DataError(f"predict(): sample {start + bad} contains NaN or inf values; "
                         "clean the input first")
 
 
@@ -315,8 +318,8 @@ def _derive_names(layers: list[Layer]) -> dict[str, Layer]:
     counts: dict[str, int] = {}
     named = {}
     for layer in layers:
-        cls = type(layer).__name__
-        prefix = _PREFIXES.get(cls, cls.lower())
+        # getattr: a non-layer gets a name too, and Sequential then refuses it by that name
+        prefix = getattr(layer, "prefix", "") or type(layer).__name__.lower()
         counts[prefix] = counts.get(prefix, 0) + 1
         named[f"{prefix}{counts[prefix]}"] = layer
     return named

@@ -17,6 +17,7 @@ and gradients, so no two threads ever write the same array.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -24,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend import as_numpy, get_array_module
 from .errors import ConfigError, TatamuError
+from .layers.base import is_random
+from .metrics import class_indices
+from .validate import positive_int
 
 #: Environment variable that sets the default thread count (else OMP_NUM_THREADS, else cores).
 THREADS_ENV = "TATAMU_NUM_THREADS"
@@ -63,9 +67,7 @@ def resolve_threads(threads: int | None, model, *, training: bool) -> int:
     """
     if threads is None:
         threads = default_threads()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ConfigError(f"threads must be a positive int (or None for the default); "
-                          f"got {threads!r}")
+    threads = positive_int(threads, "threads")  # None was the default, resolved above
     params = list(model.params().values())
     if params and get_array_module(params[0]) is not np:
         return 1
@@ -107,6 +109,7 @@ class ShardRunner:
         self.model = model
         self.threads = threads
         self.replicas = [model]
+        self._used = 1  # shards of the last batch
         self._pool: ThreadPoolExecutor | None = None
         self._blas_limits = None
 
@@ -165,8 +168,40 @@ class ShardRunner:
             raise shard_error
         return [(start, stop, r) for (start, stop), r in zip(bounds, results, strict=True)]
 
-    def summed_grads(self, used: int) -> dict[str, Any]:
-        """The model's gradients with those of replicas ``1 .. used-1`` added in (in place)."""
+    def loss_and_predictions(self, x, labels, *, backward: bool = False):
+        """The batch's mean loss and predicted classes (N,), the batch split over the shards.
+
+        Each shard's loss counts with its share n_k / N of the batch, and with ``backward`` its
+        backward pass starts from that share, so the shards' losses add up to the batch's mean
+        loss and their gradients (:meth:`summed_grads`) to the gradient of that mean. A NaN or
+        infinite loss skips backward; the caller reports it (not NumPy's RuntimeWarnings).
+
+        Shapes: x (N, *input_shape), labels (N,) or (N, K) -> (float, (N,) int)
+        """
+        n = len(x)
+
+        def shard(replica, start, stop):
+            share = (stop - start) / n
+            # errstate belongs to a thread: each shard sets its own
+            with np.errstate(**({"over": "ignore", "invalid": "ignore", "divide": "ignore"}
+                                if backward else {})):
+                logits = replica.forward(x[start:stop])
+                loss = replica.loss_fn.forward(logits, labels[start:stop])
+                if backward and math.isfinite(loss):
+                    replica.backward(replica.loss_fn.backward(share))
+            return loss * share, class_indices(as_numpy(logits))
+
+        results = self.run(shard, n)
+        self._used = len(results)
+        loss = sum(shard_loss for _, _, (shard_loss, _) in results)
+        return loss, np.concatenate([predicted for _, _, (_, predicted) in results])
+
+    def summed_grads(self, used: int | None = None) -> dict[str, Any]:
+        """The model's gradients with those of replicas ``1 .. used-1`` added in (in place).
+
+        ``used`` defaults to the shards of the last :meth:`loss_and_predictions`.
+        """
+        used = self._used if used is None else used
         grads = self.model.grads()
         for replica in self.replicas[1:used]:
             for name, g in replica.grads().items():
@@ -180,7 +215,16 @@ class ShardRunner:
         replicas' are derived afresh each step, so a resumed run draws the same masks.
         """
         for k, replica in enumerate(self.replicas[1:], start=1):
-            for index, layer in enumerate(replica):
-                if isinstance(getattr(layer, "rng", None), np.random.Generator):
-                    layer.rng = np.random.default_rng([seed, epoch, batch, index, k])
+            seed_random_layers(replica, seed, epoch, batch, shard=k)
 
+
+def seed_random_layers(model, *key: int, shard: int | None = None) -> None:
+    """Give each random layer (Dropout) of ``model`` a Generator from ``key`` + its index.
+
+    Then the masks depend only on where training is, not on what ran before: what makes a
+    resumed run draw the masks an uninterrupted one draws.
+    """
+    for index, layer in enumerate(model):
+        if is_random(layer):
+            tail = (index,) if shard is None else (index, shard)
+            layer.rng = np.random.default_rng([*key, *tail])

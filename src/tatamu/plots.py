@@ -2,17 +2,15 @@
 
 matplotlib is imported inside the functions, so ``import tatamu`` stays fast and works on a
 machine with no display. The training curves live here (``tatamu train`` draws them); the
-pictures of filters, feature maps, mistakes and gradients live in :mod:`tatamu.viz`, and the
-two most asked for are re-exported below.
+pictures of filters, feature maps, mistakes and gradients live in :mod:`tatamu.viz`
+(``tatamu.viz.plot_filters``...). This module imports nothing from ``viz`` (``viz.show`` draws
+curves with it), so the two never import each other.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-from .viz.activations import plot_feature_maps as plot_feature_maps
-from .viz.weights import plot_filters as plot_filters
 
 
 def _pyplot():

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tatamu.cli_flags import cli_message
 from tatamu.datasets import cache, load_dataset, load_fashion_mnist, mnist
-from tatamu.errors import DataError
+from tatamu.errors import DataError, Fix
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 
@@ -78,8 +79,13 @@ def test_not_found_lists_places_and_fixes(tiny_fashion, idx_writer, tmp_path: Pa
     for place in (root, tmp_path / "cache" / "fashion-mnist", mnist.DEBIAN_FASHION_MNIST_DIRS[0]):
         assert str(place) in msg
     assert "missing train-images-idx3-ubyte[.gz]" in msg and "no such folder" in msg
-    for fix in ("download=True", "--download", "apt-get install dataset-fashion-mnist", "root="):
+    for fix in ("download=True", "apt-get install dataset-fashion-mnist", "root="):
         assert fix in msg
+    # The library names no CLI flag; the CLI writes the same fixes as its options.
+    assert "--download" not in msg
+    assert info.value.fixes == (Fix("download", True), Fix("root"))
+    cli_text = cli_message(info.value)
+    assert "pass --download to fetch it" in cli_text and "pass --data-root a folder" in cli_text
 
 
 def test_corrupt_cached_file_is_an_error(tiny_fashion, idx_writer, tmp_path: Path) -> None:

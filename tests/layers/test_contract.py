@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tatamu.errors import ShapeError, StateError
-from tatamu.layers import LAYER_CLASSES
+from tatamu.layers import LAYER_CLASSES as REGISTRY
 
 # name -> (constructor kwargs, input shape)
 EXAMPLES = {
@@ -34,8 +34,16 @@ EXAMPLES = {
     "GlobalAvgPool2D": ({}, (2, 3, 4, 4)),
     "BatchNorm1D": ({"num_features": 3}, (4, 3)),
     "BatchNorm2D": ({"num_features": 3}, (2, 3, 4, 4)),
+    # the book's layers (tatamu.layers.book) obey the same contract
+    "Convolution": ({"W": np.linspace(-1, 1, 54).reshape(3, 2, 3, 3), "b": np.zeros(3),
+                     "stride": 2, "pad": 1}, (2, 2, 5, 5)),
+    "Pooling": ({"pool_h": 2, "pool_w": 2, "stride": 2}, (2, 2, 4, 4)),
+    "Affine": ({"W": np.linspace(-1, 1, 36).reshape(12, 3), "b": np.zeros(3)}, (2, 3, 2, 2)),
+    "Relu": ({}, (2, 3, 4, 4)),
 }
 
+#: tatamu's own layers (the registry also holds the layers tests define for themselves).
+LAYER_CLASSES = {n: c for n, c in REGISTRY.items() if c.__module__.startswith("tatamu.")}
 NAMES = sorted(LAYER_CLASSES)
 DTYPES = [np.float32, np.float64]
 
@@ -161,6 +169,16 @@ def test_config_is_json_and_rebuilds_an_equal_layer(name):
         assert rebuilt.params()[key].shape == value.shape
         assert rebuilt.params()[key].dtype == value.dtype
     assert repr(rebuilt) == repr(layer)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_param_shapes_says_what_the_layer_holds(name, bias):
+    # What the checkpoint guard reads before building a layer from a file is what it builds.
+    takes_bias = "bias" in inspect.signature(LAYER_CLASSES[name].__init__).parameters
+    layer = build(name, **({"bias": bias} if takes_bias else {}))
+    held = {k: v.shape for k, v in {**layer.params(), **layer.buffers()}.items()}
+    assert type(layer).param_shapes(json.loads(json.dumps(layer.config()))) == held
 
 
 @pytest.mark.parametrize("name", ["Conv1D", "Conv2D", "Linear"])

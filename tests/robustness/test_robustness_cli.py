@@ -19,6 +19,8 @@ from cli_runner import run_cli
 from robustness_helpers import one_error_line
 
 import tatamu
+import tatamu.commands.size
+import tatamu.commands.summary
 from tatamu import cli
 from tatamu.models import conv1d_net, simple_convnet
 
@@ -74,7 +76,7 @@ USER_ERRORS = {
     "size-stride-count": ("size 7 --kernel 3 --stride 1 2", ["--stride takes one value"]),
     "size-stride-0": ("size 7 --kernel 3 --stride 0", ["--stride", "at least 1"]),
     "size-kernel-0": ("size 7 --kernel 0", ["kernel_size must be an int >= 1"]),
-    "size-kernel-too-big": ("size 3 --kernel 5", ["larger than", "smaller kernel_size"]),
+    "size-kernel-too-big": ("size 3 --kernel 5", ["larger than", "smaller --kernel"]),
     "size-negative-padding": ("size 7 --kernel 3 --padding -1", ["padding must be >= 0"]),
     "explain-stride-0": ("explain conv --stride 0", ["--stride must be at least 1"]),
     "explain-bad-size": ("explain conv --input fivexfive", ["--input takes a size like 4x4"]),
@@ -83,7 +85,8 @@ USER_ERRORS = {
                              ["2.5", "--rounding floor"]),
     "explain-huge": ("explain im2col --channels 100000 --batch 100000 --input 28x28 "
                      "--kernel 3x3 --stride 1", ["not enough memory", "--channels"]),
-    "show-missing": ("show filters {p}/missing.npz", ["no checkpoint at", ".npz file or a run"]),
+    "show-missing": ("show filters {p}/missing.npz",
+                     ["no checkpoint file at", ".npz file or a run"]),
     "show-unknown-layer": ("show filters {p}/no-dataset.npz --layer nope --out {p}/",
                            ["no layer 'nope'", "conv1"]),
     "show-channel-range": ("show dream {p}/no-dataset.npz --channel 999 --steps 1 --out {p}/",
@@ -104,7 +107,7 @@ def test_a_multi_line_library_message_becomes_one_line(monkeypatch):
         raise tatamu.errors.DataError("not found. Looked in:\n  /a: missing\n  /b: no such "
                                       "folder\nFix: pass --download")
 
-    monkeypatch.setattr(cli, "cmd_size", fails)
+    monkeypatch.setattr(tatamu.commands.size, "run", fails)
     status, _, err = run_cli("size", "7", "--kernel", "3")
     assert status == 2
     assert one_error_line(err) == ("tatamu: error: not found. Looked in: /a: missing; "
@@ -125,7 +128,7 @@ def test_the_machine_saying_no_is_a_user_error_not_a_bug(monkeypatch, exc, phras
     def fails(args):
         raise exc
 
-    monkeypatch.setattr(cli, "cmd_size", fails)
+    monkeypatch.setattr(tatamu.commands.size, "run", fails)
     status, _, err = run_cli("size", "7", "--kernel", "3")
     assert status == 2
     assert "internal error" not in err
@@ -140,7 +143,7 @@ def test_a_bug_is_one_line_saying_where_to_report_exit_1(monkeypatch, exc):
         raise exc
 
     monkeypatch.delenv("TATAMU_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "cmd_summary", broken)
+    monkeypatch.setattr(tatamu.commands.summary, "run", broken)
     status, _, err = run_cli("summary", "simple")
     assert status == 1
     lines = err.splitlines()
@@ -153,7 +156,7 @@ def test_ctrl_c_in_any_command_is_exit_130(monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_summary", interrupted)
+    monkeypatch.setattr(tatamu.commands.summary, "run", interrupted)
     status, _, err = run_cli("summary", "simple")
     assert (status, err) == (130, "tatamu: interrupted\n")
 

@@ -22,6 +22,7 @@ from robustness_helpers import one_error_line, tiny_data, tiny_model
 
 import tatamu
 from tatamu import checkpoint
+from tatamu.cli_flags import cli_message
 from tatamu.datasets import download
 from tatamu.errors import CheckpointError, DownloadError
 from tatamu.optim import Adam
@@ -57,7 +58,8 @@ def test_saving_under_a_regular_file_is_a_clear_error(tmp_path):
     blocker.write_text("a file, not a folder")
     with pytest.raises(CheckpointError, match="cannot write to folder") as info:
         tatamu.save(tiny_model(), blocker / "sub" / "m.npz")
-    assert str(blocker / "sub") in str(info.value) and "--out" in str(info.value)
+    assert str(blocker / "sub") in str(info.value) and "writable folder (path)" in str(info.value)
+    assert "writable folder (--out)" in cli_message(info.value)  # the CLI's words for the fix
 
 
 def test_fit_into_an_unwritable_folder_fails_before_training(tmp_path):

@@ -189,8 +189,8 @@ def test_a_batch_larger_than_the_data_trains_on_all_of_it_once_per_epoch(batch_s
     ("kwargs", "phrase"),
     [({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
      ({"batch_size": True}, "batch_size"), ({"epochs": 0}, "epochs"),
-     ({"epochs": -1}, "epochs"), ({"threads": 0}, "threads must be a positive int"),
-     ({"threads": 1.5}, "threads must be a positive int")],
+     ({"epochs": -1}, "epochs"), ({"threads": 0}, "threads must be an int >= 1"),
+     ({"threads": 1.5}, "threads must be an int >= 1")],
     ids=["batch-0", "batch-float", "batch-bool", "epochs-0", "epochs-negative", "threads-0",
          "threads-float"],
 )

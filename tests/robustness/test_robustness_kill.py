@@ -109,7 +109,7 @@ def assert_same_run(a: dict, b: dict) -> None:
 def assert_left_whole(folder: Path) -> dict[str, bytes]:
     """Every checkpoint in ``folder`` loads whole; only checkpoints and temp files are there."""
     names = {p.name for p in folder.iterdir()} - {p.name for p in temp_files(folder)}
-    assert names <= {*CHECKPOINTS, "history.json", "curves.png"}, names
+    assert names <= {*CHECKPOINTS, "history.json", "curves.png", "plan.json"}, names
     for name in CHECKPOINTS:
         if (folder / name).exists():
             checkpoint.read(folder / name)

@@ -58,14 +58,14 @@ def _slow_down() -> None:
     if step_sleep:
         from tatamu import train
 
-        real_step = train._train_step
+        real_step = train.train_step
 
         def slow_step(*args, **kwargs):
             result = real_step(*args, **kwargs)
             time.sleep(step_sleep)
             return result
 
-        train._train_step = slow_step
+        train.train_step = slow_step
     if write_sleep:
         real_savez = np.savez
 

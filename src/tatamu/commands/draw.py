@@ -20,17 +20,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("--host", default=LOCAL,
                    help="address to listen on (default 127.0.0.1, this machine only; another "
                         "one lets other machines use the page)")
-    p.set_defaults(run=cmd_draw)
+    p.set_defaults(run=run)
 
 
-def cmd_draw(args) -> int:
-    from ..cli import _checkpoint_path
+def run(args) -> int:
     from ..draw import DrawApp, make_server, serve
     from ..errors import ConfigError
+    from ..run import resolve_checkpoint
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be 0 to 65535; got {args.port}")
-    path = _checkpoint_path(args.checkpoint)
+    path = resolve_checkpoint(args.checkpoint)
     app = DrawApp(path)
     server = make_server(app, args.host, args.port)
     host, port = server.server_address[:2]

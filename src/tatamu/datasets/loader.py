@@ -10,12 +10,12 @@ partial batch unless told not to, and never touches NumPy's global random state.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..errors import DataError
+from ..validate import as_rng, positive_int
 
 
 class BatchLoader:
@@ -69,10 +69,7 @@ class BatchLoader:
         rng: np.random.Generator | int | None = None,
         drop_last: bool = False,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-            raise DataError(f"batch_size must be an integer >= 1; got {batch_size!r}")
-        if batch_size < 1:
-            raise DataError(f"batch_size must be >= 1; got {batch_size}")
+        positive_int(batch_size, "batch_size", error=DataError)
         n = len(x)
         if n == 0:
             raise DataError("cannot make batches from empty data (x has 0 samples)")
@@ -82,7 +79,7 @@ class BatchLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = as_rng(rng)
 
     @property
     def num_samples(self) -> int:

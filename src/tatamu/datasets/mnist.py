@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..backend import resolve_dtype
-from ..errors import DataError
+from ..errors import DataError, Fix
 from . import integrity
 from .cache import user_cache_dir
 from .download import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ProgressFn, download_files
@@ -190,9 +190,10 @@ def load_fashion_mnist(
     if not download:
         raise DataError(
             "Fashion-MNIST not found. Looked in:\n" + "\n".join(looked) + "\n"
-            "Fix: pass download=True (or the tatamu CLI option --download) to fetch it into the "
-            f"user cache {cache}; or `sudo apt-get install dataset-fashion-mnist`; or pass "
-            "root= a folder holding the four *-ubyte.gz (or uncompressed) files."
+            "Fix: pass ", Fix("download", True), " to fetch it into the "
+            f"user cache {cache}; or `sudo apt-get install dataset-fashion-mnist`; or pass ",
+            Fix("root"), " a folder holding the four *-ubyte.gz (or uncompressed) files.",
+            param="root", value=None if root is None else str(root),
         )
     _, missing = _locate(cache)
     download_files([(name + ".gz", FASHION_MNIST_SHA256[name]) for name in missing], cache,

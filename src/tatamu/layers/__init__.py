@@ -1,4 +1,8 @@
-"""The layers: each a class with ``forward`` and ``backward`` side by side (see ``base.py``)."""
+"""The layers: each a class with ``forward`` and ``backward`` side by side (see ``base.py``).
+
+``LAYER_CLASSES`` (every layer class by name) fills itself as classes are defined: a new layer
+needs no line here or anywhere else to be saved, loaded, named and drawn.
+"""
 
 from ..losses import SoftmaxCrossEntropy as SoftmaxCrossEntropy
 from ..losses import SoftmaxWithLoss as SoftmaxWithLoss
@@ -6,7 +10,9 @@ from .activation import LeakyReLU as LeakyReLU
 from .activation import ReLU as ReLU
 from .activation import Sigmoid as Sigmoid
 from .activation import Tanh as Tanh
+from .base import LAYER_CLASSES as LAYER_CLASSES
 from .base import Layer as Layer
+from .base import is_random as is_random
 from .conv import Conv1D as Conv1D
 from .conv import Conv2D as Conv2D
 from .linear import Affine as Affine
@@ -20,12 +26,3 @@ from .regularization import BatchNorm1D as BatchNorm1D
 from .regularization import BatchNorm2D as BatchNorm2D
 from .regularization import Dropout as Dropout
 from .shape import Flatten as Flatten
-
-#: Every layer class by name, for rebuilding a model from its saved config.
-LAYER_CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        Conv1D, Conv2D, Linear, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout,
-        MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D, GlobalAvgPool2D, BatchNorm1D, BatchNorm2D,
-    )
-}

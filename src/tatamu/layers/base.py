@@ -11,18 +11,30 @@ code never special-case one:
 - what backward needs is cached in ``_``-prefixed attributes declared in ``__init__``, only
   while ``caching`` is on (``train()`` turns it on, ``eval()`` off, so prediction keeps nothing);
 - ``backward`` never writes into ``dout`` or the cache, and keeps the input's dtype.
+
+Adding a layer touches only its own file: defining a subclass registers it by class name in
+:data:`LAYER_CLASSES` (so a checkpoint naming it can be loaded), and the class itself says how
+``Sequential`` names it (``prefix``), whether viz draws its outputs (``feature_maps``), which
+arrays a given config makes (:meth:`Layer.param_shapes`, also what the checkpoint guard reads
+before building anything) and how much scratch memory a forward needs (:meth:`Layer.scratch_size`).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+import math
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ShapeError, StateError
+from ..validate import channels_last_hint
 
 LAYOUTS = {2: "(N, features)", 3: "(N, C, L)", 4: "(N, C, H, W)"}
+
+#: Every layer class by its ``layer_type`` (the class name), filled as classes are defined:
+#: what ``Sequential.from_config`` and checkpoints rebuild models from.
+LAYER_CLASSES: dict[str, type[Layer]] = {}
 
 
 class Layer:
@@ -35,6 +47,47 @@ class Layer:
     #: What backward needs, kept by forward while ``caching`` (e.g. ``("_col", "_x_shape")``);
     #: ``eval()`` clears it, so a backward can never use an older batch's values.
     cache_names: tuple[str, ...] = ()
+    #: Derived names in a Sequential are prefix + a count: ``conv1``; "" means the class name
+    #: in lower case (``relu1``).
+    prefix: ClassVar[str] = ""
+    #: Whether the outputs are feature maps (C, H, W) or (C, L) worth drawing as pictures.
+    feature_maps: ClassVar[bool] = False
+    #: The name saved in checkpoints, set when the class is defined: the class name, or
+    #: ``module.QualName`` when another module's class already holds that name.
+    layer_type: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register every public layer class, so that a checkpoint can name it."""
+        super().__init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):
+            return  # a shared base (_Pool2D), never built by name
+        name = cls.__name__
+        held = LAYER_CLASSES.get(name)
+        if held is not None and (held.__module__, held.__qualname__) != (
+                cls.__module__, cls.__qualname__):
+            name = f"{cls.__module__}.{cls.__qualname__}"  # e.g. a learner's own "ReLU"
+        cls.layer_type = name
+        LAYER_CLASSES[name] = cls  # a re-run definition (a notebook cell) replaces itself
+
+    @classmethod
+    def param_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        """The shape of every parameter and buffer a layer built from ``config`` holds.
+
+        ``config`` is what :meth:`config` returns (the constructor's arguments). One method
+        for both users: ``__init__`` allocates these shapes, and a checkpoint's guard adds
+        them up *before* building a model from a file, so a forged file cannot make tatamu
+        allocate gigabytes. Raises ``ConfigError`` for a config that cannot work. Layers
+        without arrays keep this default.
+        """
+        return {}
+
+    def scratch_size(self, input_shape: tuple[int, ...]) -> int:
+        """Elements of working memory one sample needs in forward beyond input and output.
+
+        For windowed layers the unfolded windows (im2col); ``Sequential.predict`` sizes its
+        chunks from this. ``input_shape`` leaves out the batch axis.
+        """
+        return 0
 
     def __init__(self) -> None:
         self.training = True  # Dropout and BatchNorm behave differently in training
@@ -159,15 +212,25 @@ def check_input(
             hint = " A single sample? Add the batch axis with x[None]."
         raise ShapeError(f"{label}: expected {layouts}; got shape {x.shape}.{hint}")
     if channels is not None and x.shape[1] != channels:
-        hint = ""
-        if x.ndim >= 3 and x.shape[-1] == channels:
-            order = (0, x.ndim - 1, *range(1, x.ndim - 1))
-            hint = (
-                f" This looks like channels-last (NHWC) data; tatamu uses NCHW: "
-                f"x.transpose{order}."
-            )
+        hint = channels_last_hint(x.shape, channels)
         raise ShapeError(
             f"{label}: expected {channels} channels on axis 1 of {LAYOUTS[x.ndim]}; got shape "
             f"{x.shape}.{hint}"
         )
 
+
+def is_random(layer: Layer) -> bool:
+    """Whether ``layer`` draws random numbers (Dropout): it holds a Generator in ``rng``.
+
+    Such layers get their own Generator per replica and per epoch, and their states are saved
+    for an exact resume.
+    """
+    return isinstance(getattr(layer, "rng", None), np.random.Generator)
+
+
+def window_scratch_size(channels: int, output_shape: tuple[int, ...],
+                        kernel_size: tuple[int, ...]) -> int:
+    """Elements of one sample's unfolded windows (im2col): one ``C*FH*FW`` row per output
+    position. Shapes: output_shape (FN, OH, OW) or (FN, OL) for one sample.
+    """
+    return math.prod(output_shape[1:]) * channels * math.prod(kernel_size)

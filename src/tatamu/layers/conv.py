@@ -26,11 +26,19 @@ from ..im2col import (
 )
 from ..init import init_weight, make_rng
 from ..padding import check_padding_mode, pad, pad_adjoint
-from .base import Layer, check_input
+from ..validate import int_at_least, positive_int
+from .base import Layer, check_input, window_scratch_size
 
 
 class Conv2D(Layer):
     """2-D convolution over (N, C, H, W) (the book's ``Convolution``).
+
+    Read ``layers/book.py`` first: its ``Convolution`` is the book's algorithm in 40 lines
+    (im2col, one product ``col @ col_W``, col2im), and this is the same math plus: the im2col
+    matrix stored transposed (``col_t``, so the copy runs along whole rows and backward is one
+    product per group), ``groups``, ``dilation``, padding modes and asymmetric padding, a
+    ``rounding`` choice, and the product written straight into NCHW without the final
+    transpose. tests/test_fastpaths.py holds the two equal.
 
     Parameters
     ----------
@@ -54,6 +62,8 @@ class Conv2D(Layer):
 
     param_names = ("W", "b")
     cache_names = ("_col", "_x_shape", "_out_shape")
+    prefix = "conv"
+    feature_maps = True
 
     def __init__(
         self,
@@ -78,15 +88,7 @@ class Conv2D(Layer):
         self.dilation, self.groups, self.bias = dilation, groups, bias
         self.padding_mode, self.rounding, self.init = padding_mode, rounding, init
         self.dtype = resolve_dtype(dtype)
-        for value, what in ((in_channels, "in_channels"), (out_channels, "out_channels"),
-                            (groups, "groups")):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{what} must be a positive int; got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ConfigError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
+        shapes = self.param_shapes(self.config())  # checks channels, groups and kernel_size
         # The 2-D form of the window arguments; Conv1D overrides _window_args.
         self._k, self._s, self._pads, self._d = self._window_args()
         for values, what in ((self._k, "kernel_size"), (self._s, "stride"),
@@ -96,10 +98,9 @@ class Conv2D(Layer):
         check_padding_mode(padding_mode, self._pads)
 
         fan_in = in_channels // groups * self._k[0] * self._k[1]
-        shape = (out_channels, in_channels // groups, *self._kernel_dims())
-        self.W = init_weight(shape, fan_in, out_channels * self._k[0] * self._k[1] // groups,
+        self.W = init_weight(shapes["W"], fan_in, out_channels * self._k[0] * self._k[1] // groups,
                              init, make_rng(rng), self.dtype)
-        self.b = np.zeros(out_channels, dtype=self.dtype) if bias else None
+        self.b = np.zeros(shapes["b"], dtype=self.dtype) if bias else None
         if not bias:
             self.param_names = ("W",)
         self.dW = self.db = None
@@ -108,6 +109,30 @@ class Conv2D(Layer):
         self._col = None
         self._x_shape = None
         self._out_shape = None
+
+    @classmethod
+    def param_shapes(cls, config):
+        """``W`` (FN, C/groups, *kernel) and ``b`` (FN,) (none with ``bias=False``)."""
+        c = {"groups": 1, "bias": True, **config}
+        fn = positive_int(c.get("out_channels"), "out_channels")
+        ch = positive_int(c.get("in_channels"), "in_channels")
+        groups = positive_int(c["groups"], "groups")
+        if ch % groups or fn % groups:
+            raise ConfigError(
+                f"in_channels ({ch}) and out_channels ({fn}) must both be divisible by groups "
+                f"({groups})", param="groups", value=groups)
+        kernel = cls._kernel_dims_of(c.get("kernel_size"))
+        for k in kernel:  # else W's shape or he init fails with a numpy/zero-division error
+            int_at_least(k, "kernel_size")
+        shapes = {"W": (fn, ch // groups, *kernel)}
+        return {**shapes, "b": (fn,)} if c["bias"] else shapes
+
+    @staticmethod
+    def _kernel_dims_of(kernel_size) -> tuple[int, ...]:
+        return pair(kernel_size, "kernel_size")  # (FH, FW)
+
+    def scratch_size(self, input_shape):
+        return window_scratch_size(input_shape[0], self.output_shape(input_shape), self._k)
 
     def forward(self, x):
         check_input(self, x, 4, self.in_channels, self.dtype)
@@ -190,9 +215,6 @@ class Conv2D(Layer):
         s = pair(self.stride, "stride")
         return k, s, self._resolve_padding(self.padding, k, s, d, padding_pairs), d
 
-    def _kernel_dims(self) -> tuple[int, ...]:
-        return self._k
-
     @staticmethod
     def _resolve_padding(padding, k, s, d, to_pairs):
         if padding == "valid":
@@ -245,8 +267,9 @@ class Conv1D(Conv2D):
             return k, s, self._resolve_padding(self.padding, k, s, d, None), d
         return spatial_args(3, self.kernel_size, self.stride, self.padding, self.dilation)
 
-    def _kernel_dims(self):
-        return (self._k[1],)
+    @staticmethod
+    def _kernel_dims_of(kernel_size) -> tuple[int, ...]:
+        return spatial_args(3, kernel_size, 1, 0, 1)[0][1:]  # (1, K) -> (K,)
 
     def output_shape(self, input_shape):
         c, length = input_shape

@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 from ..backend import resolve_dtype
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError
 from ..init import init_weight, make_rng
+from ..validate import positive_int
 from .base import Layer, check_input
 
 
@@ -27,6 +28,15 @@ class Linear(Layer):
 
     param_names = ("W", "b")
     cache_names = ("_x2", "_x_shape")
+    prefix = "linear"
+
+    @classmethod
+    def param_shapes(cls, config):
+        """``W`` (in_features, out_features) and ``b`` (out_features,) (none without bias)."""
+        n_in = positive_int(config.get("in_features"), "in_features")
+        n_out = positive_int(config.get("out_features"), "out_features")
+        shapes = {"W": (n_in, n_out)}
+        return {**shapes, "b": (n_out,)} if config.get("bias", True) else shapes
 
     def __init__(
         self,
@@ -39,15 +49,13 @@ class Linear(Layer):
         dtype=None,
     ) -> None:
         super().__init__()
-        for value, what in ((in_features, "in_features"), (out_features, "out_features")):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{what} must be a positive int; got {value!r}")
         self.in_features, self.out_features, self.bias, self.init = (
             in_features, out_features, bias, init)
         self.dtype = resolve_dtype(dtype)
-        self.W = init_weight((in_features, out_features), in_features, out_features, init,
-                             make_rng(rng), self.dtype)
-        self.b = np.zeros(out_features, dtype=self.dtype) if bias else None
+        shapes = self.param_shapes(self.config())
+        self.W = init_weight(shapes["W"], in_features, out_features, init, make_rng(rng),
+                             self.dtype)
+        self.b = np.zeros(shapes["b"], dtype=self.dtype) if bias else None
         if not bias:
             self.param_names = ("W",)
         self.dW = self.db = None

@@ -21,13 +21,15 @@ from ..im2col import (
     window_view,
 )
 from ..padding import pad, pad_adjoint
-from .base import Layer, check_input
+from .base import Layer, check_input, window_scratch_size
 
 
 class _Pool2D(Layer):
     """Shared geometry of the 2-D pools: kernel, stride (default: the kernel), padding."""
 
     cache_names = ("_x_shape",)
+    prefix = "pool"
+    feature_maps = True
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, rounding="strict"):
         super().__init__()
@@ -77,9 +79,19 @@ class _Pool2D(Layer):
         (out_h, out_w), _ = self._geometry((1, *input_shape))
         return (input_shape[0], out_h, out_w)
 
+    def scratch_size(self, input_shape):
+        return window_scratch_size(input_shape[0], self.output_shape(input_shape), self._k)
+
 
 class MaxPool2D(_Pool2D):
     """Max pooling over (N, C, H, W) windows (the book's ``Pooling``).
+
+    Read ``layers/book.py`` first: its ``Pooling`` is the book's algorithm (im2col, one window
+    a row, each row's max; backward sends dout to each row's argmax and folds it with col2im).
+    This is the same math plus: no im2col copy (the FH*FW window elements are visited as
+    strided slices of the input, the winner tracked as they go, and only while training),
+    ``dilation``, overlapping windows, a ``rounding`` choice and a default stride equal to the
+    kernel. tests/test_fastpaths.py holds the two equal.
 
     ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows). Gradient flows
     only to the first maximum of each window, as in PyTorch.
@@ -258,6 +270,7 @@ class GlobalAvgPool2D(Layer):
     """Mean over all of H and W: (N, C, H, W) -> (N, C), ready for a Linear layer."""
 
     cache_names = ("_x_shape",)
+    prefix = "pool"
 
     def __init__(self) -> None:
         super().__init__()

@@ -11,6 +11,7 @@ import numpy as np
 from ..backend import get_array_module, resolve_dtype
 from ..errors import ConfigError
 from ..init import make_rng
+from ..validate import positive_int
 from .base import Layer, check_input
 
 
@@ -70,18 +71,24 @@ class _BatchNorm(Layer):
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
     _ndims: tuple[int, ...] = ()
+    prefix = "bn"
+
+    @classmethod
+    def param_shapes(cls, config):
+        """``gamma``, ``beta`` and the running mean and variance: (num_features,) each."""
+        c = positive_int(config.get("num_features"), "num_features")
+        return {name: (c,) for name in (*cls.param_names, *cls.buffer_names)}
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *,
                  dtype=None) -> None:
         super().__init__()
-        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ConfigError(f"num_features must be a positive int; got {num_features!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.dtype = resolve_dtype(dtype)
-        self.gamma = np.ones(num_features, dtype=self.dtype)
-        self.beta = np.zeros(num_features, dtype=self.dtype)
-        self.running_mean = np.zeros(num_features, dtype=self.dtype)
-        self.running_var = np.ones(num_features, dtype=self.dtype)
+        shapes = self.param_shapes(self.config())
+        self.gamma = np.ones(shapes["gamma"], dtype=self.dtype)
+        self.beta = np.zeros(shapes["beta"], dtype=self.dtype)
+        self.running_mean = np.zeros(shapes["running_mean"], dtype=self.dtype)
+        self.running_var = np.ones(shapes["running_var"], dtype=self.dtype)
         self.dgamma = self.dbeta = None
         # Cache for backward: normalised input, 1/std per channel, the input's shape.
         self._xhat = None

@@ -9,7 +9,6 @@ fixed; the formulas and the names are PyTorch's (``StepLR``, ``CosineAnnealingLR
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,13 +16,12 @@ import numpy as np
 
 from ..backend import as_numpy
 from ..errors import CheckpointError, ConfigError
+from ..validate import int_at_least
 from .base import Optimizer, as_non_negative, as_positive
 
 
 def _as_count(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    return int_at_least(value, name, minimum)
 
 
 class LRScheduler:

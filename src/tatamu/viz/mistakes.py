@@ -14,7 +14,7 @@ import numpy as np
 
 from ..backend import as_numpy
 from ..errors import ShapeError
-from ..metrics import confusion_matrix
+from ..metrics import class_indices, confusion_matrix
 from .figure import draw_sample, grid_shape, pyplot, save
 
 CELL_IN = 1.45  # inches per mistake tile
@@ -29,7 +29,7 @@ def most_confident_mistakes(probs: np.ndarray, labels: np.ndarray) -> np.ndarray
     if probs.ndim != 2 or len(probs) != len(labels):
         raise ShapeError(f"expected probabilities (N, classes) and labels (N,); got "
                          f"{probs.shape} and {labels.shape}")
-    pred = probs.argmax(axis=1)
+    pred = class_indices(probs)
     wrong = np.flatnonzero(pred != labels)
     order = np.argsort(-probs[wrong, pred[wrong]], kind="stable")
     return wrong[order]

@@ -15,22 +15,24 @@ import numpy as np
 
 from ..backend import as_numpy
 from ..errors import ConfigError
-from ..layers import Conv1D, Conv2D, Layer
+from ..layers import Layer
 from ..model import Sequential, softmax
-
-#: Layer classes whose outputs are feature maps worth drawing (convolutions and poolings).
-MAP_LAYER_PREFIXES = ("Conv", "MaxPool", "AvgPool")
 
 
 def conv_layers(model: Sequential) -> list[str]:
-    """Names of the model's convolution layers, in order (``["conv1"]`` for SimpleConvNet)."""
-    return [n for n, layer in model.layers.items() if isinstance(layer, (Conv1D, Conv2D))]
+    """Names of the model's convolution layers, in order (``["conv1"]`` for SimpleConvNet).
+
+    A convolution is a layer whose outputs are feature maps (its class says
+    ``feature_maps = True``) made by learned filters ``W`` (FN, C, FH, FW) or (FN, C, K).
+    """
+    return [n for n, layer in model.layers.items()
+            if layer.feature_maps and "W" in layer.param_names and layer.W.ndim in (3, 4)]
 
 
 def map_layers(model: Sequential) -> list[str]:
-    """Names of the layers whose outputs are feature maps: every conv and pool layer."""
-    return [n for n, layer in model.layers.items()
-            if type(layer).__name__.startswith(MAP_LAYER_PREFIXES)]
+    """Names of the layers whose outputs are feature maps (conv and pool layers: each class
+    says so with ``feature_maps = True``)."""
+    return [n for n, layer in model.layers.items() if layer.feature_maps]
 
 
 def find_layer(model: Sequential, name: str) -> Layer:

@@ -8,14 +8,14 @@ Usable from Python as well: ``tatamu.viz.show("filters", "runs/simple-mnist-..."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import checkpoint as ckpt
-from ..errors import ConfigError, DataError
+from .. import run
+from ..errors import ConfigError, DataError, Fix, Name
 
 #: What ``show`` can draw, in the order the CLI lists them.
 WHATS = ("filters", "feature-maps", "errors", "confusion", "curves", "saliency", "dream")
@@ -35,13 +35,13 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     """
     if what not in WHATS:
         raise ConfigError(f"cannot show {what!r}; choose one of {', '.join(WHATS)}")
-    path = resolve_checkpoint(checkpoint)
+    path = run.resolve_checkpoint(checkpoint)
     saved = ckpt.read(path)
     ctx = _Context(saved, path, dataset, data_root)
     if what == "filters":
         from .weights import plot_filters
 
-        initial_path = path.parent / "initial.npz"
+        initial_path = path.parent / run.INITIAL
         initial = ckpt.load(initial_path) if initial_path.is_file() and initial_path != path \
             else None
         name = f"filters-{layer}.png" if layer else "filters.png"
@@ -71,7 +71,7 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     if what == "curves":
         from ..plots import plot_history
 
-        history = _history(path, saved.meta)
+        history = run.read_history(path, saved.meta)
         title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
                  "train = mean over each epoch's batches, test = after each epoch")
         return plot_history(history, output_path(out, "curves.png"), title=title)
@@ -81,24 +81,11 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     layer = layer or (conv_layers(saved.model) or [None])[0]
     if layer is None:
         raise ConfigError("this model has no convolution layer; name a layer to dream "
-                          f"about with --layer (its layers: {', '.join(saved.model.layers)})")
+                          "about with ", Fix("layer"),
+                          f" (its layers: {', '.join(saved.model.layers)})", param="layer")
     suffix = f"-ch{channels[0]}" if channels and len(channels) == 1 else ""
     return plot_dream(saved.model, layer, channels, output_path(out, f"dream-{layer}{suffix}.png"),
                       steps=steps, seed=seed, class_names=ctx.names)
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file as given, or a run folder's ``best.npz`` (else ``last.npz``)."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("best.npz", "last.npz"):
-            if (path / name).is_file():
-                return path / name
-        raise ConfigError(f"{path} is a folder without best.npz or last.npz (not a run folder "
-                          "written by tatamu train)")
-    if not path.exists():
-        raise ConfigError(f"no checkpoint at {path}: give a .npz file or a run folder")
-    return path
 
 
 class _Context:
@@ -116,14 +103,15 @@ class _Context:
         if self._test is None:
             if self.dataset is None:
                 raise ConfigError(f"{self.path} does not say which dataset it was trained on; "
-                                  "pass --dataset")
+                                  "pass ", Fix("dataset"), param="dataset")
             from ..datasets import class_names, load_dataset
 
             _, (xt, yt) = load_dataset(self.dataset, root=self.data_root)
             if tuple(xt.shape[1:]) != self.model.input_shape:
                 raise DataError(f"the model takes inputs of shape {self.model.input_shape}, "
-                                f"but {self.dataset} has {tuple(xt.shape[1:])}; pass the "
-                                "--dataset it was trained on")
+                                f"but {self.dataset} has {tuple(xt.shape[1:])}; pass the ",
+                                Name("dataset"), " it was trained on", param="dataset",
+                                value=self.dataset)
             self._test = (xt, yt)
             self.names = self.names or list(class_names(self.dataset))
         xt, yt = self._test
@@ -156,7 +144,8 @@ def output_path(out: str | Path | None, default_name: str) -> Path:
     if out.suffix.lower() == ".png":
         return out
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file that is not a .png; give a folder or a .png")
+        raise ConfigError(Fix("out", str(out)), " is a file that is not a .png; give a folder "
+                          "or a .png", param="out", value=str(out))
     return out / default_name
 
 
@@ -169,18 +158,3 @@ def _after_label(meta: dict[str, Any]) -> str:
     if accuracy and accuracy[-1] is not None:
         label += f", test accuracy {100 * accuracy[-1]:.1f}%"
     return label
-
-
-def _history(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """The run's whole history: history.json beside the checkpoint, else the checkpoint's."""
-    beside = path.parent / "history.json"
-    history = meta.get("history")
-    if path.name in ("initial.npz", "last.npz", "best.npz") and beside.is_file():  # a run
-        try:
-            history = json.loads(beside.read_text())
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{beside} is not readable JSON ({exc})") from exc
-    if not history or not history.get("epoch"):
-        raise ConfigError(f"{path} has no training history (no finished epoch, and no "
-                          "history.json beside it): nothing to plot")
-    return history

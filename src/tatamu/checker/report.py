@@ -1,0 +1,67 @@
+"""What ``tatamu check`` found: one :class:`Check` per property, gathered in a :class:`CheckReport`.
+
+A check passes or fails; a failure shows the first mismatch in numbers (``detail``) and, when
+the wrong numbers match a known mistake, what that mistake is and how to fix it (``diagnosis``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Check:
+    """One property of the learner's layer, tested."""
+
+    name: str
+    passed: bool
+    detail: str = ""  # the first mismatch, in numbers
+    diagnosis: str = ""  # the likely mistake and its fix
+
+    def lines(self) -> list[str]:
+        out = [f"  {'PASS' if self.passed else 'FAIL'}  {self.name}"]
+        if self.detail:
+            out += [f"        {line}" for line in self.detail.splitlines()]
+        if self.diagnosis:
+            out += [f"        diagnosis: {self.diagnosis}"]
+        return out
+
+
+@dataclass
+class CheckReport:
+    """Every check run on one class: ``passed`` when all of them passed."""
+
+    target: str  # "my_layers.py:Convolution"
+    kind: str  # "convolution", "pooling", "affine", "relu", "softmax"
+    how: str = ""  # how the kind was decided
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def __getitem__(self, name: str) -> Check:
+        """The check whose name starts with ``name``."""
+        for c in self.checks:
+            if c.name.startswith(name):
+                return c
+        raise KeyError(name)
+
+    def diagnoses(self) -> list[str]:
+        return [c.diagnosis for c in self.checks if c.diagnosis]
+
+    def __str__(self) -> str:
+        how = f" ({self.how})" if self.how else ""
+        lines = [f"tatamu check {self.target}: {self.kind}{how}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        for c in self.checks:
+            lines += c.lines()
+        n_failed = len(self.failed)
+        lines.append(f"{len(self.checks)} checks: {len(self.checks) - n_failed} passed, "
+                     f"{n_failed} failed" + ("" if n_failed else " - all good"))
+        return "\n".join(lines)

@@ -1,0 +1,303 @@
+"""Reading the book's ``params.pkl`` without trusting it: a pickle reader that builds NumPy
+arrays and nothing else (the book's ``save_params``/``load_params``, ch. 7 §7.5 and ch. 8).
+
+``pickle.load`` runs whatever a file asks for: a pickle names functions (``os.system``,
+``builtins.eval``) and arguments, and the loader calls them. PyTorch met the same problem and
+since 2.6 loads with ``weights_only=True``: an allow-list of the few globals needed to rebuild
+tensors. This module does the same for the book's dict of NumPy arrays, in two layers:
+
+1. before anything is built, every opcode of the file is read (``pickletools.genops``) and
+   every global it names is checked against the allow-list; a file that names any other is
+   refused, naming it ("this file wants to call os.system: refused");
+2. the unpickler's ``find_class`` admits only the same globals, each replaced by a guarded
+   stand-in that checks its arguments, so even a file the first pass misread cannot reach
+   anything else.
+
+The objects built must then be exactly a ``dict`` of ``str`` to numeric ``numpy.ndarray``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import pickle
+import pickletools
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CheckpointError
+
+#: A book params.pkl is a few MB (DeepConvNet ~ 0.6 MB, SimpleConvNet ~ 3.5 MB); anything far
+#: larger is not one, and is refused before it is read into memory.
+MAX_FILE_BYTES = 1 << 30
+#: Array kinds a weight may have: bool, signed and unsigned integers, floating point.
+NUMERIC_KINDS = "biuf"
+
+
+class UnsafePickleError(CheckpointError):
+    """A pickle that asks for anything but NumPy arrays (it could run code): refused unread."""
+
+
+# -- the guarded stand-ins -------------------------------------------------------------------
+class _Global:
+    """An allowed global as the unpickler sees it: a callable that cannot be modified.
+
+    A pickle can ``BUILD`` (set attributes of) any object it holds, including the functions it
+    imported; the real ones could then be altered for the rest of the process. A stand-in has
+    no ``__dict__`` and refuses ``setattr``.
+    """
+
+    __slots__ = ("_name", "_call")
+
+    def __init__(self, name: str, call) -> None:
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_call", call)
+
+    def __setattr__(self, key, value):
+        raise pickle.UnpicklingError(f"the file tries to modify {self._name}")
+
+    def __call__(self, *args):
+        return self._call(*args)
+
+    def __reduce__(self):  # pragma: no cover - never pickled
+        raise TypeError("not picklable")
+
+
+def _refuse_call(*_args):
+    raise pickle.UnpicklingError("the file calls numpy.ndarray directly (arrays never do)")
+
+
+_NDARRAY = _Global("numpy.ndarray", _refuse_call)
+
+
+def _numeric_dtype(dtype) -> np.dtype:
+    if not isinstance(dtype, np.dtype) or dtype.kind not in NUMERIC_KINDS:
+        raise pickle.UnpicklingError(f"an array of dtype {dtype!r} (only numbers are accepted)")
+    return dtype
+
+
+def _dtype(spec, align=False, copy=True):
+    """``numpy.dtype`` for one plain type code ('f8', 'i4'...): no structured or object types."""
+    if not isinstance(spec, str) or not isinstance(align, bool) or not isinstance(copy, bool):
+        raise pickle.UnpicklingError(f"an unusual dtype {spec!r}")
+    # copy=True as in the pickle: BUILD then sets the byte order on this dtype object, which
+    # must never be NumPy's shared float32/float64 singleton
+    dtype = np.dtype(spec, align, copy=True)
+    if dtype.kind not in NUMERIC_KINDS + "O":  # 'O' is refused later, by name of the key
+        raise pickle.UnpicklingError(f"an array of dtype {spec!r} (only numbers are accepted)")
+    return dtype
+
+
+def _reconstruct(subtype, shape, typecode):
+    """``numpy.core.multiarray._reconstruct``: the empty array that ``BUILD`` then fills."""
+    if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        raise pickle.UnpicklingError("an array subclass or an unusual array reconstruction")
+    return np.ndarray((0,), dtype=np.int8)  # what _reconstruct returns; BUILD sets the rest
+
+
+def _frombuffer(buf, dtype, shape, order, axis_order=None):
+    """``numpy.core.numeric._frombuffer`` (protocol 5): an array over in-band bytes."""
+    if not isinstance(buf, (bytes, bytearray)) or order not in ("C", "F", "K"):
+        raise pickle.UnpicklingError("an unusual protocol-5 array")
+    dtype = _numeric_dtype(dtype)
+    if not isinstance(shape, tuple) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise pickle.UnpicklingError(f"an array of shape {shape!r}")
+    if math.prod(shape) * dtype.itemsize != len(buf):
+        raise pickle.UnpicklingError(f"an array of shape {shape} with {len(buf)} bytes of data")
+    array = np.frombuffer(buf, dtype=dtype)
+    if order == "K" and axis_order is not None:
+        return array.reshape(shape, order="C").transpose(axis_order).copy()
+    return array.reshape(shape, order="C" if order == "K" else order).copy()
+
+
+def _latin1(text, encoding):
+    """``_codecs.encode(text, 'latin1')``: how protocols 0-2 store the array's raw bytes."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("a call of _codecs.encode other than text -> latin1 bytes")
+    return text.encode("latin1")
+
+
+_reconstruct_global = _Global("numpy._core.multiarray._reconstruct", _reconstruct)
+_frombuffer_global = _Global("numpy._core.numeric._frombuffer", _frombuffer)
+
+#: Every global a pickled dict of arrays needs, under the module names of NumPy 1.x
+#: (``numpy.core``) and 2.x (``numpy._core``), and nothing else.
+ALLOWED: dict[tuple[str, str], _Global] = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_global,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_global,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer_global,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer_global,
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _Global("numpy.dtype", _dtype),
+    ("_codecs", "encode"): _Global("_codecs.encode", _latin1),
+}
+
+_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE",
+               "SHORT_BINUNICODE", "BINUNICODE8"}
+_MEMO_PUT = {"PUT", "BINPUT", "LONG_BINPUT"}
+_MEMO_GET = {"GET", "BINGET", "LONG_BINGET"}
+#: Opcodes that fetch objects from outside the stream: never needed by plain arrays.
+_OUTSIDE = {
+    "PERSID": "a persistent id (an object stored elsewhere)",
+    "BINPERSID": "a persistent id (an object stored elsewhere)",
+    "EXT1": "the copyreg extension registry", "EXT2": "the copyreg extension registry",
+    "EXT4": "the copyreg extension registry",
+    "NEXT_BUFFER": "out-of-band buffers (pickle protocol 5 with buffer_callback)",
+    "READONLY_BUFFER": "out-of-band buffers (pickle protocol 5 with buffer_callback)",
+    "INST": "an old-style class instance", "OBJ": "an old-style class instance",
+}
+
+
+def pickle_globals(data: bytes) -> list[str]:
+    """Every global (``module.name``) the pickle ``data`` names, read without running it.
+
+    ``GLOBAL`` carries its name; ``STACK_GLOBAL`` takes the two strings pushed before it,
+    followed through the memo. Raises ``UnsafePickleError`` for opcodes that reach outside the
+    stream, ``pickle.UnpicklingError`` for a stream that is not a whole pickle.
+    """
+    found: list[str] = []
+    memo: dict[int, object] = {}
+    pushed: list[object] = []  # recent pushes; non-strings as None (enough for STACK_GLOBAL)
+    try:
+        for op, arg, _pos in pickletools.genops(data):
+            if op.name in _OUTSIDE:
+                raise UnsafePickleError(f"the file uses {_OUTSIDE[op.name]}: refused")
+            if op.name == "GLOBAL":
+                found.append(".".join(str(arg).split(" ", 1)))
+                pushed.append(None)
+            elif op.name == "STACK_GLOBAL":
+                module, name = (pushed[-2:] if len(pushed) >= 2 else [None, None])
+                if not (isinstance(module, str) and isinstance(name, str)):
+                    raise UnsafePickleError("the file computes the name of a global it loads")
+                found.append(f"{module}.{name}")
+                pushed.append(None)
+            elif op.name in _STRING_OPS:
+                pushed.append(arg if isinstance(arg, str) else None)
+            elif op.name == "MEMOIZE":
+                memo[len(memo)] = pushed[-1] if pushed else None
+            elif op.name in _MEMO_PUT:
+                memo[int(arg)] = pushed[-1] if pushed else None
+            elif op.name in _MEMO_GET:
+                pushed.append(memo.get(int(arg)))
+            elif op.name not in ("FRAME", "PROTO", "STOP"):
+                pushed.append(None)
+            del pushed[:-2]
+    except UnsafePickleError:
+        raise
+    except Exception as exc:  # genops raises ValueError/EOFError on damaged streams
+        raise pickle.UnpicklingError(str(exc) or type(exc).__name__) from exc
+    return found
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler whose ``find_class`` knows only :data:`ALLOWED`."""
+
+    def find_class(self, module, name):
+        stand_in = ALLOWED.get((module, name))
+        if stand_in is None:
+            raise UnsafePickleError(
+                f"this file wants to call {_known_as(f'{module}.{name}')}: refused")
+        return stand_in
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError("the file refers to a persistent object: refused")
+
+
+def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read a pickled ``dict`` of ``str`` to numeric ``numpy.ndarray`` without running code.
+
+    Accepts what ``pickle.dump(params, f)`` writes with NumPy 1.x or 2.x, protocols 0 to 5
+    (Python 2's ``str`` keys too). Raises ``UnsafePickleError`` (naming the global) for a file
+    that asks for anything else, ``CheckpointError`` for a truncated, foreign or wrong file;
+    both say nothing in the file was run.
+
+    Shapes: the arrays as stored (copies, writable, native byte order).
+    """
+    path = Path(path)
+    where = f"{path}: "
+    data = _read_bytes(path)
+    if data[:1] != b"\x80" and data[:1] not in (b"(", b"}", b"]", b"c", b"N"):
+        # protocols 2-5 start with PROTO (0x80); 0 and 1 with a MARK or an empty container
+        raise CheckpointError(f"{where}{_describe_damage(data, ValueError())}")
+    try:
+        names = pickle_globals(data)
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{where}{exc}; nothing in it was run") from None
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"{where}{_describe_damage(data, exc)}") from None
+    bad = [n for n in names if tuple(n.rsplit(".", 1)) not in ALLOWED]
+    if bad:
+        raise UnsafePickleError(
+            f"{where}this file wants to call {_known_as(bad[0])}: refused (a params.pkl of "
+            f"NumPy arrays needs only {_allowed_summary()}; nothing in it was run)"
+        )
+    try:
+        obj = _ArraysOnly(io.BytesIO(data), encoding="latin1").load()
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{where}{exc}; nothing else in it was run") from None
+    except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError,
+            IndexError, KeyError, MemoryError, OverflowError) as exc:
+        raise CheckpointError(
+            f"{where}not a dict of NumPy arrays as the book's save_params writes: {exc}"
+        ) from None
+    return _checked(path, obj)
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise CheckpointError(f"no file at {path}")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CheckpointError(f"{path} is {size:,} bytes: far larger than a book params.pkl")
+    return path.read_bytes()
+
+
+def _describe_damage(data: bytes, exc: Exception) -> str:
+    """One line for a stream that is not a whole pickle: foreign, empty or truncated."""
+    if not data:
+        return "the file is empty; it is not a params.pkl"
+    if data[:2] == b"PK":
+        return ("a zip archive (.npz?), not the book's params.pkl; a tatamu checkpoint is used "
+                "as it is, without import-book")
+    if data[:1] != b"\x80" and data[:1] not in (b"(", b"}", b"]", b"c", b"N"):
+        return f"not a pickle file (it starts with {data[:8]!r}); expected the book's params.pkl"
+    if "stop" in str(exc).lower() or "ran off" in str(exc).lower() or "not enough" in str(exc):
+        return (f"the pickle ends after {len(data):,} bytes, before its end mark: the file is "
+                "truncated (copy it again)")
+    return f"a damaged pickle ({exc}); copy the file again"
+
+
+def _known_as(name: str) -> str:
+    """``posix.system`` as users know it: ``os.system`` (pickle records the real module)."""
+    module, _, attr = name.rpartition(".")
+    if module in ("posix", "nt"):
+        return f"os.{attr} ({name})"
+    return f"builtins.{attr}" if module == "__builtin__" else name  # protocols 0-2
+
+
+def _allowed_summary() -> str:
+    return "numpy._core.multiarray._reconstruct, numpy.ndarray, numpy.dtype and _codecs.encode"
+
+
+def _checked(path: Path, obj) -> dict[str, np.ndarray]:
+    """Exactly a dict of str -> numeric ndarray, else a one-line refusal naming the key."""
+    if type(obj) is not dict:
+        raise CheckpointError(
+            f"{path} holds a {type(obj).__name__}, not a dict of arrays as the book's "
+            "save_params writes"
+        )
+    for key, value in obj.items():
+        if type(key) is not str:
+            raise CheckpointError(f"{path}: key {key!r} is not a string (the book uses 'W1'...)")
+        if type(value) is not np.ndarray:
+            raise CheckpointError(
+                f"{path}: {key} is a {type(value).__name__}, not a NumPy array"
+            )
+        if value.dtype.kind not in NUMERIC_KINDS:
+            raise CheckpointError(
+                f"{path}: {key} is an array of dtype {value.dtype} (an object array can hold "
+                "anything); only arrays of numbers are accepted"
+            )
+    return {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("=")) for k, v in obj.items()}

@@ -1,0 +1,115 @@
+"""The run folder (tatamu.run): file names, creation, resolving a checkpoint, the training
+state read back field by field, and how library messages name parameters (errors.spell)."""
+
+from __future__ import annotations
+
+import doctest
+import math
+
+import numpy as np
+import pytest
+
+import tatamu.errors
+import tatamu.explain
+from tatamu import Sequential, run
+from tatamu.errors import CheckpointError, ConfigError, spell, spelled_as
+from tatamu.layers import Linear
+from tatamu.optim import Adam
+from tatamu.train import fit
+
+
+def tiny_run(folder, epochs=1):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((12, 4), dtype=np.float32), rng.integers(0, 3, 12)
+    model = Sequential([Linear(4, 3, rng=0)], (4,))
+    fit(model, (x, y), (x, y), epochs=epochs, batch_size=5, optimizer=Adam(), progress=False,
+        checkpoint_dir=folder)
+    return model
+
+
+def test_the_doctests_of_spell_and_the_size_formula_hold():
+    for module in (tatamu.errors, tatamu.explain):
+        assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_spell_names_a_parameter_as_python_or_as_the_command_line_does():
+    assert spell("lr", 0.5) == "lr=0.5" and spell("lr") == "lr"
+    assert spell("out", words="run folder") == "run folder"
+    with spelled_as({"lr": "--lr", "out": "--out"}):
+        assert spell("lr", 0.5) == "--lr 0.5" and spell("out", words="run folder") == "--out"
+        assert spell("seed", 1) == "seed=1"  # a parameter without a flag keeps its name
+    assert spell("lr", 0.5) == "lr=0.5"  # the table is gone after the block
+
+
+def test_a_run_folder_holds_the_files_it_names(tmp_path):
+    tiny_run(tmp_path / "r")
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(
+        [run.INITIAL, run.LAST, run.BEST])
+    assert set(run.FILES) >= {run.PLAN, run.HISTORY, run.CURVES}
+    assert run.resolve_checkpoint(tmp_path / "r") == tmp_path / "r" / run.BEST
+    (tmp_path / "r" / run.BEST).unlink()
+    assert run.resolve_checkpoint(tmp_path / "r") == tmp_path / "r" / run.LAST
+    assert run.resolve_checkpoint(tmp_path / "r" / run.INITIAL) == tmp_path / "r" / run.INITIAL
+    with pytest.raises(ConfigError, match="no checkpoint file at"):
+        run.resolve_checkpoint(tmp_path / "absent.npz")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="without best.npz or last.npz"):
+        run.resolve_checkpoint(tmp_path / "empty")
+
+
+def test_create_refuses_a_file_and_a_folder_in_use_and_touches_nothing(tmp_path):
+    assert run.create(tmp_path / "new" / "run").is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        run.create(tmp_path / "file")
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "notes.txt").write_text("mine")
+    with pytest.raises(run.RunFolderExists) as info:
+        run.create(tmp_path / "used")
+    assert info.value.folder == tmp_path / "used"
+    assert [p.name for p in (tmp_path / "used").iterdir()] == ["notes.txt"]
+    assert run.create(tmp_path / "used", reuse=True) == tmp_path / "used"
+    assert run.default_folder("simple", "mnist").parent.name == "runs"
+
+
+def test_the_training_state_round_trips_and_damage_is_named():
+    state = run.TrainState(seed=3, epoch=2, batch=4, best_val_accuracy=0.5, bad_epochs=1,
+                           partial={"loss": 1.0, "correct": 3, "seen": 8, "time": 0.1},
+                           batch_size=5, num_train=12, threads=2)
+    document = state.to_json()
+    assert document["position"] == {"epoch": 2, "batch": 4}
+    assert document["best_val_loss"] is None  # inf is not JSON
+    back = run.TrainState.from_json(document)
+    assert back == state and math.isinf(back.best_val_loss)
+    for damage, error in [({"position": {"epoch": 0, "batch": 0}}, ValueError),
+                          ({"position": {"epoch": 1.5, "batch": 0}}, ValueError),
+                          ({"seed": "zero"}, TypeError), ({"threads": 0}, ValueError),
+                          ({"partial": {"loss": None}}, (KeyError, TypeError)),
+                          ({"rng_states": [1]}, TypeError)]:
+        with pytest.raises(error):
+            run.TrainState.from_json({**document, **damage})
+
+
+def test_saved_state_reads_where_a_run_stands_without_loading_it(tmp_path):
+    model = tiny_run(tmp_path / "r", epochs=2)
+    state, history = run.saved_state(tmp_path / "r")
+    assert (state.epoch, state.batch, state.batch_size, state.num_train) == (3, 0, 5, 12)
+    assert history["epoch"] == [1, 2]
+    assert run.saved_state(tmp_path / "nothing") is None
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        run.check_resumable(tmp_path / "nothing")
+    before = {k: v.copy() for k, v in model.params().items()}
+    fresh = Sequential([Linear(4, 3, rng=9)], (4,))
+    run.Checkpoints(tmp_path / "r", fresh, Adam(), None, None).resume(run.TrainState(
+        batch_size=5, num_train=12))
+    for key, value in before.items():
+        np.testing.assert_array_equal(fresh.params()[key], value)
+
+
+def test_the_history_lists_are_one_fact():
+    from dataclasses import fields
+
+    from tatamu.train import History
+
+    lists = tuple(f.name for f in fields(History) if f.type.startswith("list"))
+    assert lists == run.HISTORY_LISTS
