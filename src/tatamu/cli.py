@@ -37,6 +37,7 @@ COMMANDS = [
     "import_book",  # weights in and out (tatamu.interop)
     "import_weights",
     "export",
+    "draw",  # a page to draw a digit on (tatamu.draw)
 ]
 
 

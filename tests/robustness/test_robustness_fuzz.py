@@ -34,7 +34,7 @@ from robustness_helpers import tiny_data, tiny_model
 import tatamu
 from tatamu.datasets import encode_idx, read_idx
 from tatamu.errors import CheckpointError, DataError, TatamuError
-from tatamu.images import load_image_for
+from tatamu.images import load_image_for, prepare_digit
 from tatamu.optim import Adam, StepLR
 from tatamu.train import fit
 
@@ -330,6 +330,13 @@ def check_picture(folder: Path):
         path.write_bytes(data)
         try:
             x, _ = load_image_for(path, (1, 28, 28))
+        except DataError as exc:
+            assert str(path) in str(exc)
+            return
+        assert x.shape == (1, 28, 28) and x.dtype == np.float32
+        assert 0.0 <= x.min() and x.max() <= 1.0
+        try:  # what `tatamu predict` and `tatamu draw` do with the same bytes
+            x, _ = prepare_digit(data, name=str(path))
         except DataError as exc:
             assert str(path) in str(exc)
             return

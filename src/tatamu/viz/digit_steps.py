@@ -1,0 +1,54 @@
+"""``tatamu predict --show``: one picture of every step between a drawing and the answer.
+
+A learner whose digit is misread needs to see what the network was given: the original, the
+crop to the ink, the 20-px fit, the centred 28x28 input, and the probabilities. Each panel is
+titled with the step that made it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .figure import pyplot, save
+
+#: The pictures of :class:`tatamu.images.PreparedDigit` shown, with their titles.
+PANELS = (("original", "original"), ("crop", "cropped to the ink"),
+          ("stroke", "stroke width normalised"), ("fit", "fitted (longer side)"),
+          ("input", "what the model sees"))
+
+
+def plot_digit_steps(recognition, path: str | Path, title: str = "") -> Path:
+    """Save the steps of one :class:`tatamu.recognise.Recognition` as a PNG; return its path.
+
+    Shapes: the pictures are 2-D arrays of any size; the probabilities (classes,).
+    """
+    plt = pyplot()
+    pictures = recognition.prepared.pictures
+    panels = [(key, text) for key, text in PANELS if key in pictures]
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.0 * (len(panels) + 1), 3.4),
+                             gridspec_kw={"width_ratios": [1] * len(panels) + [1.4]})
+    for ax, (key, text) in zip(axes, panels, strict=False):
+        picture = pictures[key]
+        ax.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"{text}\n{picture.shape[1]}x{picture.shape[0]}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    bars = axes[-1]
+    probs = recognition.probabilities
+    names = [str(i) for i in range(len(probs))]
+    for index, name, _ in recognition.top:
+        names[index] = name
+    colours = ["#d62728" if i == recognition.prediction else "#7f7f7f" for i in range(len(probs))]
+    bars.barh(np.arange(len(probs)), probs, color=colours)
+    bars.set_yticks(np.arange(len(probs)), [n[:12] for n in names], fontsize=8)
+    bars.invert_yaxis()
+    bars.set_xlim(0, 1)
+    verdict = " (unsure)" if recognition.unsure else ""
+    best = recognition.top[0]
+    bars.set_title(f"{best[1]}: {100 * best[2]:.1f}%{verdict}", fontsize=10)
+    steps = ", ".join(recognition.prepared.steps) or "none"
+    fig.suptitle(f"{title}\nsteps: {steps}" if title else f"steps: {steps}", fontsize=8)
+    fig.tight_layout()
+    return save(fig, path)

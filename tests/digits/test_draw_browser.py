@@ -1,0 +1,147 @@
+"""The drawing page in a real headless browser: Debian's chromium + chromium-driver via Selenium.
+
+Selenium is given /usr/bin/chromedriver and /usr/bin/chromium, so it downloads nothing; the
+page talks only to the server on 127.0.0.1. A stroke is drawn with pointer actions (a mouse,
+then a pen), the prediction awaited, a conv1 pixel hovered, and a screenshot saved (copied to
+docs/draw-page.png, the README's picture, when TATAMU_UPDATE_DOCS=1). Skipped, saying why,
+where Chromium or Selenium is missing: ``apt-get install chromium chromium-driver``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from tatamu.draw import DrawApp, make_server, serve
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium "
+                "chromium-driver)", allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install "
+                                "'selenium>=4.11,<5', in tatamu's test extra)")
+from selenium.webdriver.common.actions import interaction  # noqa: E402
+from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
+from selenium.webdriver.common.actions.pointer_input import PointerInput  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def page_url(digit_checkpoint):
+    srv = make_server(DrawApp(digit_checkpoint), "127.0.0.1", 0)
+    thread = threading.Thread(target=serve, args=(srv,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                 "--window-size=1280,1100",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def stroke(driver, element, points, kind=interaction.POINTER_MOUSE):
+    """Press at the first point, move through the others, lift: offsets from the centre."""
+    actions = ActionBuilder(driver, mouse=PointerInput(kind, kind), duration=20)
+    pointer = actions.pointer_action
+    pointer.move_to(element, *points[0])
+    pointer.pointer_down()
+    for x, y in points[1:]:
+        pointer.move_to(element, x, y)
+    pointer.pointer_up()
+    actions.perform()
+
+
+def answered(driver, count: int = 1) -> str:
+    """Wait for ``count`` answers in all and none in flight or queued; the class shown."""
+    def settled(d):
+        body = d.find_element(By.TAG_NAME, "body")
+        return (int(body.get_attribute("data-predictions")) >= count
+                and body.get_attribute("data-busy") == "0")
+
+    WebDriverWait(driver, 60).until(settled)
+    return driver.find_element(By.ID, "prediction").text
+
+
+def test_draw_a_seven_and_see_inside(browser, page_url, tmp_path):
+    browser.get(page_url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    pad = browser.find_element(By.ID, "pad")
+    # a "7": the bar left to right, then down to the lower left (offsets from the centre)
+    seven = [(-60, -80), (-20, -82), (20, -82), (60, -80), (45, -40), (30, 0), (15, 40),
+             (0, 85)]
+    stroke(browser, pad, seven)
+    assert answered(browser) == "7"  # the answer to the whole stroke, not to a part of it
+    assert browser.find_element(By.ID, "error").text == ""
+    bars = browser.find_elements(By.CSS_SELECTOR, "#bars .bar")
+    assert len(bars) == 10 and "best" in bars[7].get_attribute("class")
+    ink = browser.execute_script(
+        "const c = document.getElementById('input');"
+        "return Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data)"
+        ".filter((v, i) => i % 4 === 0 && v > 128).length;")
+    assert c_shape(browser) == (28, 28) and ink > 20  # the 28x28 input shows the digit
+    maps = browser.find_elements(By.CSS_SELECTOR, "#layer-conv1 canvas")
+    assert len(maps) == 30 and browser.find_elements(By.CSS_SELECTOR, "#layer-pool1 canvas")
+
+    # hover one conv1 pixel: its multiply-add, as `tatamu explain` prints it
+    actions = ActionBuilder(browser)
+    actions.pointer_action.move_to(maps[0], 2, 2)
+    actions.perform()
+    WebDriverWait(browser, 30).until(
+        lambda d: "conv1[0] out[" in d.find_element(By.ID, "explain").text)
+    explain = browser.find_element(By.ID, "explain").text
+    assert explain.count("*") == 25 and " = " in explain
+
+    shot = tmp_path / "draw-page.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    assert browser.find_element(By.ID, "window").is_displayed()  # the window on the input
+    if os.environ.get("TATAMU_UPDATE_DOCS"):
+        shutil.copy(shot, DOCS / "draw-page.png")
+        canvas = browser.execute_script("return document.getElementById('pad').toDataURL();")
+        (DOCS / "draw-seven.png").write_bytes(base64.b64decode(canvas.split(",", 1)[1]))
+
+    # a switch per step: turning "crop to the ink" off changes what the model sees
+    count = int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-predictions"))
+    browser.find_element(By.CSS_SELECTOR, "#switches input[value='crop_to_ink']").click()
+    answered(browser, count + 1)
+    notes = browser.find_element(By.ID, "notes").text
+    assert "cropped" not in notes
+
+
+def test_a_pen_draws_too_and_clear_empties(browser, page_url):
+    browser.get(page_url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    pad = browser.find_element(By.ID, "pad")
+    stroke(browser, pad, [(0, -90), (0, -30), (0, 30), (2, 90)], kind=interaction.POINTER_PEN)
+    assert answered(browser) == "1"
+    browser.find_element(By.ID, "clear").click()
+    assert browser.find_element(By.ID, "prediction").text == "?"
+
+
+def c_shape(driver) -> tuple[int, int]:
+    return tuple(driver.execute_script(
+        "const c = document.getElementById('input'); return [c.height, c.width];"))
