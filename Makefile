@@ -23,7 +23,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 train: $(VENV)/.installed-run
 	$(BIN)/tatamu train $(ARGS)
 
-test: $(VENV)/.installed-test
+# Debian's chromium + chromium-driver for the drawing page's browser test (skips without them).
+$(VENV)/.browser: scripts/install-browser.sh | $(BIN)/python
+	bash scripts/install-browser.sh
+	touch $@
+
+test: $(VENV)/.installed-test $(VENV)/.browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(ARGS)
 
