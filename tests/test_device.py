@@ -36,7 +36,7 @@ def test_without_cupy_the_error_says_it_is_missing_and_how_to_install_it(monkeyp
     with pytest.raises(DeviceError) as info:
         backend.require_cuda("cuda")
     message = str(info.value)
-    assert "needs CuPy, which is not installed" in message
+    assert "needs CuPy, which is not installed" in message and "device=\"cpu\"" in message
     assert "pip install 'tatamu[gpu13]'" in message and "'tatamu[gpu12]'" in message
     assert "\n" not in message and isinstance(info.value, TatamuError)
     assert info.value.param == "device" and info.value.value == "cuda"
@@ -95,3 +95,29 @@ def test_to_device_on_the_cpu_returns_numpy_arrays_unchanged():
     assert backend.to_device(a, "cpu") is a
     assert backend.device_of(a) == "cpu" and backend.device_of(1.0) == "cpu"
     assert backend.to_device(None, "cpu") is None
+
+
+@pytest.mark.parametrize("command", ["train --limit 50 --epochs 1", "evaluate RUN",
+                                     "predict RUN picture.png"])
+def test_the_cli_says_in_one_line_what_is_missing_for_device_cuda(command, tmp_path,
+                                                                   monkeypatch):
+    from cli_runner import run_cli
+
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    out = tmp_path / "run"
+    argv = command.replace("RUN", str(out)).split() + ["--device", "cuda"]
+    if argv[0] == "train":
+        argv += ["--out", str(out)]
+    status, _, err = run_cli(*argv)
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tatamu: error: device 'cuda' needs CuPy")
+    assert "pip install 'tatamu[gpu13]'" in lines[0] and "--device cpu" in lines[0]
+    assert not out.exists()  # refused before any run folder is made
+
+
+def test_the_cli_refuses_an_unknown_device_naming_the_ones_that_work():
+    from cli_runner import run_cli
+
+    status, _, err = run_cli("train", "--device", "tpu")
+    assert status == 2 and "unknown device 'tpu'; use 'cpu', 'cuda' or 'cuda:N'" in err

@@ -71,7 +71,8 @@ def parse_device(device: Any) -> str:
         return "cuda"
     if text and text.startswith("cuda:") and text[5:].isdigit():
         return f"cuda:{int(text[5:])}" if int(text[5:]) else "cuda"
-    raise ConfigError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N' (GPU N)")
+    raise ConfigError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N' (GPU N)",
+                      param="device", value=device)
 
 
 def device_index(device: str) -> int:
@@ -86,14 +87,15 @@ def require_cuda(device: str = "cuda") -> ModuleType:
     installed but finds no CUDA GPU (driver missing, no GPU, CUDA_VISIBLE_DEVICES empty), or
     when GPU N does not exist.
     """
-    from .errors import DeviceError
+    from .errors import DeviceError, Fix
 
     try:
         import cupy
     except ImportError as exc:
         raise DeviceError(
             f"device {device!r} needs CuPy, which is not installed ({exc}); {GPU_INSTALL}; "
-            "or train on the CPU (device 'cpu', the default)", param="device", value=device,
+            "or run on the CPU (", Fix("device", "cpu"), ", the default)", param="device",
+            value=device,
         ) from None
     try:
         count = int(cupy.cuda.runtime.getDeviceCount())
@@ -101,13 +103,14 @@ def require_cuda(device: str = "cuda") -> ModuleType:
         raise DeviceError(
             f"CuPy is installed but finds no CUDA GPU ({type(exc).__name__}: "
             f"{str(exc).strip() or 'no detail'}); check the driver with nvidia-smi, "
-            "or use device 'cpu'", param="device", value=device,
+            "or run on the CPU (", Fix("device", "cpu"), ")", param="device", value=device,
         ) from None
     index = device_index(device)
     if count == 0 or index >= count:
         raise DeviceError(
-            f"device {device!r} asked for GPU {index}, but CuPy sees {count} GPU(s); "
-            "use 'cuda' for the first one or 'cpu'", param="device", value=device,
+            f"device {device!r} asked for GPU {index}, but CuPy sees {count} GPU(s); use ",
+            Fix("device", "cuda"), " for the first one or ", Fix("device", "cpu"),
+            param="device", value=device,
         )
     return cupy
 

@@ -36,6 +36,7 @@ FLAGS: dict[str, str] = {
     "padding": "--padding",
     "dilation": "--dilation",
     "rounding": "--rounding",
+    "device": "--device",
 }
 
 

@@ -33,3 +33,21 @@ def positive_float(text: str) -> float:
 def flags_for(*names: str) -> dict[str, str]:
     """``{"batch_size": "--batch-size", ...}``: how a command's flags spell parameter names."""
     return {name: "--" + name.replace("_", "-") for name in names}
+
+
+def add_device_option(parser) -> None:
+    """``--device cpu|cuda|cuda:N``: where the model runs (the data stays on the host)."""
+    parser.add_argument("--device", default="cpu", metavar="DEVICE",
+                        help="where the model runs: cpu (NumPy, the default) or cuda / cuda:N "
+                             "(CuPy on a GPU: pip install 'tatamu[gpu13]' or 'tatamu[gpu12]')")
+
+
+def checked_device(args) -> str:
+    """The device asked for, checked before anything is written (a missing CuPy or GPU is one
+    line naming what is missing and the install command)."""
+    from ..backend import parse_device, require_cuda
+
+    device = parse_device(args.device)
+    if device != "cpu":
+        require_cuda(device)
+    return device

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arguments import UserError, flags_for, positive_int
+from .arguments import UserError, add_device_option, checked_device, flags_for, positive_int
 
 FLAGS = flags_for("dataset", "batch_size", "limit", "data_root", "threads")
 
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="threads that split each batch (default: $TATAMU_NUM_THREADS, "
                         "$OMP_NUM_THREADS or every core)")
+    add_device_option(p)
     p.set_defaults(run=run, flags=FLAGS)
 
 
@@ -33,8 +34,10 @@ def run(args) -> int:
     from ..metrics import confusion_matrix, per_class_accuracy
     from ..run import resolve_checkpoint
 
+    device = checked_device(args)
     path = resolve_checkpoint(args.checkpoint)
     saved = checkpoint.read(path)
+    saved.model.to(device)
     dataset = args.dataset or saved.meta.get("dataset")
     if dataset is None:
         raise UserError(f"{path} does not say which dataset it was trained on; pass --dataset")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .arguments import positive_int
+from .arguments import add_device_option, checked_device, positive_int
 
 
 def add_parser(sub) -> None:
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
                    help="leave out a preprocessing step (repeatable; 'all' for every one)")
     p.add_argument("--show", type=Path, default=None, metavar="PNG",
                    help="write a picture of every step (IMAGE-2.png... for more images)")
+    add_device_option(p)
     p.set_defaults(run=run)
 
 
@@ -30,7 +31,9 @@ def run(args) -> int:
     from ..run import resolve_checkpoint
     from ..viz.digit_steps import plot_digit_steps
 
+    device = checked_device(args)
     saved = checkpoint.read(resolve_checkpoint(args.checkpoint))
+    saved.model.to(device)
     skip = set(images.OPTIONAL_STEPS) if "all" in args.skip else set(args.skip)
     skip |= {"invert_light_background"} if args.no_invert else set()
     for k, image_path in enumerate(args.images):

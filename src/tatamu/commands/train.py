@@ -14,7 +14,14 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
-from .arguments import UserError, flags_for, positive_float, positive_int
+from .arguments import (
+    UserError,
+    add_device_option,
+    checked_device,
+    flags_for,
+    positive_float,
+    positive_int,
+)
 
 EXIT_INTERRUPTED = 130
 
@@ -73,6 +80,9 @@ def add_parser(sub) -> None:
                    help="no progress bar: one line per epoch instead (for logs, nohup)")
     p.add_argument("--quiet", action="store_true",
                    help="print nothing (errors, and what to type after a Ctrl-C, still print)")
+    # Not part of the plan: a run started on the CPU may continue on a GPU and back (the
+    # checkpoints are NumPy); the last bits then differ, as with another machine.
+    add_device_option(p)
     p.set_defaults(run=run, flags=FLAGS)
 
 
@@ -82,6 +92,7 @@ def run(args) -> int:
     from ..plan import TrainingPlan
 
     given = {f.name: getattr(args, f.name) for f in _plan_fields() if hasattr(args, f.name)}
+    args.device = checked_device(args)  # before any folder is made
     folder = _folder_asked(args)
     if args.resume:
         return _resume(args, folder, given)
@@ -178,7 +189,7 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"loading {plan.dataset}...", file=sys.stderr)
     train_data, test_data = plan.load_data(download=args.download)
-    model = plan.build_model(train_data[0].shape[1:])
+    model = plan.build_model(train_data[0].shape[1:]).to(args.device)
     optimizer = plan.build_optimizer()
     schedule = plan.build_schedule(optimizer)
     if write_plan:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .figure import pyplot, save
+from .figure import finish, new_figure
 
 #: The pictures of :class:`tatamu.images.PreparedDigit` shown, with their titles.
 PANELS = (("original", "original"), ("crop", "cropped to the ink"),
@@ -19,16 +19,17 @@ PANELS = (("original", "original"), ("crop", "cropped to the ink"),
           ("input", "what the model sees"))
 
 
-def plot_digit_steps(recognition, path: str | Path, title: str = "") -> Path:
-    """Save the steps of one :class:`tatamu.recognise.Recognition` as a PNG; return its path.
+def plot_digit_steps(recognition, path: str | Path | None = None, title: str = ""):
+    """The steps of one :class:`tatamu.recognise.Recognition`: saved as a PNG at ``path``
+    (returned), or the matplotlib Figure when no path is given (shown inline in a notebook).
 
     Shapes: the pictures are 2-D arrays of any size; the probabilities (classes,).
     """
-    plt = pyplot()
     pictures = recognition.prepared.pictures
     panels = [(key, text) for key, text in PANELS if key in pictures]
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.0 * (len(panels) + 1), 3.4),
-                             gridspec_kw={"width_ratios": [1] * len(panels) + [1.4]})
+    fig = new_figure(figsize=(3.0 * (len(panels) + 1), 3.4))
+    axes = fig.subplots(1, len(panels) + 1,
+                        gridspec_kw={"width_ratios": [1] * len(panels) + [1.4]})
     for ax, (key, text) in zip(axes, panels, strict=False):
         picture = pictures[key]
         ax.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -51,4 +52,4 @@ def plot_digit_steps(recognition, path: str | Path, title: str = "") -> Path:
     steps = ", ".join(recognition.prepared.steps) or "none"
     fig.suptitle(f"{title}\nsteps: {steps}" if title else f"steps: {steps}", fontsize=8)
     fig.tight_layout()
-    return save(fig, path)
+    return finish(fig, path)
