@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ import numpy as np
 from . import run
 from .datacheck import check_data as check_data
 from .datasets import BatchLoader
-from .errors import ConfigError, spell
+from .errors import ConfigError, Name, TatamuError
 from .interrupt import DeferredInterrupt
 from .metrics import class_indices
 from .model import Sequential
@@ -50,11 +50,16 @@ class History:
     #: "completed", "early_stopping", "diverged" (NaN/inf loss) or "interrupted" (Ctrl-C)
     stop_reason: str = "completed"
     message: str = ""
+    #: a diverged run's message as an error, its fix as data (the CLI names ``--lr``); not saved
+    error: TatamuError | None = field(default=None, repr=False, compare=False)
     #: after an interruption: the checkpoint that ``resume=True`` continues from (None if none)
     resume_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The history as JSON (history.json, a checkpoint's metadata): all but ``error``."""
+        return {f.name: list(value) if isinstance(value, list) else value
+                for f in fields(self) if f.name != "error"
+                for value in (getattr(self, f.name),)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
@@ -275,11 +280,13 @@ class _Trainer:
         return ""
 
     def _diverged(self, reason: str) -> bool:
-        self.history.stop_reason, self.history.message = "diverged", (
-            f"{reason}: training stopped. The learning rate ({self.optimizer.lr:g}) is probably "
-            f"too high; try a smaller one ({spell('lr')}).")
-        if self.saved is not None and self.saved.last.exists():
-            self.history.message += f" The last good checkpoint is kept: {self.saved.last}."
+        kept = (f" The last good checkpoint is kept: {self.saved.last}."
+                if self.saved is not None and self.saved.last.exists() else "")
+        error = ConfigError(f"{reason}: training stopped. The learning rate "
+                            f"({self.optimizer.lr:g}) is probably too high; try a smaller one (",
+                            Name("lr"), ")." + kept, param="lr", value=float(self.optimizer.lr))
+        self.history.stop_reason, self.history.message, self.history.error = (
+            "diverged", str(error), error)
         return False
 
     def _interrupted(self) -> None:

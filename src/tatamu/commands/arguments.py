@@ -29,7 +29,3 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
-
-def flags_for(*names: str) -> dict[str, str]:
-    """``{"batch_size": "--batch-size", ...}``: how a command's flags spell parameter names."""
-    return {name: "--" + name.replace("_", "-") for name in names}

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arguments import UserError, flags_for, positive_int
-
-FLAGS = flags_for("dataset", "batch_size", "limit", "data_root", "threads")
+from .arguments import UserError, positive_int
 
 
 def add_parser(sub) -> None:
@@ -24,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="threads that split each batch (default: $TATAMU_NUM_THREADS, "
                         "$OMP_NUM_THREADS or every core)")
-    p.set_defaults(run=run, flags=FLAGS)
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:

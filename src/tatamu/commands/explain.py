@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .arguments import UserError, flags_for, positive_int
-
-FLAGS = flags_for("input", "kernel", "stride", "padding", "rounding", "values", "channels",
-                  "batch", "mode", "bias") | {"weights": "--filter-values"}
+from .arguments import UserError, positive_int
 
 
 def add_parser(sub) -> None:
@@ -46,7 +43,7 @@ def add_parser(sub) -> None:
         q.add_argument("--png", action="store_true", help="also draw the sliding window")
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
                        help="where --png writes (a .png file or a folder; default: here)")
-        q.set_defaults(run=run, flags=FLAGS)
+        q.set_defaults(run=run)
 
 
 def run(args) -> int:
