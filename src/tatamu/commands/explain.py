@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from .. import explain
-    from ..errors import ConfigError
+    from ..errors import ConfigError, Name
     from ..im2col import conv_output_size
 
     sizes = [explain.parse_size(v, f"--{name}") for v, name in (
@@ -65,7 +65,11 @@ def run(args) -> int:
                              axis=axis)
     except ConfigError as exc:
         print("\n".join(explain.size_lines(sizes[0], sizes[1], stride or sizes[1], sizes[2])))
-        raise UserError(f"{str(exc).rstrip('.')}; or change --stride or --kernel.") from None
+        parts = list(exc.parts)  # the library's message, its fixes still data, plus ours
+        if parts and isinstance(parts[-1], str):
+            parts[-1] = parts[-1].rstrip(".")
+        raise ConfigError(*parts, "; or change ", Name("stride"), " or ", Name("kernel"), ".",
+                          param=exc.param, value=exc.value) from None
     if args.topic == "conv":
         walk = explain.explain_conv(
             sizes[0], sizes[1], stride, sizes[2], values=args.values,
