@@ -146,7 +146,7 @@ def test_train_that_diverges_exits_2_with_the_reason(tmp_path):
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("tatamu: error:")]
     assert len(errors) == 1 and errors[0] == err.splitlines()[-1]
-    assert "smaller" in errors[0] and "--lr" in errors[0]
+    assert "smaller one (--lr)" in errors[0]
 
 
 # -- evaluate ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,16 +50,12 @@ class History:
     #: "completed", "early_stopping", "diverged" (NaN/inf loss) or "interrupted" (Ctrl-C)
     stop_reason: str = "completed"
     message: str = ""
-    #: a diverged run's message as an error, its fix as data (the CLI names ``--lr``); not saved
-    error: TatamuError | None = field(default=None, repr=False, compare=False)
+    error: TatamuError | None = field(default=None, repr=False, compare=False)  # not saved
     #: after an interruption: the checkpoint that ``resume=True`` continues from (None if none)
     resume_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The history as JSON (history.json, a checkpoint's metadata): all but ``error``."""
-        return {f.name: list(value) if isinstance(value, list) else value
-                for f in fields(self) if f.name != "error"
-                for value in (getattr(self, f.name),)}
+        return {k: v for k, v in asdict(replace(self, error=None)).items() if k != "error"}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
@@ -282,11 +278,10 @@ class _Trainer:
     def _diverged(self, reason: str) -> bool:
         kept = (f" The last good checkpoint is kept: {self.saved.last}."
                 if self.saved is not None and self.saved.last.exists() else "")
-        error = ConfigError(f"{reason}: training stopped. The learning rate "
-                            f"({self.optimizer.lr:g}) is probably too high; try a smaller one (",
-                            Name("lr"), ")." + kept, param="lr", value=float(self.optimizer.lr))
-        self.history.stop_reason, self.history.message, self.history.error = (
-            "diverged", str(error), error)
+        self.history.stop_reason, self.history.error = "diverged", ConfigError(  # fix as data
+            f"{reason}: training stopped. The learning rate ({self.optimizer.lr:g}) is probably "
+            "too high; try a smaller one (", Name("lr"), ")." + kept, param="lr")
+        self.history.message = str(self.history.error)
         return False
 
     def _interrupted(self) -> None:
