@@ -146,7 +146,7 @@ def test_train_that_diverges_exits_2_with_the_reason(tmp_path):
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("tatamu: error:")]
     assert len(errors) == 1 and errors[0] == err.splitlines()[-1]
-    assert "smaller" in errors[0] and "--lr" in errors[0]
+    assert "smaller one (--lr)" in errors[0]
 
 
 # -- evaluate ------------------------------------------------------------------------------------
@@ -392,3 +392,18 @@ def test_the_installed_console_script_runs():
     assert "usage: tatamu" in result.stdout
     for command in ("train", "evaluate", "predict", "summary", "size"):
         assert command in result.stdout
+
+
+def test_a_fix_names_only_the_running_commands_options_given_or_not():
+    from tatamu.cli_flags import cli_message, write_fix
+    from tatamu.errors import ConfigError, Name
+
+    parser = cli.build_parser()
+    dream = cli.options_of(parser, parser.parse_args(["show", "dream", "run"]))
+    assert {"--channel", "--layer", "--out", "--seed"} <= dream
+    assert "--class" not in dream and "--kernel" not in dream and "--batch-size" not in dream
+    assert write_fix(Name("channels"), dream) == "--channel"  # its own spelling of `channels`
+    # train's plan options default to "not given" (argparse.SUPPRESS): still its options
+    train = cli.options_of(parser, parser.parse_args(["train"]))
+    error = ConfigError("use ", Name("batch_size", 5), " or ", Name("kernel_size"))
+    assert cli_message(error, train) == "use --batch-size 5 or kernel_size"

@@ -201,6 +201,6 @@ def test_write_fix_uses_only_the_running_commands_options():
     assert write_fix(Fix("batch_size", 5)) == "--batch-size 5"
     assert write_fix(Fix("resume", False)) == "without --resume"
     assert write_fix(Name("kernel_size")) == "--kernel"
-    assert write_fix(Name("kernel_size"), dests={"input", "model"}) == "kernel_size"
-    assert write_fix(Fix("rounding", "floor"), dests={"rounding"}) == "--rounding floor"
+    assert write_fix(Name("kernel_size"), {"--input", "--model"}) == "kernel_size"
+    assert write_fix(Fix("rounding", "floor"), {"--rounding"}) == "--rounding floor"
     assert write_fix(Fix("no_such_parameter", 1)) == "no_such_parameter=1"

@@ -1,5 +1,5 @@
 """The run folder (tatamu.run): file names, creation, resolving a checkpoint, the training
-state read back field by field, and how library messages name parameters (errors.spell)."""
+state read back field by field, and how library messages name parameters (errors.Name/Fix)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 import tatamu.errors
 import tatamu.explain
 from tatamu import Sequential, run
-from tatamu.errors import CheckpointError, ConfigError, spell, spelled_as
+from tatamu.cli_flags import cli_message, write_fix
+from tatamu.errors import CheckpointError, ConfigError, Fix, Name
 from tatamu.layers import Linear
 from tatamu.optim import Adam
 from tatamu.train import fit
@@ -27,18 +28,32 @@ def tiny_run(folder, epochs=1):
     return model
 
 
-def test_the_doctests_of_spell_and_the_size_formula_hold():
+def test_the_doctests_of_errors_and_the_size_formula_hold():
     for module in (tatamu.errors, tatamu.explain):
-        assert doctest.testmod(module).failed == 0, module.__name__
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
-def test_spell_names_a_parameter_as_python_or_as_the_command_line_does():
-    assert spell("lr", 0.5) == "lr=0.5" and spell("lr") == "lr"
-    assert spell("out", words="run folder") == "run folder"
-    with spelled_as({"lr": "--lr", "out": "--out"}):
-        assert spell("lr", 0.5) == "--lr 0.5" and spell("out", words="run folder") == "--out"
-        assert spell("seed", 1) == "seed=1"  # a parameter without a flag keeps its name
-    assert spell("lr", 0.5) == "lr=0.5"  # the table is gone after the block
+def test_a_message_names_a_parameter_as_python_or_as_the_command_line_does():
+    assert Fix("lr", 0.5).python() == "lr=0.5"
+    assert Name("lr").python() == "lr" and Name("lr", 0.5).python() == "lr=0.5"
+    assert Name("out", words="run folder").python() == "run folder"
+    assert write_fix(Name("lr", 0.5)) == "--lr 0.5" and write_fix(Name("lr")) == "--lr"
+    assert write_fix(Name("out", words="run folder"), {"--out"}) == "--out"
+    # a command without the option keeps the Python words
+    assert write_fix(Name("out", words="run folder"), {"--lr"}) == "run folder"
+    assert write_fix(Name("early_stopping", 3), {"--early-stopping"}) == "--early-stopping 3"
+    assert write_fix(Fix("num_train", 12, words="the same 12 samples"), {"--limit"}) == "--limit 12"
+    assert write_fix(Fix("no_such_parameter", 1)) == "no_such_parameter=1"
+    # one parameter, spelled differently by two commands: the running command's own option
+    assert write_fix(Name("channels"), {"--channel"}) == "--channel"
+    assert write_fix(Name("channels"), {"--channels"}) == "--channels"
+    error = ConfigError("the run was started with ", Name("batch_size", 25), "; ",
+                        Name("batch_size", 20), " contradicts its plan")
+    assert str(error) == ("the run was started with batch_size=25; batch_size=20 contradicts "
+                          "its plan")
+    assert cli_message(error, {"--batch-size"}) == (
+        "the run was started with --batch-size 25; --batch-size 20 contradicts its plan")
 
 
 def test_a_run_folder_holds_the_files_it_names(tmp_path):

@@ -24,7 +24,7 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE
 REPORT_URL = "https://github.com/tatamu/tatamu/issues"
 
 #: The subcommands, in the order ``tatamu --help`` lists them: one line each, naming a module of
-#: tatamu.commands with ``add_parser(subparsers)`` (which sets its ``run`` handler and ``FLAGS``).
+#: tatamu.commands with ``add_parser(subparsers)`` (which sets its ``run`` handler).
 COMMANDS = [
     "train",
     "evaluate",
@@ -77,15 +77,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     from .cli_flags import cli_message
-    from .errors import TatamuError, spelled_as
+    from .errors import TatamuError
 
     try:
-        with spelled_as(getattr(args, "flags", {})):  # library messages name this command's flags
-            status = args.run(args) or 0
+        status = args.run(args) or 0
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return status
-    except (TatamuError, UserError) as exc:  # the library's fixes in this command's flags
-        print(f"tatamu: error: {one_line(cli_message(exc, vars(args)))}", file=sys.stderr)
+    except (TatamuError, UserError) as exc:  # the library's fixes in this command's options
+        message = cli_message(exc, options_of(parser, args))
+        print(f"tatamu: error: {one_line(message)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("tatamu: interrupted", file=sys.stderr)
@@ -118,6 +118,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR
+
+
+def options_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> set[str]:
+    """The option strings of the command that ran (``tatamu show dream``: its own and its
+    parents'), given or not: the options a library error's fix may name."""
+    options = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None))
+            if chosen is not None:
+                options |= options_of(chosen, args)
+        else:
+            options.update(action.option_strings)
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:

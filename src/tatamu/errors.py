@@ -14,10 +14,8 @@ instead of rewriting the text.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 #: A Fix's ``value`` when it has none: "set this parameter" (``root=`` a folder).
@@ -26,13 +24,21 @@ UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
 
 @dataclass(frozen=True)
 class Fix:
-    """One way out of an error: give the Python argument ``param`` the value ``value``."""
+    """One way out of an error: give the Python argument ``param`` the value ``value``.
+
+    ``words``: what a Python user reads instead, where no argument of theirs stands for
+    ``param`` ("the same 500 samples" for the CLI's ``--limit 500``); the CLI still writes the
+    option.
+    """
 
     param: str
     value: Any = UNSET
+    words: str | None = field(default=None, compare=False)
 
     def python(self) -> str:
         """How a Python user writes it: ``overwrite=True``, ``rounding="floor"``, ``root=``."""
+        if self.words is not None:
+            return self.words
         if self.value is UNSET:
             return f"{self.param}="
         value = f'"{self.value}"' if isinstance(self.value, str) else repr(self.value)
@@ -41,10 +47,24 @@ class Fix:
 
 @dataclass(frozen=True)
 class Name(Fix):
-    """A parameter named in a message ("batch_size must be an int >= 1"), not a fix."""
+    """A parameter named in a message, not a fix: ``Name("batch_size")`` ("batch_size must be
+    an int >= 1"), or with the value it has: ``Name("batch_size", 25)`` ("the run was started
+    with batch_size=25", from the CLI "--batch-size 25").
+
+    >>> error = ConfigError("the run was started with ", Name("batch_size", 25), "; ",
+    ...                     Name("batch_size", 20), " contradicts its plan")
+    >>> str(error)
+    'the run was started with batch_size=25; batch_size=20 contradicts its plan'
+    >>> error.fixes
+    ()
+    >>> str(ConfigError("choose another ", Name("out", words="run folder")))
+    'choose another run folder'
+    """
 
     def python(self) -> str:
-        return self.param
+        if self.words is None and self.value is UNSET:
+            return self.param
+        return super().python()
 
 
 #: Writes one Fix (or Name) into a message (:func:`python` for Python users; the CLI has its
@@ -55,8 +75,6 @@ FixWriter = Callable[[Fix], str]
 def python(fix: Fix) -> str:
     """A fix or name as a Python user writes it (the default wording of every message)."""
     return fix.python()
-
-_NO_VALUE = object()  # spell(name) without a value
 
 
 class TatamuError(Exception):
@@ -116,44 +134,6 @@ class DownloadError(TatamuError, OSError):
 
 class CheckpointError(TatamuError, ValueError):
     """A checkpoint that is corrupt, truncated, foreign, pickled or from another architecture."""
-
-
-# -- naming a parameter in a message ------------------------------------------------------------
-# A message's fix names a parameter the way the caller spells it: ``lr=0.01`` from Python,
-# ``--lr 0.01`` from the command line. The library always calls :func:`spell`; the CLI installs
-# its table of flag names with :func:`spelled_as`, so no message is ever rewritten afterwards.
-_SPELLING: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "tatamu_spelling", default=None)
-
-
-def spell(name: str, value: object = _NO_VALUE, *, words: str | None = None) -> str:
-    """``name`` (and ``value``) as the caller writes it: ``lr=0.01`` or ``--lr 0.01``.
-
-    ``words``: what to say instead where no flag stands for ``name`` (a Python caller reads
-    "run folder" better than the name of a parameter it never passed).
-
-    >>> spell("rounding", "floor")
-    'rounding="floor"'
-    >>> with spelled_as({"rounding": "--rounding"}):
-    ...     spell("rounding", "floor")
-    '--rounding floor'
-    """
-    flags = _SPELLING.get()
-    if flags is not None and name in flags:
-        return flags[name] if value is _NO_VALUE else f"{flags[name]} {value}"
-    if words is not None or value is _NO_VALUE:
-        return words or name
-    return f"{name}={value!r}".replace("'", '"') if isinstance(value, str) else f"{name}={value}"
-
-
-@contextlib.contextmanager
-def spelled_as(flags: Mapping[str, str]) -> Iterator[None]:
-    """Within the block, :func:`spell` names parameters by ``flags`` (parameter -> flag)."""
-    token = _SPELLING.set(flags)
-    try:
-        yield
-    finally:
-        _SPELLING.reset(token)
 
 
 class DeviceError(TatamuError, RuntimeError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .datasets import DATASETS
-from .errors import ConfigError, spell
+from .errors import ConfigError, Name
 from .models import MODELS
 from .optim import OPTIMIZERS
 
@@ -71,21 +71,25 @@ class TrainingPlan:
             raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
         if (model in SIGNAL_MODELS) != (self.dataset in SIGNAL_DATASETS):
             raise ConfigError(
-                f"{spell('model', model)} does not fit {spell('dataset', self.dataset)}: "
-                "conv1d is for the 1-D signals of mnist1d, the others for 28x28 images")
+                Name("model", model), " does not fit ", Name("dataset", self.dataset),
+                ": conv1d is for the 1-D signals of mnist1d, the others for 28x28 images",
+                param="model", value=model)
         for name in ("epochs", "batch_size", "schedule_epochs", "early_stopping", "limit",
                      "test_limit", "threads"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 1):
-                raise ConfigError(f"{spell(name)} must be a whole number >= 1; got {value!r}")
+                raise ConfigError(Name(name), f" must be a whole number >= 1; got {value!r}",
+                                  param=name, value=value)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError(f"{spell('seed')} must be a whole number; got {self.seed!r}")
+            raise ConfigError(Name("seed"), f" must be a whole number; got {self.seed!r}",
+                              param="seed", value=self.seed)
         for name in ("lr", "weight_decay"):  # their range is the optimizer's to check
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, int | float)):
-                raise ConfigError(f"{spell(name)} must be a number; got {value!r}")
+                raise ConfigError(Name(name), f" must be a number; got {value!r}",
+                                  param=name, value=value)
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of "
                               f"{', '.join(SCHEDULES)}")
@@ -180,12 +184,12 @@ class PlanConflict(ConfigError):
 
     def __init__(self, name: str, saved: Any, given: Any, epochs: int) -> None:
         self.name, self.saved, self.given = name, saved, given
-        planned = spell(name) if saved is None else spell(name, saved)
-        text = (f"the run was started {'without ' if saved is None else 'with '}{planned}; "
-                f"{spell(name, given)} contradicts its plan. Leave it out to continue the run "
-                "as planned, or start a new run")
+        parts = ("the run was started ", "without ", Name(name)) if saved is None else (
+            "the run was started with ", Name(name, saved))
+        parts += ("; ", Name(name, given), " contradicts its plan. Leave it out to continue the "
+                  "run as planned, or start a new run")
         if name == "epochs":
-            text = (f"the run was planned for {spell(name, saved)}; {spell(name, given)} would "
-                    f"shorten it. Leave it out to continue, or give more than {epochs} epochs "
-                    "to extend it")
-        super().__init__(text)
+            parts = ("the run was planned for ", Name(name, saved), "; ", Name(name, given),
+                     f" would shorten it. Leave it out to continue, or give more than {epochs} "
+                     "epochs to extend it")
+        super().__init__(*parts, param=name, value=given)

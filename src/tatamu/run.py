@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint as ckpt
-from .errors import CheckpointError, ConfigError, DataError, spell
+from .errors import CheckpointError, ConfigError, DataError, Fix, Name
 from .layers import is_random
 
 INITIAL = "initial.npz"  # the weights before training
@@ -63,8 +63,8 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
     that is not empty, before anything is written. A folder that cannot be written is refused."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a folder; choose another "
-                          f"{spell('out', words='run folder')}")
+        raise ConfigError(f"{folder} is a file, not a folder; choose another ",
+                          Name("out", words="run folder"), param="out", value=str(folder))
     if folder.is_dir() and any(folder.iterdir()) and not reuse:
         raise RunFolderExists(folder)
     try:
@@ -73,8 +73,9 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(f"cannot write to {folder}: {exc.strerror or exc}; choose another "
-                          f"{spell('out', words='run folder')}") from None
+        raise ConfigError(f"cannot write to {folder}: {exc.strerror or exc}; choose another ",
+                          Name("out", words="run folder"), param="out",
+                          value=str(folder)) from None
     return folder
 
 
@@ -271,7 +272,7 @@ def check_resumable(folder: str | Path) -> Path:
     path = Path(folder) / LAST
     if not path.is_file():
         raise CheckpointError(f"nothing to resume: {path} does not exist (start the run "
-                              f"without {spell('resume')})")
+                              "without ", Name("resume"), ")", param="resume", value=True)
     return path
 
 
@@ -296,14 +297,14 @@ def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_tr
             f"{path}: its training state is damaged ({exc!r}), so the run cannot be resumed; "
             f"start a new run ({BEST} still holds a model)") from exc
     for value, saved_value, what, setting in (
-            (batch_size, state.batch_size, "batch size", spell("batch_size", state.batch_size)),
+            (batch_size, state.batch_size, "batch size", Fix("batch_size", state.batch_size)),
             (num_train, state.num_train, "number of training samples",
-             spell("limit", state.num_train, words=f"the same {state.num_train} samples"))):
+             Fix("num_train", state.num_train, words=f"the same {state.num_train} samples"))):
         if state.batch and saved_value is not None and value != saved_value:
             raise ConfigError(
                 f"{path} stopped in the middle of epoch {state.epoch}, with {what} "
                 f"{saved_value}; resuming with {value} would train on other samples. Resume "
-                f"with the run's settings ({setting})")
+                "with the run's settings (", setting, ")", param=setting.param, value=value)
     ckpt.check_weights_fit(model, saved, path)
     try:
         if saved.optimizer_state:

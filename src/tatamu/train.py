@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ import numpy as np
 from . import run
 from .datacheck import check_data as check_data
 from .datasets import BatchLoader
-from .errors import ConfigError, spell
+from .errors import ConfigError, Name, TatamuError
 from .interrupt import DeferredInterrupt
 from .metrics import class_indices
 from .model import Sequential
@@ -50,11 +50,12 @@ class History:
     #: "completed", "early_stopping", "diverged" (NaN/inf loss) or "interrupted" (Ctrl-C)
     stop_reason: str = "completed"
     message: str = ""
+    error: TatamuError | None = field(default=None, repr=False, compare=False)  # not saved
     #: after an interruption: the checkpoint that ``resume=True`` continues from (None if none)
     resume_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(replace(self, error=None)).items() if k != "error"}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
@@ -275,11 +276,12 @@ class _Trainer:
         return ""
 
     def _diverged(self, reason: str) -> bool:
-        self.history.stop_reason, self.history.message = "diverged", (
+        kept = (f" The last good checkpoint is kept: {self.saved.last}."
+                if self.saved is not None and self.saved.last.exists() else "")
+        self.history.stop_reason, self.history.error = "diverged", ConfigError(  # fix as data
             f"{reason}: training stopped. The learning rate ({self.optimizer.lr:g}) is probably "
-            f"too high; try a smaller one ({spell('lr')}).")
-        if self.saved is not None and self.saved.last.exists():
-            self.history.message += f" The last good checkpoint is kept: {self.saved.last}."
+            "too high; try a smaller one (", Name("lr"), ")." + kept, param="lr")
+        self.history.message = str(self.history.error)
         return False
 
     def _interrupted(self) -> None:

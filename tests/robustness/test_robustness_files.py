@@ -282,10 +282,12 @@ def test_resuming_from_a_damaged_training_state_is_refused_and_changes_nothing(r
         np.testing.assert_array_equal(model.params()[key], value)
 
 
-@pytest.mark.parametrize(("batch_size", "n", "option"), [(4, 12, "batch_size=5"),
-                                                         (5, 10, "the same 12 samples")],
+@pytest.mark.parametrize(("batch_size", "n", "words", "option"),
+                         [(4, 12, "batch_size=5", "--batch-size 5"),
+                          (5, 10, "the same 12 samples", "--limit 12")],
                          ids=["other-batch-size", "other-data-size"])
-def test_resuming_mid_epoch_with_other_settings_says_which(tmp_path, batch_size, n, option):
+def test_resuming_mid_epoch_with_other_settings_says_which(tmp_path, batch_size, n, words,
+                                                           option):
     folder = tmp_path / "run"
     fit(tiny_model(), tiny_data(12), epochs=1, batch_size=5, optimizer=Adam(), progress=False,
         checkpoint_dir=folder)
@@ -294,8 +296,9 @@ def test_resuming_mid_epoch_with_other_settings_says_which(tmp_path, batch_size,
     with pytest.raises(ConfigError, match="middle of epoch 2") as info:
         resume(folder, batch_size=batch_size, data=tiny_data(n))
     # The library names the argument (batch_size=5); the CLI names its option (--batch-size 5).
-    assert option.split()[0] not in str(info.value) and len(info.value.fixes) == 1
-    assert option in cli_message(info.value)
+    assert f"settings ({words})" in str(info.value) and len(info.value.fixes) == 1
+    assert option.split()[0] not in str(info.value)
+    assert f"settings ({option})" in cli_message(info.value)
 
 
 # -- pictures for `tatamu predict` ----------------------------------------------------------------

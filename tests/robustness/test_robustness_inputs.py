@@ -16,6 +16,7 @@ import pytest
 from cli_runner import run_cli
 from robustness_helpers import one_error_line, tiny_data, tiny_model
 
+from tatamu.cli_flags import cli_message
 from tatamu.errors import ConfigError, DataError, ShapeError, TatamuError
 from tatamu.im2col import conv_output_size
 from tatamu.layers import AvgPool2D, Conv1D, Conv2D, MaxPool2D
@@ -127,7 +128,11 @@ def test_a_loss_that_becomes_nan_stops_training_with_the_reason_and_the_fix(tmp_
     history = fit(tiny_model(), (X, Y), epochs=3, batch_size=4, optimizer=SGD(lr=1e30),
                   progress=False, checkpoint_dir=tmp_path)
     assert history.stop_reason == "diverged"
-    assert "smaller" in history.message and "learning rate" in history.message
+    assert "smaller one (lr)" in history.message and "learning rate" in history.message
+    # the same message as an error whose fix is data: the CLI names its option
+    assert str(history.error) == history.message and cli_message(history.error) == (
+        history.message.replace("(lr)", "(--lr)"))
+    assert "error" not in history.to_dict()
     for name in ("initial.npz",):  # nothing non-finite was ever saved
         for value in tatamu_load(tmp_path / name).params().values():
             assert np.isfinite(value).all()

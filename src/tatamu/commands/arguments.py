@@ -30,10 +30,6 @@ def positive_float(text: str) -> float:
     return value
 
 
-def flags_for(*names: str) -> dict[str, str]:
-    """``{"batch_size": "--batch-size", ...}``: how a command's flags spell parameter names."""
-    return {name: "--" + name.replace("_", "-") for name in names}
-
 
 def add_device_option(parser) -> None:
     """``--device cpu|cuda|cuda:N``: where the model runs (the data stays on the host)."""

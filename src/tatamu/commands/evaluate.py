@@ -6,9 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arguments import UserError, add_device_option, checked_device, flags_for, positive_int
-
-FLAGS = flags_for("dataset", "batch_size", "limit", "data_root", "threads")
+from .arguments import UserError, add_device_option, checked_device, positive_int
 
 
 def add_parser(sub) -> None:
@@ -25,7 +23,7 @@ def add_parser(sub) -> None:
                    help="threads that split each batch (default: $TATAMU_NUM_THREADS, "
                         "$OMP_NUM_THREADS or every core)")
     add_device_option(p)
-    p.set_defaults(run=run, flags=FLAGS)
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:

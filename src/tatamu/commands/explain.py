@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .arguments import UserError, flags_for, positive_int
-
-FLAGS = flags_for("input", "kernel", "stride", "padding", "rounding", "values", "channels",
-                  "batch", "mode", "bias") | {"weights": "--filter-values"}
+from .arguments import UserError, positive_int
 
 
 def add_parser(sub) -> None:
@@ -46,12 +43,12 @@ def add_parser(sub) -> None:
         q.add_argument("--png", action="store_true", help="also draw the sliding window")
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
                        help="where --png writes (a .png file or a folder; default: here)")
-        q.set_defaults(run=run, flags=FLAGS)
+        q.set_defaults(run=run)
 
 
 def run(args) -> int:
     from .. import explain
-    from ..errors import ConfigError
+    from ..errors import ConfigError, Name
     from ..im2col import conv_output_size
 
     sizes = [explain.parse_size(v, f"--{name}") for v, name in (
@@ -68,7 +65,11 @@ def run(args) -> int:
                              axis=axis)
     except ConfigError as exc:
         print("\n".join(explain.size_lines(sizes[0], sizes[1], stride or sizes[1], sizes[2])))
-        raise UserError(f"{str(exc).rstrip('.')}; or change --stride or --kernel.") from None
+        parts = list(exc.parts)  # the library's message, its fixes still data, plus ours
+        if parts and isinstance(parts[-1], str):
+            parts[-1] = parts[-1].rstrip(".")
+        raise ConfigError(*parts, "; or change ", Name("stride"), " or ", Name("kernel"), ".",
+                          param=exc.param, value=exc.value) from None
     if args.topic == "conv":
         walk = explain.explain_conv(
             sizes[0], sizes[1], stride, sizes[2], values=args.values,

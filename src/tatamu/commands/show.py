@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .arguments import flags_for, positive_int
-
-FLAGS = flags_for("out", "image", "layer", "dataset", "data_root", "limit", "count", "smooth",
-                  "steps", "seed") | {"target": "--class", "channels": "--channel"}
+from .arguments import positive_int
 
 _SHOW_HELP = {
     "filters": "the first conv layer's filters before/after training (or --layer's, per channel)",
@@ -57,7 +54,7 @@ def add_parser(sub) -> None:
             q.add_argument("--steps", type=positive_int, default=100,
                            help="gradient ascent steps (default 100)")
             q.add_argument("--seed", type=int, default=0, help="seed of the starting noise")
-        q.set_defaults(run=run, flags=FLAGS)
+        q.set_defaults(run=run)
 
 
 def run(args) -> int:

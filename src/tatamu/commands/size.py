@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from .arguments import UserError, flags_for, positive_int
-
-FLAGS = flags_for("kernel", "stride", "padding", "dilation", "rounding")
+from .arguments import UserError, positive_int
 
 
 def add_parser(sub) -> None:
@@ -15,7 +13,7 @@ def add_parser(sub) -> None:
     p.add_argument("--padding", type=int, nargs="+", default=[0], metavar="P")
     p.add_argument("--dilation", type=int, nargs="+", default=[1], metavar="D")
     p.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
-    p.set_defaults(run=run, flags=FLAGS)
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:

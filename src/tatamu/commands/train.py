@@ -14,14 +14,7 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
-from .arguments import (
-    UserError,
-    add_device_option,
-    checked_device,
-    flags_for,
-    positive_float,
-    positive_int,
-)
+from .arguments import UserError, add_device_option, checked_device, positive_float, positive_int
 
 EXIT_INTERRUPTED = 130
 
@@ -42,11 +35,6 @@ def _plan_fields():
     from ..plan import TrainingPlan
 
     return [f for f in fields(TrainingPlan) if f.name != "schedule_epochs"]
-
-
-FLAGS = flags_for("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "weight_decay",
-                  "schedule", "early_stopping", "seed", "limit", "test_limit", "threads",
-                  "data_root", "out", "force", "download") | {"resume": "--resume"}
 
 
 def add_parser(sub) -> None:
@@ -83,7 +71,7 @@ def add_parser(sub) -> None:
     # Not part of the plan: a run started on the CPU may continue on a GPU and back (the
     # checkpoints are NumPy); the last bits then differ, as with another machine.
     add_device_option(p)
-    p.set_defaults(run=run, flags=FLAGS)
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:
@@ -208,7 +196,7 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
         plot_path = plots.plot_history(history.to_dict(), folder / runs.CURVES,
                                        title=f"{plan.model} on {plan.dataset}")
     if history.stop_reason == "diverged":
-        raise UserError(history.message)
+        raise history.error  # its fix (lr) named as this command's option
     if history.stop_reason == "interrupted":
         print(f"tatamu: {_interrupted_text(folder, history)}", file=sys.stderr)
         return EXIT_INTERRUPTED
