@@ -231,7 +231,7 @@ def test_evaluate_returns_each_prediction_in_the_same_pass(threads):
 @pytest.mark.parametrize("batch_size", [True, 0, 2.0])
 def test_evaluate_refuses_a_batch_size_that_is_not_a_positive_int(batch_size):
     x, y = make_data(5)
-    with pytest.raises(ConfigError, match="batch_size must be a positive int"):
+    with pytest.raises(ConfigError, match="batch_size must be an int >= 1"):
         evaluate(tiny_net(), (x, y), batch_size=batch_size)
 
 
