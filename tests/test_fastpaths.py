@@ -260,7 +260,12 @@ def test_maxpool_first_maximum_on_ties(rng, dtype, shape, kernel, stride, paddin
         np.testing.assert_array_equal(book.forward(x[:, :, :covered[0], :covered[1]]), y)
         dx_book = np.zeros_like(x)
         dx_book[:, :, :covered[0], :covered[1]] = book.backward(dout)
-        np.testing.assert_array_equal(dx_book, dx)
+        # where windows overlap a pixel's gradient is a sum, added in another order (the fast
+        # path's bincount against col2im): equal to rounding; elsewhere a copy, exact
+        if s >= kernel:
+            np.testing.assert_array_equal(dx_book, dx)
+        else:
+            np.testing.assert_allclose(dx_book, dx, **close(dtype))
 
 
 DISJOINT = [(MaxPool2D, case) for case in POOL_CASES[:5]] + [
