@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: the optimizer's, 0.001 for adam)")
     p.add_argument("--weight-decay", type=float, default=None)
     p.add_argument("--schedule", choices=["none", "step", "cosine"], default="none")
+    p.add_argument("--augment", nargs="?", const="default", default=None, metavar="SPEC",
+                   help="disturb each training batch (shift/rotate/scale; tatamu.datasets.Augment)"
+                   ", e.g. --augment or --augment shift=2,rotation=10,scale=0.1,flip=0")
     p.add_argument("--early-stopping", type=_positive_int, default=None, metavar="PATIENCE")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
@@ -209,6 +212,7 @@ def _positive_float(text: str) -> float:
 def cmd_train(args) -> int:
     from . import checkpoint, models, optim, parallel, plots, train
     from .datasets import class_names, load_dataset
+    from .datasets.augment import resolve as resolve_augment
 
     if args.threads is None:  # a bad TATAMU_NUM_THREADS is refused before a run folder is made
         parallel.default_threads()
@@ -218,6 +222,7 @@ def cmd_train(args) -> int:
             f"--model {model_name} does not fit --dataset {args.dataset}: conv1d is for the "
             "1-D signals of mnist1d, the others for 28x28 images"
         )
+    augment = resolve_augment(args.augment)  # a bad SPEC is refused before a run folder is made
     out = _run_folder(args, model_name)
     print(f"loading {args.dataset}...", file=sys.stderr)
     (x, y), (xt, yt) = load_dataset(args.dataset, root=args.data_root, download=args.download)
@@ -248,6 +253,7 @@ def cmd_train(args) -> int:
         optimizer=optimizer, seed=args.seed, progress=not args.no_progress,
         checkpoint_dir=out, resume=args.resume, schedule=schedule,
         early_stopping=args.early_stopping, metadata=metadata, threads=args.threads,
+        augment=augment,
     )
     history_path = out / "history.json"
     checkpoint.atomic_write(history_path,

@@ -27,6 +27,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .backend import as_numpy
 from .datasets import BatchLoader
+from .datasets import augment as augmentation
 from .errors import CheckpointError, ConfigError, DataError
 from .losses import check_labels
 from .model import Sequential
@@ -121,6 +122,7 @@ def fit(
     eval_batch_size: int = 256,
     metadata: dict[str, Any] | None = None,
     threads: int | None = None,
+    augment=None,
 ) -> History:
     """Train ``model`` on ``train_data = (x, labels)`` for ``epochs`` epochs; return History.
 
@@ -144,6 +146,10 @@ def fit(
         reproduced with the same thread count; ``resume=True`` with ``threads=None`` takes the
         count the run was saved with, so it continues exactly. A model with BatchNorm trains
         on one thread (its statistics are over the whole batch).
+    augment : disturb each training batch (:class:`tatamu.datasets.Augment`; True: its
+        defaults; None/False: off). Batch ``b`` of epoch ``e`` is disturbed by random numbers
+        from ``(seed, e, b)``, so a resume continues exactly; ``resume=True`` with
+        ``augment=None`` takes the run's own setting (pass False to turn it off).
     """
     x, labels = check_data(model, train_data, "training data")
     if val_data is not None:
@@ -173,10 +179,13 @@ def fit(
                                                                  folder, batch_size, len(x))
             if threads is None and state.get("threads"):  # the run's own count: exact resume
                 thread_count = resolve_threads(state["threads"], model, training=True)
+            if augment is None:  # the run's own augmentation: exact resume
+                augment = state.get("augment")
         elif folder is not None:
             _save(folder / INITIAL, model, None, None, metadata, history, {"epoch": 0}, seed)
         # a mid-epoch resume needs the first two; an exact one, the third
-        state.update(batch_size=batch_size, num_train=len(x), threads=thread_count)
+        state.update(batch_size=batch_size, num_train=len(x), threads=thread_count,
+                     augment=augmentation.resolve(augment, x))
 
         info = {"epochs": epochs, "batch_size": batch_size, "num_train": len(x),
                 "num_params": model.num_params(), "start_epoch": start_epoch}
@@ -248,6 +257,8 @@ def _run_epoch(model, optimizer, params, x, labels, val_data, epoch, seed, batch
         if batch < skip_batches:  # resuming mid-epoch: these were already trained on
             continue
         runner.seed_replicas(seed, epoch, batch)
+        if state.get("augment") is not None:  # disturbed afresh from (seed, epoch, batch)
+            xb = state["augment"].for_batch(xb, seed, epoch, batch)
         loss, correct = _train_step(model, optimizer, params, xb, yb, runner)
         if not math.isfinite(loss):
             state["diverged_at"] = f"the loss became {loss} at epoch {epoch}, batch {batch + 1}"
@@ -404,6 +415,7 @@ def _save(path, model, optimizer, schedule, metadata, history, state, seed) -> N
         "batch_size": state.get("batch_size"),
         "num_train": state.get("num_train"),
         "threads": state.get("threads"),
+        "augment": state["augment"].config() if state.get("augment") else None,
         "schedule": None if schedule is None else {
             k: float(v) for k, v in schedule.state_dict().items()},
     }
@@ -504,6 +516,7 @@ def _parse_train_state(meta: dict[str, Any], ts: dict[str, Any], model: Sequenti
         "position": {k: int(v) for k, v in position.items()},
         "partial": partial,
         "threads": _saved_thread_count(ts.get("threads")),
+        "augment": augmentation.resolve(ts.get("augment")),  # ConfigError if damaged
     }
 
 

@@ -20,3 +20,4 @@ from .mnist import FASHION_MNIST_MIRRORS as FASHION_MNIST_MIRRORS
 from .mnist import load_fashion_mnist as load_fashion_mnist
 from .mnist import load_mnist as load_mnist
 from .mnist1d import load_mnist1d as load_mnist1d
+from .augment import Augment as Augment
