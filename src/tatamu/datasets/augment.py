@@ -36,7 +36,8 @@ class Augment:
     Parameters
     ----------
     shift : largest shift in pixels along each axis (uniform in ``[-shift, shift]``).
-    rotation : largest rotation in degrees (uniform in ``[-rotation, rotation]``).
+    rotation : largest rotation in degrees (uniform in ``[-rotation, rotation]``; a positive
+        angle turns the picture clockwise as displayed, rows pointing down).
     scale : largest relative change of size (zoom uniform in ``[1 - scale, 1 + scale]``).
     elastic : root-mean-square length, in pixels, of a smooth random displacement field
         (0: off); ``elastic_sigma`` is the width in pixels of the Gaussian that smooths it.
@@ -79,16 +80,25 @@ class Augment:
     def __call__(self, x, rng: np.random.Generator) -> np.ndarray:
         """Return a disturbed copy of the images ``x`` (N, C, H, W), drawing from ``rng``."""
         x = as_numpy(x)
-        if x.ndim != 4:
-            raise ShapeError(
-                f"augmentation moves images (N, C, H, W); got an array of shape {x.shape}. "
-                "1-D signals (MNIST-1D) are not augmented: train them without --augment"
-            )
+        self.check_input(x)
+        if x.ndim == 3:
+            return roll(x, rng.integers(-int(self.shift), int(self.shift) + 1, len(x)))
         n, _, h, w = x.shape
         theta = self.random_matrices(n, h, w, rng)
         displacement = (elastic_displacements(n, h, w, self.elastic, self.elastic_sigma, rng)
                         if self.elastic > 0 else None)
         return warp(x, theta, displacement)
+
+    def check_input(self, x) -> None:
+        """Refuse data this augmentation cannot move, saying what would fit."""
+        if x.ndim == 3 and (self.rotation or self.scale or self.elastic or self.flip):
+            raise ConfigError(
+                "1-D signals (N, C, L) are only shifted (circularly, as MNIST-1D's own generator "
+                "does): set the other amplitudes to 0, e.g. --augment shift=5,rotation=0,scale=0"
+            )
+        if x.ndim not in (3, 4):
+            raise ShapeError(f"augmentation moves images (N, C, H, W) or signals (N, C, L); "
+                             f"got an array of shape {x.shape}")
 
     def for_batch(self, x, seed: int, epoch: int, batch: int) -> np.ndarray:
         """Augment batch ``batch`` of ``epoch``: its random numbers depend on these alone."""
@@ -180,6 +190,18 @@ def warp(x: np.ndarray, theta: np.ndarray, displacement: np.ndarray | None = Non
     return out.reshape(n, c, h, w).astype(x.dtype, copy=False)
 
 
+def roll(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Shift each signal ``x[i]`` circularly by ``shifts[i]`` samples (to the right if > 0).
+
+    Shapes
+    ------
+    x: (N, C, L), shifts: (N,) int -> (N, C, L)
+    """
+    n, _, length = x.shape
+    source = (np.arange(length)[None, :] - shifts[:, None]) % length  # (N, L)
+    return np.take_along_axis(x, source[:, None, :], axis=2)
+
+
 def elastic_displacements(n: int, h: int, w: int, rms: float, sigma: float,
                           rng: np.random.Generator) -> np.ndarray:
     """Smooth random displacement fields (Simard et al. 2003), ``rms`` pixels long on average.
@@ -211,11 +233,13 @@ def resolve(augment, x=None) -> Augment | None:
     """
     if augment is None or augment is False:
         return None
-    if x is not None and getattr(x, "ndim", 4) != 4:
-        raise ConfigError(
-            f"augmentation moves images (N, C, H, W); the training data has shape {x.shape}. "
-            "1-D signals (MNIST-1D) are not augmented: train them without --augment"
-        )
+    augment = _resolve(augment)
+    if x is not None:
+        augment.check_input(x)
+    return augment
+
+
+def _resolve(augment) -> Augment:
     if augment is True:
         return Augment()
     if isinstance(augment, Augment):
