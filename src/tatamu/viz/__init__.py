@@ -7,7 +7,8 @@ as its path. matplotlib is imported only when a picture is drawn.
 
 Modules: ``show`` (the command: checkpoint -> picture), ``weights`` (filters), ``activations``
 (feature maps), ``mistakes`` (errors, confusion matrix), ``gradients`` (saliency, dreams),
-``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``.
+``windows`` (``tatamu explain --png``), ``recipes`` (augmented digits, runs compared), ``probe``
+(the NumPy behind them), ``figure``.
 """
 
 from .activations import plot_feature_maps as plot_feature_maps
@@ -19,6 +20,8 @@ from .mistakes import plot_errors as plot_errors
 from .probe import dream as dream
 from .probe import layer_outputs as layer_outputs
 from .probe import saliency_map as saliency_map
+from .recipes import plot_augmented as plot_augmented
+from .recipes import plot_runs as plot_runs
 from .show import WHATS as WHATS
 from .show import show as show
 from .weights import plot_filters as plot_filters

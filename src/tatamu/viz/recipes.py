@@ -1,0 +1,61 @@
+"""Pictures for the recipes (issue 15): what augmentation does to digits, and runs compared.
+
+``plot_augmented`` shows a few training images next to the disturbed copies a network sees
+in successive epochs; ``plot_runs`` draws the test accuracy of several runs on one pair of
+axes, so the book's recipe, a schedule and augmentation can be told apart at a glance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..datasets.augment import Augment
+from .figure import DPI, draw_mosaic, pyplot, save
+
+
+def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path, *, copies: int = 6,
+                   seed: int = 0) -> Path:
+    """Each image of ``images`` (K, 1, H, W) in a row: the original, then ``copies`` disturbed.
+
+    Copy ``j`` is what batch 0 of epoch ``j + 1`` would show with ``seed`` (all K in one batch).
+    """
+    images = np.asarray(images)
+    k, _, h, w = images.shape
+    tiles = [images[:, 0]]
+    for epoch in range(1, copies + 1):
+        tiles.append(augment.for_batch(images, seed, epoch, 0)[:, 0])
+    grid = np.stack(tiles, axis=1).reshape(k * (copies + 1), h, w)  # rows: one image each
+    labels = (["original"] + [f"epoch {e}" for e in range(1, copies + 1)]) * k
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(0.6 + 1.0 * (copies + 1), 0.6 + 1.25 * k), dpi=DPI)
+    draw_mosaic(ax, grid, copies + 1, labels, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_axis_off()
+    settings = ", ".join(f"{name}={value:g}" for name, value in augment.config().items()
+                         if not isinstance(value, bool) and name != "elastic_sigma")
+    ax.set_title(f"augmentation ({settings})", fontsize=8)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path, *,
+              title: str = "") -> Path:
+    """Test accuracy per epoch of several runs (``{label: history dict}``), on one axes."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=DPI)
+    for label, history in histories.items():
+        pairs = [(e, 100 * a) for e, a in zip(history["epoch"], history["val_accuracy"],
+                                                strict=True) if a is not None]
+        if pairs:
+            ax.plot(*zip(*pairs, strict=True), marker=".", label=f"{label} "
+                    f"(last {pairs[-1][1]:.2f}%)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return save(fig, path)
