@@ -31,7 +31,10 @@ def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path, *, co
     labels = (["original"] + [f"epoch {e}" for e in range(1, copies + 1)]) * k
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(0.6 + 1.0 * (copies + 1), 0.6 + 1.25 * k), dpi=DPI)
-    draw_mosaic(ax, grid, copies + 1, labels, cmap="gray_r", vmin=0, vmax=1)
+    image = draw_mosaic(ax, grid, copies + 1, labels, cmap="gray_r", vmin=0, vmax=1)
+    height, width = image.get_array().shape
+    ax.set_xlim(-1, width)  # a pixel of room, so the outer tiles' frames are not cut
+    ax.set_ylim(height, -1)
     ax.set_axis_off()
     settings = ", ".join(f"{name}={value:g}" for name, value in augment.config().items()
                          if not isinstance(value, bool) and name != "elastic_sigma")
