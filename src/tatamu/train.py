@@ -158,6 +158,8 @@ def fit(
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{what} must be a positive int; got {value!r}")
     thread_count = resolve_threads(threads, model, training=True)
+    # None: no augmentation, or on resume the run's own; refused before anything is written
+    augment_given, augment = augment is not None, augmentation.resolve(augment, x)
     if early_stopping is not None and early_stopping < 1:
         raise ConfigError(f"early_stopping must be a positive int; got {early_stopping!r}")
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -179,13 +181,13 @@ def fit(
                                                                  folder, batch_size, len(x))
             if threads is None and state.get("threads"):  # the run's own count: exact resume
                 thread_count = resolve_threads(state["threads"], model, training=True)
-            if augment is None:  # the run's own augmentation: exact resume
+            if not augment_given:  # the run's own augmentation: exact resume
                 augment = state.get("augment")
         elif folder is not None:
             _save(folder / INITIAL, model, None, None, metadata, history, {"epoch": 0}, seed)
         # a mid-epoch resume needs the first two; an exact one, the third
         state.update(batch_size=batch_size, num_train=len(x), threads=thread_count,
-                     augment=augmentation.resolve(augment, x))
+                     augment=augment)
 
         info = {"epochs": epochs, "batch_size": batch_size, "num_train": len(x),
                 "num_params": model.num_params(), "start_epoch": start_epoch}

@@ -284,3 +284,14 @@ def test_a_damaged_augment_entry_is_a_checkpoint_error(tmp_path):
     checkpoint.save(saved.model, path, metadata=meta, overwrite=True)
     with pytest.raises(CheckpointError, match="damaged"):
         train(folder, augment=None, resume=True)
+
+
+def test_fit_refuses_image_settings_on_signals_before_writing_anything(tmp_path):
+    from tatamu.layers import Conv1D, Flatten
+
+    model = Sequential([Conv1D(1, 2, 3, rng=0), Flatten(), Linear(2 * 6, 3, rng=1)], (1, 8))
+    x = np.random.default_rng(0).random((10, 1, 8), dtype=np.float32)
+    with pytest.raises(ConfigError, match="only shifted"):
+        fit(model, (x, np.zeros(10, int)), epochs=1, batch_size=5, optimizer=Adam(),
+            progress=False, checkpoint_dir=tmp_path / "run", augment=True)
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
