@@ -28,5 +28,5 @@ def test_plot_augmented_draws_each_image_and_its_copies(tmp_path):
 def test_plot_runs_draws_several_histories(tmp_path):
     runs = {"book": {"epoch": [1, 2], "val_accuracy": [0.97, 0.98]},
             "augment": {"epoch": [1, 2, 3], "val_accuracy": [0.96, None, 0.99]}}
-    path = plot_runs(runs, tmp_path / "runs.png", title="SimpleConvNet")
+    path = plot_runs(runs, tmp_path / "runs.png", title="SimpleConvNet", ymin=90)
     assert png_size(path) == (640, 400)

@@ -43,17 +43,23 @@ def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path, *, co
     return save(fig, path)
 
 
-def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path, *,
-              title: str = "") -> Path:
-    """Test accuracy per epoch of several runs (``{label: history dict}``), on one axes."""
+def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path, *, title: str = "",
+              ymin: float | None = None) -> Path:
+    """Test accuracy per epoch of several runs (``{label: history dict}``), on one axes.
+
+    ``ymin`` (percent) cuts off the first epochs' climb, so the last epochs' gaps show.
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=DPI)
     for label, history in histories.items():
         pairs = [(e, 100 * a) for e, a in zip(history["epoch"], history["val_accuracy"],
                                                 strict=True) if a is not None]
         if pairs:
-            ax.plot(*zip(*pairs, strict=True), marker=".", label=f"{label} "
+            ax.plot(*zip(*pairs, strict=True), marker="." if len(pairs) <= 30 else None,
+                    label=f"{label} "
                     f"(last {pairs[-1][1]:.2f}%)")
+    if ymin is not None:
+        ax.set_ylim(bottom=ymin)
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
