@@ -172,7 +172,9 @@ def warp(x: np.ndarray, theta: np.ndarray, displacement: np.ndarray | None = Non
     # One pixel of zeros round the image; coordinates beyond it read the zeros too.
     padded = np.zeros((n, c, h + 2, w + 2), dtype=x.dtype)
     padded[:, :, 1:-1, 1:-1] = x
-    padded = padded.reshape(n, c, (h + 2) * (w + 2))  # (N, C, (H+2)*(W+2)): one flat index
+    size = (h + 2) * (w + 2)
+    flat = padded.reshape(n * c * size)  # every pixel of the batch behind one flat index
+    image_start = (np.arange(n * c) * size).reshape(n, c, 1)  # (N, C, 1)
     r = np.clip(source[:, 0], -1, h) + 1  # (N, H*W) in padded rows
     q = np.clip(source[:, 1], -1, w) + 1
     r0, q0 = np.floor(r), np.floor(q)
@@ -180,8 +182,9 @@ def warp(x: np.ndarray, theta: np.ndarray, displacement: np.ndarray | None = Non
     r0, q0 = r0.astype(np.intp), q0.astype(np.intp)
     r1, q1 = np.minimum(r0 + 1, h + 1), np.minimum(q0 + 1, w + 1)
 
-    def read(rr, qq):  # (N, H*W) indices -> (N, C, H*W) values
-        return np.take_along_axis(padded, (rr * (w + 2) + qq)[:, None, :], axis=2)
+    def read(rr, qq):  # (N, H*W) rows and columns -> (N, C, H*W) values
+        # np.take on the flat array: several times faster than take_along_axis here
+        return flat.take(image_start + (rr * (w + 2) + qq)[:, None, :])
 
     fr, fq = fr[:, None, :], fq[:, None, :]  # (N, 1, H*W): the same weights for every channel
     top = read(r0, q0) * (1 - fq) + read(r0, q1) * fq
