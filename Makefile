@@ -46,6 +46,12 @@ reproduce: $(VENV)/.installed-run
 	$(BIN)/tatamu train --model deep --epochs 20 --no-progress --force --out runs/reproduce/deep-mnist
 	$(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --no-progress --force --out runs/reproduce/conv1d-mnist1d
 	$(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 20 --no-progress --force --out runs/reproduce/simple-fashion
+	# tatamu's recipes (README "tatamu's recipes"): a cosine schedule and augmentation, 3 seeds each
+	for s in 0 1 2; do \
+	  $(BIN)/tatamu train --epochs 10 --schedule cosine --augment --seed $$s --no-progress --force --out runs/reproduce/recipe-simple-mnist-$$s && \
+	  $(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --schedule cosine --augment shift=40,rotation=0,scale=0 --seed $$s --no-progress --force --out runs/reproduce/recipe-conv1d-mnist1d-$$s && \
+	  $(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 15 --schedule cosine --augment shift=0,rotation=0,scale=0,flip=1 --seed $$s --no-progress --force --out runs/reproduce/recipe-simple-fashion-$$s || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,27 +1,25 @@
 """End to end on the real, shipped MNIST: the issue's public interface, called literally, and the
 ``tatamu train`` command reaching a stated accuracy.
 
-Measured for the 5,000-image run (1 epoch, first 5,000 training and 1,000 test images,
-accuracy on the 1,000; seeds 0-4 for the two best settings, 0-1 for the others). A PyTorch
-twin of SimpleConvNet with the same data, He init and Adam lands in the same range (91.2-94.2%),
-so this is the data/epoch budget, not a tatamu bug:
+The default-suite run trains SimpleConvNet for 1 epoch on the first 20,000 training images
+(batch 20, Adam 3e-3) and must reach 95% on the first 1,000 test images (issue 15, decision 1;
+measured 96.7-97.7% over seeds 0-4).
+
+Measured earlier for smaller budgets (1 epoch, first 5,000 training and 1,000 test images;
+seeds 0-4 for the two best settings, 0-1 for the others). A PyTorch twin of SimpleConvNet with
+the same data, He init and Adam lands in the same range (91.2-94.2%), so 95% was out of reach
+of that budget, not a tatamu bug:
 
     batch 20, lr 3e-3: 93.8-95.4%     batch 10, lr 1e-3: 92.5-93.9%
     batch 10, lr 2e-3: 93.8-95.2%     batch 25, lr 1e-3: 92.6-93.4%
     batch 50, lr 2e-3: 91.0-92.6%     batch 16-40, lr 1e-3-5e-3: 93.2-94.6%
 
-The full 60,000 for 1 epoch (batch 50, lr 1e-3) reaches 98.4% on the full test set (batch 20
-and 100: 98.3%).
-
 Also measured (seeds 0-4, batch 20, lr 3e-3 unless said): a per-step cosine decay of the
 learning rate 92.5-94.4%; inputs normalised to mean 0, std 1: 88.7-93.0%; LeNet-5 90.2-91.3%;
 DeepConvNet 66-89%; Momentum/Nesterov 81-95%. Larger budgets: 10,000 images x 1 epoch
 94.8-96.4% (mean 95.9), 5,000 x 2 epochs 94.8-95.8%, 10,000 x 2 epochs 96.0-97.4%, 20,000 x 1
-epoch 96.7-97.7%: the last two clear 95% for every seed.
-
-The issue asks for >= 95%, which no setting reaches robustly; that test is an xfail until the
-target or the recipe changes, and a guard at 92.5% (the worst run measured minus margin) keeps
-the run honest in the default suite.
+epoch 96.7-97.7%: the last two clear 95% for every seed. The full 60,000 for 1 epoch (batch
+50, lr 1e-3) reaches 98.4% on the full test set (batch 20 and 100: 98.3%).
 """
 
 from __future__ import annotations
@@ -37,8 +35,8 @@ import pytest
 import tatamu
 from tatamu import cli
 
-#: The settings of the 5,000-image run: the best mean accuracy measured (see above).
-E2E_BATCH_SIZE, E2E_LR, E2E_SEED = 20, 3e-3, 0
+#: The settings of the default-suite run (see above).
+E2E_IMAGES, E2E_BATCH_SIZE, E2E_LR, E2E_SEED = 20_000, 20, 3e-3, 0
 
 
 def test_the_public_interface_called_literally(tmp_path):
@@ -63,9 +61,9 @@ def test_the_public_interface_called_literally(tmp_path):
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
-    """`tatamu train` on 5,000 images for 1 epoch: (status, accuracy printed, history)."""
+    """`tatamu train` on 20,000 images for 1 epoch: (status, accuracy printed, history)."""
     out_dir = tmp_path_factory.mktemp("e2e") / "run"
-    argv = ["train", "--limit", "5000", "--test-limit", "1000", "--epochs", "1",
+    argv = ["train", "--limit", str(E2E_IMAGES), "--test-limit", "1000", "--epochs", "1",
             "--batch-size", str(E2E_BATCH_SIZE), "--lr", str(E2E_LR), "--seed", str(E2E_SEED),
             "--no-progress", "--out", str(out_dir)]
     out = io.StringIO()
@@ -76,22 +74,12 @@ def cli_run(tmp_path_factory):
     return status, float(match.group(1)) if match else None, history
 
 
-def test_cli_trains_simple_convnet_on_5000_images_well_above_chance(cli_run):
+def test_cli_trains_simple_convnet_on_20000_images_to_95_percent(cli_run):
     status, printed, history = cli_run
     assert status == 0
     assert printed is not None
     assert printed == pytest.approx(100 * history["val_accuracy"][0], abs=0.006)
-    assert printed >= 92.5
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "1 epoch on 5,000 MNIST images gives 91.0-95.4% on the first 1,000 test images across "
-    "batch sizes 10-50, lr 1e-3-5e-3 and seeds 0-4 (a PyTorch twin: 91.2-94.2%); 95% is not "
-    "reached robustly. Needs a decision on the target or the recipe (more images/epochs)."))
-def test_cli_reaches_95_percent_on_1000_test_images(cli_run):
-    status, printed, _ = cli_run
-    assert status == 0
-    assert printed >= 95.0
+    assert printed >= 95.0  # on the first 1,000 test images
 
 
 @pytest.mark.slow

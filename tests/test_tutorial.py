@@ -146,7 +146,7 @@ def test_tutorial_runs(doc, tmp_path, monkeypatch, read_mnist_once):
     assert {"initial.npz", "last.npz", "best.npz"} <= {p.name for p in
                                                       (tmp_path / "run-tutorial").iterdir()}
     for name in ("filters.png", "feature-maps-0.png", "dream-conv1.png", "errors.png",
-                 "confusion.png", "saliency-0.png"):
+                 "confusion.png", "saliency-0.png", "augmented.png", "runs.png"):
         assert (tmp_path / name).stat().st_size > 10_000, name
     assert namespace["result"]["accuracy"] > 0.8  # what the text says after training
 

@@ -63,6 +63,7 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "smooth": "--smooth",
     "steps": "--steps",
     "device": "--device",
+    "augment": "--augment",
 }
 
 

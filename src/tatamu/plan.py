@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .datasets import DATASETS
 from .errors import ConfigError, Name
 from .models import MODELS
@@ -59,6 +61,10 @@ class TrainingPlan:
         "every core)"))
     data_root: str | None = field(default=None, metadata=_meaning(
         "folder with the dataset files (default: the shipped copy or the cache)"))
+    augment: str | None = field(default=None, metadata=_meaning(
+        "disturb each training batch (tatamu.datasets.Augment): without a SPEC, shifts of "
+        "2 px, rotations of 10 degrees and zooms of 10%%; or a SPEC such as "
+        "shift=2,rotation=10,scale=0.1,elastic=0,flip=0 (default: off, as in the book)"))
 
     def __post_init__(self) -> None:
         """Check every field and fill in the model a dataset calls for."""
@@ -95,6 +101,13 @@ class TrainingPlan:
                               f"{', '.join(SCHEDULES)}")
         if self.schedule_epochs is None:
             object.__setattr__(self, "schedule_epochs", self.epochs)
+        if self.augment is not None:  # spelled out: a resume compares settings, not spellings
+            from .datasets.augment import Augment
+
+            augment = Augment.parse(self.augment)
+            one = (1, 1, 40) if self.dataset in SIGNAL_DATASETS else (1, 1, 28, 28)
+            augment.check_input(np.zeros(one, np.float32))  # 1-D signals only shift
+            object.__setattr__(self, "augment", augment.spec())
         if self.data_root is not None:  # absolute: a resume from another folder finds it
             object.__setattr__(self, "data_root", _absolute(self.data_root))
         if self.optimizer not in OPTIMIZERS:

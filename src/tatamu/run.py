@@ -149,6 +149,8 @@ class TrainState:
     num_train: int | None = None
     threads: int | None = None
     schedule: dict[str, float] | None = None
+    #: the run's augmentation (``Augment.config()``), None when off; resume restores it
+    augment: dict[str, Any] | None = None
 
     def record_validation(self, val_loss, val_accuracy, patience: int | None) -> tuple[bool, bool]:
         """Note an epoch's validation figures: (a new best accuracy, early-stopping patience
@@ -186,6 +188,11 @@ class TrainState:
             partial = {k: _number(partial[k], f"partial {k}")
                        for k in ("loss", "correct", "seen", "time")}
         rng_states, schedule = ts.get("rng_states") or {}, ts.get("schedule")
+        augment = ts.get("augment")
+        if augment is not None:
+            from .datasets.augment import Augment
+
+            augment = Augment.from_config(augment).config()  # ConfigError/TypeError if damaged
         if not isinstance(rng_states, dict):
             raise TypeError(f"random states are {rng_states!r}")
         if not isinstance(schedule or {}, dict):
@@ -200,7 +207,8 @@ class TrainState:
             best_val_accuracy=_number(ts.get("best_val_accuracy", -1.0), "best_val_accuracy"),
             best_val_loss=math.inf if best_loss is None else best_loss,
             bad_epochs=int(_number(ts.get("bad_epochs", 0), "bad_epochs")),
-            rng_states=rng_states, partial=partial, schedule=schedule, **counts)
+            rng_states=rng_states, partial=partial, schedule=schedule, augment=augment,
+            **counts)
 
 
 def _number(value, what: str, *, none: bool = False):

@@ -26,6 +26,7 @@ import numpy as np
 from . import run
 from .datacheck import check_data as check_data
 from .datasets import BatchLoader
+from .datasets import augment as augmentation
 from .errors import ConfigError, Name, TatamuError
 from .interrupt import DeferredInterrupt
 from .metrics import class_indices
@@ -121,7 +122,8 @@ def fit(model: Sequential, train_data, val_data=None, *,
         callbacks: list[Callback] | None = None, progress: bool | None = None,
         checkpoint_dir: str | os.PathLike[str] | None = None, resume: bool = False,
         schedule=None, early_stopping: int | None = None, eval_batch_size: int = 256,
-        metadata: dict[str, Any] | None = None, threads: int | None = None) -> History:
+        metadata: dict[str, Any] | None = None, threads: int | None = None,
+        augment=None) -> History:
     """Train ``model`` on ``train_data = (x, labels)`` for ``epochs`` epochs; return History.
 
     Parameters
@@ -142,6 +144,10 @@ def fit(model: Sequential, train_data, val_data=None, *,
         :func:`tatamu.parallel.default_threads`). Another count sums the shards' gradients in
         another order (the last bits differ), so a run is reproduced with the same count;
         ``resume=True`` with None takes the run's own. BatchNorm models train on one thread.
+    augment : disturb each training batch (:class:`tatamu.datasets.Augment`; True: its
+        defaults; a dict or a spec string such as ``"shift=2,rotation=10"``; None/False: off).
+        Batch ``b`` of epoch ``e`` is disturbed from ``(seed, e, b)``, so a resume continues
+        exactly; ``resume=True`` with None takes the run's own (False turns it off).
     """
     check_data(model, train_data, "training data")
     if val_data is not None:
@@ -152,6 +158,7 @@ def fit(model: Sequential, train_data, val_data=None, *,
         positive_int(early_stopping, "early_stopping")
     if resume and checkpoint_dir is None:
         raise ConfigError("resume=True needs checkpoint_dir (the run folder to resume)")
+    augmenter = augmentation.resolve(augment, train_data[0])  # refused before any write
     callbacks = list(callbacks or [])
     if progress or (progress is None and not callbacks):
         callbacks.insert(0, ProgressBar())
@@ -159,7 +166,7 @@ def fit(model: Sequential, train_data, val_data=None, *,
                        seed=seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
                        early_stopping=early_stopping, callbacks=callbacks,
                        folder=checkpoint_dir, metadata=metadata)
-    return trainer.train(epochs, threads, resume)
+    return trainer.train(epochs, threads, resume, augmenter, augment is not None)
 
 
 class _Trainer:
@@ -174,7 +181,8 @@ class _Trainer:
         self.history = History()
         self.state = run.TrainState(seed=seed, batch_size=batch_size, num_train=len(self.x))
 
-    def train(self, epochs: int, threads: int | None, resume: bool) -> History:
+    def train(self, epochs: int, threads: int | None, resume: bool, augment=None,
+              augment_given: bool = False) -> History:
         model, state = self.model, self.state
         count = resolve_threads(threads, model, training=True)  # checked before any write
         # Ctrl-C is honoured at a batch boundary from here on, even one pressed while
@@ -187,9 +195,12 @@ class _Trainer:
                 self.state, self.history = state, History.from_dict(lists)
                 if threads is None and state.threads:  # the run's own count: an exact resume
                     count = resolve_threads(state.threads, model, training=True)
+                if not augment_given:  # the run's own augmentation: an exact resume
+                    augment = augmentation.resolve(state.augment, self.x)
             elif self.saved is not None:
                 self.saved.start(state.seed, self.history.to_dict())
-            state.threads = count
+            state.threads, self.augment = count, augment
+            state.augment = None if augment is None else augment.config()
             self._notify("on_train_begin", {
                 "epochs": epochs, "batch_size": state.batch_size, "num_train": len(self.x),
                 "num_params": model.num_params(), "start_epoch": state.epoch})
@@ -246,6 +257,8 @@ class _Trainer:
             if batch < skip:  # resuming mid-epoch: these were already trained on
                 continue
             self.runner.seed_replicas(seed, epoch, batch)
+            if self.augment is not None:  # disturbed afresh from (seed, epoch, batch)
+                xb = self.augment.for_batch(xb, seed, epoch, batch)
             loss, correct = train_step(self.model, self.optimizer, xb, yb, self.runner)
             if not math.isfinite(loss):
                 return f"the loss became {loss} at epoch {epoch}, batch {batch + 1}"

@@ -51,7 +51,8 @@ def add_parser(sub) -> None:
              "optimizer": {"choices": list(OPTIMIZERS)}, "schedule": {"choices": SCHEDULES},
              "lr": {"type": positive_float}, "weight_decay": {"type": float},
              "seed": {"type": int}, "data_root": {"type": Path, "metavar": "DIR"},
-             "early_stopping": {"type": positive_int, "metavar": "PATIENCE"}}
+             "early_stopping": {"type": positive_int, "metavar": "PATIENCE"},
+             "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"}}
     for f in _plan_fields():  # the plan's fields, their meaning and default from the library
         kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
         default = "" if f.default in (None, MISSING) else f" (default: {f.default})"
@@ -189,7 +190,8 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
         optimizer=optimizer, seed=plan.seed, callbacks=callbacks,
         progress=not (args.quiet or args.no_progress), checkpoint_dir=folder, resume=resume,
         schedule=schedule, early_stopping=plan.early_stopping,
-        metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads)
+        metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads,
+        augment=plan.augment if plan.augment is not None else False)
     runs.write_json(folder / runs.HISTORY, history.to_dict())
     plot_path = None
     if history.epoch:

@@ -3,9 +3,11 @@
 Re-exports only; read the modules in this order: ``idx`` (the file format), ``mnist`` (finding,
 verifying and loading; with ``integrity`` and ``preprocess``), ``download`` and ``cache``
 (fetching into the user cache), ``mnist1d``, ``loader`` (mini-batches), ``catalog`` (names for
-the CLI). Data licences: ``files/ATTRIBUTION.md``.
+the CLI), ``augment`` (random shifts, turns and zooms of training batches). Data licences:
+``files/ATTRIBUTION.md``.
 """
 
+from .augment import Augment as Augment
 from .catalog import CLASS_NAMES as CLASS_NAMES
 from .catalog import DATASETS as DATASETS
 from .catalog import class_names as class_names

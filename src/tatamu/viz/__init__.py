@@ -8,8 +8,9 @@ through pyplot, so no window opens; matplotlib is imported only when a picture i
 
 Modules: ``show`` (the command: checkpoint -> picture), ``weights`` (filters), ``activations``
 (feature maps), ``mistakes`` (errors, confusion matrix), ``gradients`` (saliency, dreams),
-``windows`` (``tatamu explain --png``), ``probe`` (the NumPy behind them), ``figure``;
-``plot_curves`` (loss and accuracy per epoch) is :func:`tatamu.plots.plot_history`.
+``windows`` (``tatamu explain --png``), ``recipes`` (augmented digits, runs compared), ``probe``
+(the NumPy behind them), ``figure``; ``plot_curves`` (loss and accuracy per epoch) is
+:func:`tatamu.plots.plot_history`.
 """
 
 from ..plots import plot_curves as plot_curves
@@ -22,6 +23,8 @@ from .mistakes import plot_errors as plot_errors
 from .probe import dream as dream
 from .probe import layer_outputs as layer_outputs
 from .probe import saliency_map as saliency_map
+from .recipes import plot_augmented as plot_augmented
+from .recipes import plot_runs as plot_runs
 from .show import WHATS as WHATS
 from .show import show as show
 from .weights import plot_filters as plot_filters

@@ -1,0 +1,72 @@
+"""Pictures for the recipes (issue 15): what augmentation does to digits, and runs compared.
+
+``plot_augmented`` shows a few training images next to the disturbed copies a network sees
+in successive epochs; ``plot_runs`` draws the test accuracy of several runs on one pair of
+axes, so the book's recipe, a schedule and augmentation can be told apart at a glance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..datasets.augment import Augment
+from .figure import DPI, draw_mosaic, finish, new_figure
+
+
+def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path | None = None, *,
+                   copies: int = 6, seed: int = 0):
+    """Each image of ``images`` (K, 1, H, W) in a row: the original, then ``copies`` disturbed.
+    Saved as a PNG at ``path`` (returned), or the Figure when no path is given.
+
+    Copy ``j`` is what batch 0 of epoch ``j + 1`` would show with ``seed`` (all K in one batch).
+    """
+    images = np.asarray(images)
+    k, _, h, w = images.shape
+    tiles = [images[:, 0]]
+    for epoch in range(1, copies + 1):
+        tiles.append(augment.for_batch(images, seed, epoch, 0)[:, 0])
+    grid = np.stack(tiles, axis=1).reshape(k * (copies + 1), h, w)  # rows: one image each
+    labels = (["original"] + [f"epoch {e}" for e in range(1, copies + 1)]) * k
+    fig = new_figure(figsize=(0.6 + 1.0 * (copies + 1), 0.6 + 1.25 * k), dpi=DPI)
+    ax = fig.subplots()
+    image = draw_mosaic(ax, grid, copies + 1, labels, cmap="gray_r", vmin=0, vmax=1)
+    height, width = image.get_array().shape
+    ax.set_xlim(-1, width)  # a pixel of room, so the outer tiles' frames are not cut
+    ax.set_ylim(height, -1)
+    ax.set_axis_off()
+    settings = ", ".join(f"{name}={value:g}" for name, value in augment.config().items()
+                         if not isinstance(value, bool) and name != "elastic_sigma")
+    ax.set_title(f"augmentation ({settings})", fontsize=8)
+    fig.tight_layout()
+    return finish(fig, path)
+
+
+def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = None, *,
+              title: str = "", ymin: float | None = None):
+    """Test accuracy per epoch of several runs (``{label: history dict}``), on one axes;
+    saved as a PNG at ``path`` (returned), or the Figure when no path is given.
+
+    ``ymin`` (percent) cuts off the first epochs' climb, so the last epochs' gaps show.
+    """
+    fig = new_figure(figsize=(6.4, 4.0), dpi=DPI)
+    ax = fig.subplots()
+    for label, history in histories.items():
+        pairs = [(e, 100 * a) for e, a in zip(history["epoch"], history["val_accuracy"],
+                                                strict=True) if a is not None]
+        if pairs:
+            ax.plot(*zip(*pairs, strict=True), marker="." if len(pairs) <= 30 else None,
+                    label=f"{label} "
+                    f"(last {pairs[-1][1]:.2f}%)")
+    if ymin is not None:
+        ax.set_ylim(bottom=ymin)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return finish(fig, path)
