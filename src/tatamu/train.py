@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,48 +26,14 @@ from . import run
 from .datacheck import check_data as check_data
 from .datasets import BatchLoader
 from .datasets import augment as augmentation
-from .errors import ConfigError, Name, TatamuError
+from .errors import ConfigError, Name
+from .history import History as History  # its own module; train.History stays its name
 from .interrupt import DeferredInterrupt
 from .metrics import class_indices
 from .model import Sequential
 from .parallel import ShardRunner, resolve_threads, seed_random_layers
 from .progress import Callback, ProgressBar
 from .validate import all_finite, positive_int
-
-
-@dataclass
-class History:
-    """Per-epoch figures of a run, and why it stopped."""
-
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
-    val_accuracy: list[float | None] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    epoch_time: list[float] = field(default_factory=list)
-    images_per_s: list[float] = field(default_factory=list)
-    #: "completed", "early_stopping", "diverged" (NaN/inf loss) or "interrupted" (Ctrl-C)
-    stop_reason: str = "completed"
-    message: str = ""
-    error: TatamuError | None = field(default=None, repr=False, compare=False)  # not saved
-    #: after an interruption: the checkpoint that ``resume=True`` continues from (None if none)
-    resume_from: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(replace(self, error=None)).items() if k != "error"}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> History:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-    def append(self, logs: dict[str, Any]) -> None:
-        for key in run.HISTORY_LISTS:
-            getattr(self, key).append(logs.get(key))
-
-    def last(self) -> dict[str, Any]:
-        """The newest epoch's figures."""
-        return {key: getattr(self, key)[-1] for key in run.HISTORY_LISTS}
 
 
 def train_step(model: Sequential, optimizer, xb, yb, runner: ShardRunner) -> tuple[float, int]:
