@@ -26,6 +26,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from tatamu import explain, plots, progress, viz
+from tatamu.datasets import Augment
 from tatamu.errors import TatamuError
 from tatamu.layers import Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from tatamu.model import Sequential
@@ -65,6 +66,8 @@ PICTURES = {
                                                                    **p),
     "plot_curves": lambda d, **p: viz.plot_curves(HISTORY, **p),
     "plots.plot_history": lambda d, **p: plots.plot_history(HISTORY, **p),
+    "plot_augmented": lambda d, **p: viz.plot_augmented(d["x"][:3], Augment(), copies=2, **p),
+    "plot_runs": lambda d, **p: viz.plot_runs({"book": HISTORY, "cosine": HISTORY}, **p),
 }
 
 
