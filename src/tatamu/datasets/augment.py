@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import as_numpy
-from ..errors import ConfigError, Name, ShapeError
+from ..errors import ConfigError, Fix, Name, ShapeError
 
 #: Mixed into every batch's seed so augmentation never draws Dropout's random numbers.
 _STREAM = 0x61756720  # "aug "
@@ -96,8 +96,8 @@ class Augment:
         if x.ndim == 3 and (self.rotation or self.scale or self.elastic or self.flip):
             raise ConfigError(
                 "1-D signals (N, C, L) are only shifted (circularly, as MNIST-1D's own generator "
-                "does): set the other amplitudes to 0, e.g. --augment shift=5,rotation=0,scale=0"
-            )
+                "does): set the other amplitudes to 0, e.g. ",
+                Fix("augment", "shift=5,rotation=0,scale=0"), param="augment", value=self.spec())
         if x.ndim not in (3, 4):
             raise ShapeError(f"augmentation moves images (N, C, H, W) or signals (N, C, L); "
                              f"got an array of shape {x.shape}")
