@@ -52,6 +52,7 @@ reproduce: $(VENV)/.installed-run
 	  $(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --schedule cosine --augment shift=40,rotation=0,scale=0 --seed $$s --no-progress --force --out runs/reproduce/recipe-conv1d-mnist1d-$$s && \
 	  $(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 15 --schedule cosine --augment shift=0,rotation=0,scale=0,flip=1 --seed $$s --no-progress --force --out runs/reproduce/recipe-simple-fashion-$$s || exit 1; \
 	done
+	$(BIN)/tatamu train --model deep --epochs 15 --schedule cosine --augment --seed 0 --no-progress --force --out runs/reproduce/recipe-deep-mnist-0
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
