@@ -78,7 +78,8 @@ def test_the_fixture_agrees_with_the_forward_pass_written_in_the_tests():
         params = pickle.load(f)  # our own fixture, trusted
     expected = np.load(FIXTURES / "book_simple_expected.npz")
     logits = simple_convnet_predict(params, expected["pixels"][:8] / 255.0)
-    np.testing.assert_allclose(logits, expected["logits"][:8], rtol=1e-10, atol=1e-10)
+    # float64 both sides; only summation order may differ from the machine that recorded them
+    np.testing.assert_allclose(logits, expected["logits"][:8], rtol=1e-8, atol=1e-8)
 
 
 @pytest.mark.parametrize("numpy_1x", [False, True], ids=["numpy2", "numpy1"])
