@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from tatamu import layers as tl
 from tatamu.models import deep_convnet, simple_convnet
 from tatamu.optim import Adam
-from tatamu.train import fit
+from tatamu.training.loop import fit
 
 from .timing import compare, interleave, mean_of, timed
 from .twins import layer_twin, model_twin

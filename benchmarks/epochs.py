@@ -60,7 +60,7 @@ class _EpochClock:
 def _tatamu_epochs(x, y, epochs: int, threads: int) -> list[tuple[float, float]]:
     from tatamu.models import simple_convnet
     from tatamu.optim import Adam
-    from tatamu.train import fit
+    from tatamu.training.loop import fit
 
     model, opt = simple_convnet(rng=0), Adam(lr=LR)
     seconds: list[tuple[float, float]] = []

@@ -57,7 +57,7 @@ def epoch_case(build, x, y, batch: int, reps: int) -> dict:
     import torch
 
     from tatamu.optim import Adam
-    from tatamu.train import fit
+    from tatamu.training.loop import fit
 
     from .twins import model_twin
 

@@ -31,7 +31,7 @@ def measure(net: str, threads: int, steps: int) -> dict[str, dict[str, float]]:
     from tatamu.datasets import load_mnist
     from tatamu.models import deep_convnet, simple_convnet
     from tatamu.optim import Adam
-    from tatamu.parallel import ShardRunner
+    from tatamu.training.shards import ShardRunner
 
     (x, y), _ = load_mnist()
     model = (simple_convnet if net == "simple" else deep_convnet)(rng=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-from tatamu import cli
+from tatamu.cli import app as cli
 
 
 def run_cli(*argv) -> tuple[int, str, str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from cli_runner import run_cli
 
-from tatamu.checker import check_class, check_file, detect_kind
-from tatamu.checker.loading import LearnerCodeError
 from tatamu.layers import book
+from tatamu.learn.checker import check_class, check_file, detect_kind
+from tatamu.learn.checker.loading import LearnerCodeError
 
 LEARNERS = Path(__file__).parent / "learners"
 BOOK_PY = Path(__file__).parents[1] / "src" / "tatamu" / "layers" / "book.py"

@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 import tatamu
-from tatamu import Sequential, checkpoint, checkpoint_guard
-from tatamu.checkpoint import load, load_weights, read, save
+from tatamu import Sequential
+from tatamu.checkpoint import guard as checkpoint_guard
+from tatamu.checkpoint import store as checkpoint
+from tatamu.checkpoint.store import load, load_weights, read, save
 from tatamu.errors import CheckpointError
 from tatamu.layers import BatchNorm2D, Conv2D, Flatten, Linear, ReLU
 from tatamu.models import lenet5, simple_convnet

@@ -23,9 +23,9 @@ from cli_runner import run_cli
 from PIL import Image
 
 import tatamu
-import tatamu.commands.size
-import tatamu.commands.summary
-from tatamu import cli
+import tatamu.cli.commands.size
+import tatamu.cli.commands.summary
+from tatamu.cli import app as cli
 from tatamu.datasets import load_mnist
 
 TRAIN_ARGS = ["--limit", "600", "--test-limit", "300", "--epochs", "1", "--batch-size", "20",
@@ -358,7 +358,7 @@ def test_an_internal_error_exits_1_and_says_where_to_report(monkeypatch):
         raise RuntimeError("something inside broke")
 
     monkeypatch.delenv("TATAMU_DEBUG", raising=False)
-    monkeypatch.setattr(tatamu.commands.size, "run", broken)
+    monkeypatch.setattr(tatamu.cli.commands.size, "run", broken)
     status, out, err = run_cli("size", "7", "--kernel", "3")
     assert status == 1
     lines = err.splitlines()
@@ -374,7 +374,7 @@ def test_ctrl_c_in_a_command_exits_130(monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tatamu.commands.summary, "run", interrupted)
+    monkeypatch.setattr(tatamu.cli.commands.summary, "run", interrupted)
     status, _, err = run_cli("summary", "simple")
     assert status == 130
     assert err.strip() == "tatamu: interrupted"
@@ -395,7 +395,7 @@ def test_the_installed_console_script_runs():
 
 
 def test_a_fix_names_only_the_running_commands_options_given_or_not():
-    from tatamu.cli_flags import cli_message, write_fix
+    from tatamu.cli.flags import cli_message, write_fix
     from tatamu.errors import ConfigError, Name
 
     parser = cli.build_parser()

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tatamu import cuda_kernels
+from tatamu.backend import cuda_kernels
 from tatamu.im2col import col2im, im2col, spatial_args, window_geometry
 from tatamu.layers import MaxPool2D
 from tatamu.optim import Adam

@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-from tatamu import backend
+from tatamu.backend import arrays as backend
 from tatamu.errors import ConfigError, DeviceError, TatamuError
 from tatamu.models import simple_convnet
 

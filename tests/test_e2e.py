@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 import tatamu
-from tatamu import cli
+from tatamu.cli import app as cli
 
 #: The settings of the default-suite run (see above).
 E2E_IMAGES, E2E_BATCH_SIZE, E2E_LR, E2E_SEED = 20_000, 20, 3e-3, 0

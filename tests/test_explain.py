@@ -13,12 +13,12 @@ import re
 
 import numpy as np
 import pytest
+import tatamu.explain as explain
 from cli_runner import run_cli
 from PIL import Image
 from reference import avgpool2d_ref, conv2d_ref, maxpool2d_ref
 from seed_figures import ARANGE64_COL
 
-import tatamu.explain as explain
 from tatamu.errors import ConfigError
 
 # The seed's printout of im2col on arange(64) (8x8), 4x4 filter, stride 2: 9 windows x 16.

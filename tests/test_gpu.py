@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tatamu import checkpoint
+from tatamu.checkpoint import store as checkpoint
 from tatamu.datasets import load_mnist
 from tatamu.models import deep_convnet, simple_convnet
 from tatamu.optim import Adam
-from tatamu.train import evaluate, fit
+from tatamu.training.loop import evaluate, fit
 
 
 def _cupy():

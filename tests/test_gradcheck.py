@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tatamu.gradcheck import check_layer, check_loss, numerical_gradient, rel_error
 from tatamu.layers import Conv2D, Linear, MaxPool2D, ReLU, Sigmoid
+from tatamu.learn.gradcheck import check_layer, check_loss, numerical_gradient, rel_error
 from tatamu.losses import SoftmaxCrossEntropy
 
 

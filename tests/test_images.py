@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tatamu.digits.images import load_image_for
 from tatamu.errors import DataError, TatamuError
-from tatamu.images import load_image_for
 
 MNIST = (1, 28, 28)
 

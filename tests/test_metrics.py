@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tatamu.errors import ShapeError
-from tatamu.metrics import accuracy, confusion_matrix, per_class_accuracy
+from tatamu.training.metrics import accuracy, confusion_matrix, per_class_accuracy
 
 # Five samples, three classes, worked out by hand:
 #   true:      0  1  2  2  1

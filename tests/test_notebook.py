@@ -25,13 +25,16 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from tatamu import explain, plots, progress, viz
+from tatamu import viz
 from tatamu.datasets import Augment
 from tatamu.errors import TatamuError
 from tatamu.layers import Conv2D, Flatten, Linear, MaxPool2D, ReLU
+from tatamu.learn import explain
 from tatamu.model import Sequential
 from tatamu.optim import Adam
-from tatamu.train import fit
+from tatamu.training import progress
+from tatamu.training.loop import fit
+from tatamu.viz import plots
 
 
 def small_net(seed: int = 0) -> Sequential:
@@ -290,7 +293,7 @@ def test_a_walkthrough_shows_its_worked_text_and_its_picture_when_asked():
 
 # -- %tatamu: the command line inside a notebook ---------------------------------------------
 def test_the_magic_runs_the_command_and_finds_its_pictures(tmp_path, capsys):
-    from tatamu import notebook
+    from tatamu.cli import notebook
 
     status, pictures = notebook.run_command(f"explain pool --png --out {tmp_path}")
     out = capsys.readouterr().out
@@ -304,7 +307,7 @@ def test_the_magic_runs_the_command_and_finds_its_pictures(tmp_path, capsys):
 def test_the_magic_shows_each_picture_below_the_cell(tmp_path, monkeypatch):
     from IPython import display as ipython_display
 
-    from tatamu import notebook
+    from tatamu.cli import notebook
 
     shown = []
     monkeypatch.setattr(ipython_display, "display", shown.append)

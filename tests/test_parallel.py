@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
 import tatamu
-from tatamu import parallel
 from tatamu.errors import ConfigError
 from tatamu.layers import BatchNorm1D, Layer, Linear, ReLU
 from tatamu.model import Sequential
 from tatamu.optim import SGD, Adam
-from tatamu.train import evaluate, fit
+from tatamu.training import shards as parallel
+from tatamu.training.loop import evaluate, fit
 
 
 def mnist_like(n, seed=0):

@@ -22,7 +22,7 @@ import pytest
 from test_tutorial import code_blocks, run_python
 
 import tatamu
-from tatamu import cli
+from tatamu.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = [ROOT / "README.md", ROOT / "README.ja.md"]

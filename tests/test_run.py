@@ -8,15 +8,16 @@ import math
 
 import numpy as np
 import pytest
+import tatamu.explain
 
 import tatamu.errors
-import tatamu.explain
-from tatamu import Sequential, run
-from tatamu.cli_flags import cli_message, write_fix
+from tatamu import Sequential
+from tatamu.cli.flags import cli_message, write_fix
 from tatamu.errors import CheckpointError, ConfigError, Fix, Name
 from tatamu.layers import Linear
 from tatamu.optim import Adam
-from tatamu.train import fit
+from tatamu.training import run
+from tatamu.training.loop import fit
 
 
 def tiny_run(folder, epochs=1):
@@ -124,7 +125,7 @@ def test_saved_state_reads_where_a_run_stands_without_loading_it(tmp_path):
 def test_the_history_lists_are_one_fact():
     from dataclasses import fields
 
-    from tatamu.train import History
+    from tatamu.training.loop import History
 
     lists = tuple(f.name for f in fields(History) if f.type.startswith("list"))
     assert lists == run.HISTORY_LISTS

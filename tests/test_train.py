@@ -19,13 +19,14 @@ import numpy as np
 import pytest
 
 import tatamu
-from tatamu import Sequential, checkpoint
+from tatamu import Sequential
+from tatamu.checkpoint import store as checkpoint
 from tatamu.errors import CheckpointError, ConfigError, DataError, TatamuError
 from tatamu.layers import Conv2D, Dropout, Layer, Linear, MaxPool2D, ReLU
 from tatamu.models import deep_convnet, simple_convnet
 from tatamu.optim import SGD, Adam, StepLR
-from tatamu.progress import Callback
-from tatamu.train import History, evaluate, fit
+from tatamu.training.loop import History, evaluate, fit
+from tatamu.training.progress import Callback
 
 SHAPE = (1, 8, 8)
 #: History fields that must be equal bit for bit between runs (times are not).

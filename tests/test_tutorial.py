@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 import tatamu
-from tatamu import cli
+from tatamu.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "docs" / "tutorial.ja.md", ROOT / "docs" / "tutorial.md"]

@@ -8,7 +8,7 @@ bad shape, ``OSError`` for a download), so ``except ValueError`` keeps working.
 An error also says, as data, which parameter was wrong (``param``, ``value``) and which
 settings would fix it (``fixes``, each a :class:`Fix`). The message names a fix in Python's
 words (``overwrite=True``); :meth:`TatamuError.render` writes the same message in other words,
-so the CLI turns ``overwrite=True`` into ``--force`` from one table (:mod:`tatamu.cli_flags`)
+so the CLI turns ``overwrite=True`` into ``--force`` from one table (:mod:`tatamu.cli.flags`)
 instead of rewriting the text.
 """
 
@@ -68,7 +68,7 @@ class Name(Fix):
 
 
 #: Writes one Fix (or Name) into a message (:func:`python` for Python users; the CLI has its
-#: own, :func:`tatamu.cli_flags.write_fix`).
+#: own, :func:`tatamu.cli.flags.write_fix`).
 FixWriter = Callable[[Fix], str]
 
 

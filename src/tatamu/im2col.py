@@ -22,9 +22,9 @@ from typing import Literal
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend.arrays import get_array_module
 from .errors import ConfigError, Fix, Name, ShapeError
-from .padding import pad, pad_adjoint
+from .layers.padding import pad, pad_adjoint
 from .validate import is_int
 
 Rounding = Literal["strict", "floor", "ceil"]
@@ -249,7 +249,7 @@ def im2col(
     (out_h, out_w), applied = window_geometry(x4.shape[2:], k, s, pads, d, rounding)
     xp = get_array_module(x)
     if xp is not np:  # on a GPU: one kernel instead of pad + strided view + transpose copy
-        from . import cuda_kernels
+        from .backend import cuda_kernels
 
         return cuda_kernels.im2col(xp, x4, k, s, applied, d, (out_h, out_w), pad_value)
     padded = pad(x4, applied, "zeros", pad_value)
@@ -294,7 +294,7 @@ def col2im(
         )
     xp = get_array_module(col)
     if xp is not np:  # on a GPU: one gathering kernel instead of a loop over window offsets
-        from . import cuda_kernels
+        from .backend import cuda_kernels
 
         dx = cuda_kernels.col2im(xp, col, (n, c, h, w), k, s, applied, d, (out_h, out_w))
         return dx.reshape(input_shape)

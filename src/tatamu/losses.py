@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend.arrays import get_array_module
 from .errors import ShapeError, StateError
 
 

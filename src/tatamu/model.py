@@ -15,11 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from .backend import as_numpy, device_of, get_array_module, parse_device, require_cuda, to_device
+from .backend.arrays import (
+    as_numpy,
+    device_of,
+    get_array_module,
+    parse_device,
+    require_cuda,
+    to_device,
+)
 from .errors import ConfigError, DataError, ShapeError
 from .layers import LAYER_CLASSES, Layer, is_random
 from .losses import SoftmaxCrossEntropy
-from .parallel import ShardRunner, resolve_threads
+from .training.shards import ShardRunner, resolve_threads
 from .validate import first_nonfinite
 
 #: How much working memory predict() may use for activations, by default: small enough for a
@@ -105,7 +112,7 @@ class Sequential:
     def replica(self) -> Sequential:
         """A model that shares this one's parameter arrays but has its own caches and gradients.
 
-        For running another part of a batch on another thread (:mod:`tatamu.parallel`): an
+        For running another part of a batch on another thread (:mod:`tatamu.training.shards`): an
         optimizer step on this model's parameters is seen by the replica, while each keeps
         what its own backward needs. Random layers get their own copy of the Generator.
         """
@@ -189,8 +196,8 @@ class Sequential:
         The chunk size comes from ``memory_budget`` (bytes of activations) unless
         ``batch_size`` is given, so 10,000 or 1,000,000 images (a ``np.memmap`` streams from
         disk) use the same working memory. Each chunk is split over ``threads`` threads (None:
-        :func:`tatamu.parallel.default_threads`), which share the chunk's budget. Runs in eval
-        mode and restores the previous mode.
+        :func:`tatamu.training.shards.default_threads`), which share the chunk's budget. Runs in
+        eval mode and restores the previous mode.
 
         Shapes: x (N, *input_shape) -> (N, classes) float, the model's dtype.
         """

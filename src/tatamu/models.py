@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 
-from .backend import resolve_dtype
-from .init import make_rng
+from .backend.arrays import resolve_dtype
 from .layers import (
     AvgPool2D,
     Conv1D,
@@ -26,6 +25,7 @@ from .layers import (
     ReLU,
     Tanh,
 )
+from .layers.init import make_rng
 from .model import Sequential
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend.arrays import get_array_module
 from .errors import ConfigError, Name, TatamuError
 
 

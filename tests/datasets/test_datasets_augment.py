@@ -16,14 +16,15 @@ import pytest
 from cli_runner import run_cli
 from torch_oracle import import_torch
 
-from tatamu import Sequential, checkpoint
+from tatamu import Sequential
+from tatamu.checkpoint import store as checkpoint
 from tatamu.datasets import Augment
 from tatamu.datasets.augment import elastic_displacements, resolve, roll, warp
 from tatamu.errors import CheckpointError, ConfigError
 from tatamu.layers import Conv2D, Linear, MaxPool2D, ReLU
 from tatamu.optim import Adam
-from tatamu.progress import Callback
-from tatamu.train import fit
+from tatamu.training.loop import fit
+from tatamu.training.progress import Callback
 
 SHAPE = (1, 8, 8)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tatamu.cli_flags import cli_message
+from tatamu.cli.flags import cli_message
 from tatamu.datasets import cache, load_dataset, load_fashion_mnist, mnist
 from tatamu.errors import DataError, Fix
 

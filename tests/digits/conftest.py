@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import tatamu
-from tatamu import models, optim, train
+from tatamu import models, optim
 from tatamu.datasets import load_mnist
+from tatamu.training import loop as train
 
 TRAIN_IMAGES = 12_000
 

@@ -21,10 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script, next to drawings.py
 from drawings import STYLES, draw  # noqa: E402
 
-from tatamu import checkpoint  # noqa: E402
+from tatamu.checkpoint import store as checkpoint  # noqa: E402
 from tatamu.datasets import load_mnist  # noqa: E402
-from tatamu.images import load_image_for  # noqa: E402
-from tatamu.recognise import recognise  # noqa: E402
+from tatamu.digits.images import load_image_for  # noqa: E402
+from tatamu.digits.recognise import recognise  # noqa: E402
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ import pytest
 from conftest import first_correct
 from drawings import draw
 
-from tatamu.images import load_image_for
-from tatamu.recognise import recognise
+from tatamu.digits.images import load_image_for
+from tatamu.digits.recognise import recognise
 
 #: (style, digits drawn, accuracy required). Normal strokes and canvas PNGs: 95% (issue 13).
 CASES = [("black-on-white off-centre", 100, 0.95), ("transparent canvas PNG", 40, 0.95),

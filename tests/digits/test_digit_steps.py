@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tatamu import digits
 from tatamu.datasets import load_mnist
-from tatamu.errors import ConfigError, DataError
-from tatamu.images import (
+from tatamu.digits import steps as digits
+from tatamu.digits.images import (
     OPTIONAL_STEPS,
     STEPS,
     EmptyPictureError,
     prepare_digit,
     read_picture,
 )
-from tatamu.recognise import framing_for
+from tatamu.digits.recognise import framing_for
+from tatamu.errors import ConfigError, DataError
 
 
 def seven(canvas=(300, 400), top=50, left=80, size=200, pen=16, ink=0, paper=255):

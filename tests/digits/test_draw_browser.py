@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tatamu.draw import DrawApp, make_server, serve
+from tatamu.digits.draw import DrawApp, make_server, serve
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 from drawings import draw
 
-from tatamu import cli
-from tatamu.draw import DrawApp, make_server, serve
-from tatamu.draw import server as server_module
+from tatamu.cli import app as cli
+from tatamu.digits.draw import DrawApp, make_server, serve
+from tatamu.digits.draw import server as server_module
+from tatamu.digits.recognise import recognise
 from tatamu.errors import ConfigError
-from tatamu.recognise import recognise
 
 
 @pytest.fixture(scope="module")

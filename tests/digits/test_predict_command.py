@@ -11,7 +11,7 @@ from drawings import draw
 from PIL import Image
 
 import tatamu
-from tatamu.recognise import UNSURE_BELOW, recognise
+from tatamu.digits.recognise import UNSURE_BELOW, recognise
 
 
 @pytest.fixture(scope="module")

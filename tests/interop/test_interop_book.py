@@ -23,7 +23,7 @@ from book_forward import (
 )
 from cli_runner import run_cli
 
-from tatamu import checkpoint
+from tatamu.checkpoint import store as checkpoint
 from tatamu.errors import CheckpointError
 from tatamu.interop import import_book_params, load_book_params
 from tatamu.models import simple_convnet

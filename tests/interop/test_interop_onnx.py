@@ -12,7 +12,7 @@ import pytest
 from cli_runner import run_cli
 from interop_models import ARCHITECTURES, inputs, trained_looking
 
-from tatamu import checkpoint
+from tatamu.checkpoint import store as checkpoint
 from tatamu.errors import ConfigError
 from tatamu.interop import optional
 from tatamu.interop.onnx_export import onnx_model, save_onnx

@@ -12,7 +12,7 @@ import pytest
 from cli_runner import run_cli
 from interop_models import ARCHITECTURES, inputs, trained_looking
 
-from tatamu import checkpoint
+from tatamu.checkpoint import store as checkpoint
 from tatamu.errors import CheckpointError, ConfigError
 from tatamu.interop import optional
 from tatamu.interop.safetensors_io import load_safetensors, save_safetensors

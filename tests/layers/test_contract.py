@@ -256,7 +256,7 @@ def test_non_default_config_round_trips(rng, name, kwargs, shape):
 @pytest.mark.parametrize("name", NAMES)
 def test_runs_on_the_array_module(xp, rng, name):
     """Same numbers on every available array module (NumPy; CuPy where it is installed)."""
-    from tatamu.backend import as_numpy
+    from tatamu.backend.arrays import as_numpy
 
     layer = build(name, np.float64).eval()
     layer.caching = True

@@ -19,9 +19,9 @@ from cli_runner import run_cli
 from robustness_helpers import one_error_line
 
 import tatamu
-import tatamu.commands.size
-import tatamu.commands.summary
-from tatamu import cli
+import tatamu.cli.commands.size
+import tatamu.cli.commands.summary
+from tatamu.cli import app as cli
 from tatamu.models import conv1d_net, simple_convnet
 
 
@@ -107,7 +107,7 @@ def test_a_multi_line_library_message_becomes_one_line(monkeypatch):
         raise tatamu.errors.DataError("not found. Looked in:\n  /a: missing\n  /b: no such "
                                       "folder\nFix: pass --download")
 
-    monkeypatch.setattr(tatamu.commands.size, "run", fails)
+    monkeypatch.setattr(tatamu.cli.commands.size, "run", fails)
     status, _, err = run_cli("size", "7", "--kernel", "3")
     assert status == 2
     assert one_error_line(err) == ("tatamu: error: not found. Looked in: /a: missing; "
@@ -128,7 +128,7 @@ def test_the_machine_saying_no_is_a_user_error_not_a_bug(monkeypatch, exc, phras
     def fails(args):
         raise exc
 
-    monkeypatch.setattr(tatamu.commands.size, "run", fails)
+    monkeypatch.setattr(tatamu.cli.commands.size, "run", fails)
     status, _, err = run_cli("size", "7", "--kernel", "3")
     assert status == 2
     assert "internal error" not in err
@@ -143,7 +143,7 @@ def test_a_bug_is_one_line_saying_where_to_report_exit_1(monkeypatch, exc):
         raise exc
 
     monkeypatch.delenv("TATAMU_DEBUG", raising=False)
-    monkeypatch.setattr(tatamu.commands.summary, "run", broken)
+    monkeypatch.setattr(tatamu.cli.commands.summary, "run", broken)
     status, _, err = run_cli("summary", "simple")
     assert status == 1
     lines = err.splitlines()
@@ -156,7 +156,7 @@ def test_ctrl_c_in_any_command_is_exit_130(monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tatamu.commands.summary, "run", interrupted)
+    monkeypatch.setattr(tatamu.cli.commands.summary, "run", interrupted)
     status, _, err = run_cli("summary", "simple")
     assert (status, err) == (130, "tatamu: interrupted\n")
 

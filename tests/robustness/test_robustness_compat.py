@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tatamu import checkpoint
+from tatamu.checkpoint import store as checkpoint
 from tatamu.optim import StepLR, optimizer_from_config
-from tatamu.progress import Callback
-from tatamu.train import evaluate, fit
+from tatamu.training.loop import evaluate, fit
+from tatamu.training.progress import Callback
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 RUN = FIXTURES / "robustness" / "run_v1"

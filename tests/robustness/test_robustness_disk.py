@@ -21,12 +21,12 @@ from cli_runner import run_cli
 from robustness_helpers import one_error_line, tiny_data, tiny_model
 
 import tatamu
-from tatamu import checkpoint
-from tatamu.cli_flags import cli_message
+from tatamu.checkpoint import store as checkpoint
+from tatamu.cli.flags import cli_message
 from tatamu.datasets import download
 from tatamu.errors import CheckpointError, DownloadError
 from tatamu.optim import Adam
-from tatamu.train import fit
+from tatamu.training.loop import fit
 
 TRAIN = ["train", "--limit", "40", "--test-limit", "20", "--epochs", "2", "--batch-size", "20",
          "--no-progress"]

@@ -25,14 +25,15 @@ from PIL import Image
 from robustness_helpers import one_error_line, tiny_data, tiny_model
 
 import tatamu
-from tatamu import checkpoint
-from tatamu.cli_flags import cli_message
+import tatamu.digits.images
+from tatamu.checkpoint import store as checkpoint
+from tatamu.cli.flags import cli_message
 from tatamu.datasets import encode_idx, read_idx
 from tatamu.datasets.mnist import SHIPPED_MNIST_DIR
+from tatamu.digits.images import load_image_for
 from tatamu.errors import CheckpointError, ConfigError, DataError
-from tatamu.images import load_image_for
 from tatamu.optim import Adam
-from tatamu.train import fit
+from tatamu.training.loop import fit
 
 IMAGES = encode_idx(np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5))
 MNIST = (1, 28, 28)
@@ -362,7 +363,7 @@ def test_a_picture_that_is_not_one_is_refused_and_predict_exits_2(tmp_path, save
 
 
 def test_a_picture_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
-    monkeypatch.setattr(tatamu.images, "MAX_PICTURE_BYTES", 1000)
+    monkeypatch.setattr(tatamu.digits.images, "MAX_PICTURE_BYTES", 1000)
     path = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), np.uint8)).save(path)
     with pytest.raises(DataError, match="tatamu reads pictures up to 1,000"):

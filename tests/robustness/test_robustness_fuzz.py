@@ -33,10 +33,10 @@ from robustness_helpers import tiny_data, tiny_model
 
 import tatamu
 from tatamu.datasets import encode_idx, read_idx
+from tatamu.digits.images import load_image_for, prepare_digit
 from tatamu.errors import CheckpointError, DataError, TatamuError
-from tatamu.images import load_image_for, prepare_digit
 from tatamu.optim import Adam, StepLR
-from tatamu.train import fit
+from tatamu.training.loop import fit
 
 _ENV = os.environ.get("TATAMU_FUZZ_EXAMPLES")
 FUZZ_EXAMPLES = int(_ENV) if _ENV else 100

@@ -16,13 +16,13 @@ import pytest
 from cli_runner import run_cli
 from robustness_helpers import one_error_line, tiny_data, tiny_model
 
-from tatamu.cli_flags import cli_message
+from tatamu.cli.flags import cli_message
 from tatamu.errors import ConfigError, DataError, ShapeError, TatamuError
 from tatamu.im2col import conv_output_size
 from tatamu.layers import AvgPool2D, Conv1D, Conv2D, MaxPool2D
 from tatamu.losses import SoftmaxCrossEntropy
 from tatamu.optim import SGD, Adam
-from tatamu.train import evaluate, fit
+from tatamu.training.loop import evaluate, fit
 
 X, Y = tiny_data(12)
 

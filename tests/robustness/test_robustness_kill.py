@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tatamu import checkpoint
+from tatamu.checkpoint import store as checkpoint
 
 WORKER = Path(__file__).with_name("train_worker.py")
 TIMEOUT = 90  # seconds: the bound on every subprocess (they take about 1 s)

@@ -20,8 +20,8 @@ import pytest
 from cli_runner import run_cli
 from test_robustness_kill import assert_same_run, final_state, finish, start, wait_for
 
-from tatamu import checkpoint
-from tatamu.plan import PlanConflict, TrainingPlan
+from tatamu.checkpoint import store as checkpoint
+from tatamu.training.plan import PlanConflict, TrainingPlan
 
 TINY = ["--limit", "100", "--test-limit", "50", "--batch-size", "25", "--threads", "2"]
 

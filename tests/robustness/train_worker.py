@@ -56,7 +56,7 @@ def _slow_down() -> None:
     step_sleep = float(os.environ.get("TATAMU_TEST_STEP_SLEEP") or 0)
     write_sleep = float(os.environ.get("TATAMU_TEST_SLOW_WRITE") or 0)
     if step_sleep:
-        from tatamu import train
+        from tatamu.training import loop as train
 
         real_step = train.train_step
 
@@ -84,7 +84,7 @@ def _slow_down() -> None:
 
 def run_fit(folder: str, epochs: int, resume: bool) -> int:
     from tatamu.optim import Adam, StepLR
-    from tatamu.train import fit
+    from tatamu.training.loop import fit
 
     # A resumed run starts from other random weights: every number must come from last.npz.
     model = build_model(seed=99 if resume else 0)
@@ -107,7 +107,7 @@ def run_fit(folder: str, epochs: int, resume: bool) -> int:
 def main(argv: list[str]) -> int:
     _slow_down()
     if argv[:1] == ["cli"]:
-        from tatamu.cli import main as cli_main
+        from tatamu.cli.app import main as cli_main
 
         return cli_main(argv[1:])
     if argv[:1] != ["fit"] or len(argv) < 2:

@@ -9,7 +9,7 @@ that point by bilinear interpolation; points outside the image read 0, the backg
 MNIST-style images. No Python loop runs per image.
 
 Exactness: the random numbers of batch ``b`` of epoch ``e`` come from a Generator derived from
-``(seed, e, b)`` alone (as Dropout's masks do in :mod:`tatamu.parallel`), so a run resumed in
+``(seed, e, b)`` alone (as Dropout's masks do in :mod:`tatamu.training.shards`), so a run resumed in
 the middle of an epoch augments the remaining batches exactly as an uninterrupted run does.
 Labels are never touched: the transformations are small enough to keep a digit's class.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import as_numpy
+from ..backend.arrays import as_numpy
 from ..errors import ConfigError, Fix, Name, ShapeError
 
 #: Mixed into every batch's seed so augmentation never draws Dropout's random numbers.

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..backend import resolve_dtype
+from ..backend.arrays import resolve_dtype
 from ..errors import DataError, Fix
 from . import integrity
 from .cache import user_cache_dir

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..backend import resolve_dtype
+from ..backend.arrays import resolve_dtype
 from ..errors import DataError
 from . import integrity
 from .preprocess import Normalize, check_normalize, standardize

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backend import resolve_dtype
+from ..backend.arrays import resolve_dtype
 from ..errors import CheckpointError
 from ..layers import Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
 from ..model import Sequential

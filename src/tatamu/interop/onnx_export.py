@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..checkpoint.store import atomic_write
 from ..errors import CheckpointError, ConfigError
 from ..im2col import window_geometry
 from ..layers import (

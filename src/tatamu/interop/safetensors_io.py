@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..checkpoint.store import atomic_write
 from ..errors import CheckpointError
 from ..model import Sequential
 from .optional import require

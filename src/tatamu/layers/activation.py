@@ -6,7 +6,7 @@ Each keeps what its derivative needs (the output, for all four) and never writes
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend.arrays import get_array_module
 from .base import Layer, check_input
 
 

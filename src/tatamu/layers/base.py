@@ -137,7 +137,7 @@ class Layer:
         holding the old arrays must ask :meth:`params` again; the cache is cleared, since it
         holds arrays of the old device. Usually called through ``Sequential.to``.
         """
-        from ..backend import parse_device, to_device
+        from ..backend.arrays import parse_device, to_device
 
         device = parse_device(device)
         for name in self.param_names:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tatamu.backend import get_array_module, resolve_dtype
+from tatamu.backend.arrays import get_array_module, resolve_dtype
 from tatamu.errors import ConfigError, ShapeError, StateError
 from tatamu.im2col import col2im as _col2im
 from tatamu.im2col import conv_output_size

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from ..backend import resolve_dtype
+from ..backend.arrays import resolve_dtype
 from ..errors import ShapeError
-from ..init import init_weight, make_rng
 from ..validate import positive_int
 from .base import Layer, check_input
+from .init import init_weight, make_rng
 
 
 class Linear(Layer):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module, resolve_dtype
+from ..backend.arrays import get_array_module, resolve_dtype
 from ..errors import ConfigError
-from ..init import make_rng
 from ..validate import positive_int
 from .base import Layer, check_input
+from .init import make_rng
 
 
 class Dropout(Layer):

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend.arrays import get_array_module
 from ..errors import ConfigError
 from .base import FLUSH_MARGIN, Array, Optimizer, as_decay_rate, as_positive
 

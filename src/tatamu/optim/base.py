@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..backend import as_numpy, get_array_module
+from ..backend.arrays import as_numpy, get_array_module
 from ..errors import CheckpointError, ConfigError, ShapeError, StateError
 
 #: A NumPy or CuPy array (CuPy is never imported here, so the type stays open).

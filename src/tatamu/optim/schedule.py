@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import as_numpy
+from ..backend.arrays import as_numpy
 from ..errors import CheckpointError, ConfigError
 from ..validate import int_at_least
 from .base import Optimizer, as_non_negative, as_positive

@@ -8,7 +8,7 @@ class docstrings say when that makes a difference.
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend.arrays import get_array_module
 from .base import Array, Optimizer, as_decay_rate
 
 

@@ -10,16 +10,16 @@ Modules: ``show`` (the command: checkpoint -> picture), ``weights`` (filters), `
 (feature maps), ``mistakes`` (errors, confusion matrix), ``gradients`` (saliency, dreams),
 ``windows`` (``tatamu explain --png``), ``recipes`` (augmented digits, runs compared), ``probe``
 (the NumPy behind them), ``figure``; ``plot_curves`` (loss and accuracy per epoch) is
-:func:`tatamu.plots.plot_history`.
+:func:`tatamu.viz.plots.plot_history`.
 """
 
-from ..plots import plot_curves as plot_curves
 from .activations import plot_feature_maps as plot_feature_maps
 from .gradients import plot_dream as plot_dream
 from .gradients import plot_saliency as plot_saliency
 from .mistakes import most_confident_mistakes as most_confident_mistakes
 from .mistakes import plot_confusion as plot_confusion
 from .mistakes import plot_errors as plot_errors
+from .plots import plot_curves as plot_curves
 from .probe import dream as dream
 from .probe import layer_outputs as layer_outputs
 from .probe import saliency_map as saliency_map

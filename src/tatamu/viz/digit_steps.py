@@ -13,14 +13,14 @@ import numpy as np
 
 from .figure import finish, new_figure
 
-#: The pictures of :class:`tatamu.images.PreparedDigit` shown, with their titles.
+#: The pictures of :class:`tatamu.digits.images.PreparedDigit` shown, with their titles.
 PANELS = (("original", "original"), ("crop", "cropped to the ink"),
           ("stroke", "stroke width normalised"), ("fit", "fitted (longer side)"),
           ("input", "what the model sees"))
 
 
 def plot_digit_steps(recognition, path: str | Path | None = None, title: str = ""):
-    """The steps of one :class:`tatamu.recognise.Recognition`: saved as a PNG at ``path``
+    """The steps of one :class:`tatamu.digits.recognise.Recognition`: saved as a PNG at ``path``
     (returned), or the matplotlib Figure when no path is given (shown inline in a notebook).
 
     Shapes: the pictures are 2-D arrays of any size; the probabilities (classes,).

@@ -1,6 +1,6 @@
 """What every picture in ``tatamu.viz`` shares: tiling, colour scales, samples drawn.
 
-A Figure is made, saved or returned by :mod:`tatamu.plots` (re-exported here: ``new_figure``,
+A Figure is made, saved or returned by :mod:`tatamu.viz.plots` (re-exported here: ``new_figure``,
 ``finish``, ``save``, ``DPI``): never through pyplot, so no window opens; without a path a
 picture is returned as its Figure, which a notebook cell shows by itself. Figures are sized in
 inches at a fixed :data:`DPI`, so a picture's pixel size follows from its layout alone.
@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from ..plots import DPI as DPI
-from ..plots import finish as finish
-from ..plots import new_figure as new_figure
-from ..plots import save as save
+from .plots import DPI as DPI
+from .plots import finish as finish
+from .plots import new_figure as new_figure
+from .plots import save as save
 
 
 def grid_shape(count: int, max_cols: int = 10) -> tuple[int, int]:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backend import as_numpy
+from ..backend.arrays import as_numpy
 from ..errors import ShapeError
-from ..metrics import class_indices, confusion_matrix
+from ..training.metrics import class_indices, confusion_matrix
 from .figure import draw_sample, finish, grid_shape, new_figure
 
 if TYPE_CHECKING:

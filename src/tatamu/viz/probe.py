@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..backend import as_numpy
+from ..backend.arrays import as_numpy
 from ..errors import ConfigError
 from ..layers import Layer
 from ..model import Sequential, softmax

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import checkpoint as ckpt
-from .. import run
+from ..checkpoint import store as ckpt
 from ..errors import ConfigError, DataError, Fix, Name
+from ..training import run
 
 #: What ``show`` can draw, in the order the CLI lists them.
 WHATS = ("filters", "feature-maps", "errors", "confusion", "curves", "saliency", "dream")
@@ -69,7 +69,7 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
                                class_names=ctx.names, count=count)
         return plot_confusion(probs, yt, output_path(out, "confusion.png"), class_names=ctx.names)
     if what == "curves":
-        from ..plots import plot_history
+        from .plots import plot_history
 
         history = run.read_history(path, saved.meta)
         title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
@@ -128,7 +128,7 @@ class _Context:
                                   f"has {len(xt):,} images (0 to {len(xt) - 1})")
             true = self.names[int(yt[index])] if self.names else str(yt[index])
             return xt[index], f"{self.dataset} test image #{index}, true {true}", str(index)
-        from ..images import load_image_for
+        from ..digits.images import load_image_for
 
         file = Path(text)
         x, notes = load_image_for(file, self.model.input_shape)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backend import as_numpy
+from ..backend.arrays import as_numpy
 from ..errors import ConfigError
 from ..model import Sequential
 from .figure import draw_mosaic, finish, grid_shape, new_figure, symmetric_limit

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..explain import Walkthrough, format_number
+from ..learn.explain import Walkthrough, format_number
 from .figure import finish, grid_shape, new_figure
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:
 
 def plot_walkthrough(walk: Walkthrough, path: str | Path | None = None,
                      max_windows: int = 9) -> Figure | Path:
-    """Draw a :class:`tatamu.explain.Walkthrough`: saved to ``path`` (returned), or, with no
+    """Draw a :class:`tatamu.learn.explain.Walkthrough`: saved to ``path`` (returned), or, with no
     path, returned as its matplotlib Figure (a notebook cell shows it)."""
     if walk.kind == "im2col":
         return _plot_im2col(walk, path)

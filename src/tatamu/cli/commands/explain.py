@@ -1,0 +1,92 @@
+"""``tatamu explain conv|pool|im2col``: every window worked through with your numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .arguments import UserError, positive_int
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("explain", help="convolution, pooling and im2col worked through with "
+                                       "your numbers",
+                       description="Work the output-size formula and every window through with "
+                                   "your numbers (default: the book's examples).")
+    topics = p.add_subparsers(dest="topic", metavar="TOPIC", required=True)
+    defaults = {"conv": ("4x4", "3x3", "1"), "pool": ("4x4", "2x2", None),
+                "im2col": ("8x8", "4x4", "2")}
+    for topic, text in (("conv", "convolution: the size formula and each window's multiply-add"),
+                        ("pool", "pooling: the size formula and each window's max (or mean)"),
+                        ("im2col", "im2col: every window becomes a row of a matrix")):
+        size, kernel, stride = defaults[topic]
+        q = topics.add_parser(topic, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("--input", default=size, metavar="HxW", help=f"input size (default {size})")
+        q.add_argument("--kernel", default=kernel, metavar="FHxFW",
+                       help=f"filter/window size (default {kernel})")
+        q.add_argument("--stride", default=stride, metavar="S",
+                       help=f"stride (default {stride or 'the kernel size'})")
+        q.add_argument("--padding", default="0", metavar="P", help="padding (default 0)")
+        q.add_argument("--values", default=None, metavar="V,V,...",
+                       help="the input's numbers, row by row (default: the book's example)")
+        if topic == "conv":
+            q.add_argument("--filter-values", default=None, metavar="V,V,...",
+                           help="the filter's numbers, row by row")
+            q.add_argument("--bias", type=float, default=0.0)
+        if topic == "pool":
+            q.add_argument("--mode", choices=["max", "avg"], default="max")
+        if topic == "im2col":
+            q.add_argument("--channels", type=positive_int, default=1, metavar="C")
+            q.add_argument("--batch", type=positive_int, default=1, metavar="N")
+        else:
+            q.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
+            q.add_argument("--max-windows", type=positive_int, default=16, metavar="N")
+        q.add_argument("--png", action="store_true", help="also draw the sliding window")
+        q.add_argument("--out", type=Path, default=None, metavar="PATH",
+                       help="where --png writes (a .png file or a folder; default: here)")
+        q.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ...errors import ConfigError, Name
+    from ...im2col import conv_output_size
+    from ...learn import explain
+
+    sizes = [explain.parse_size(v, f"--{name}") for v, name in (
+        (args.input, "input"), (args.kernel, "kernel"), (args.padding, "padding"))]
+    stride = None if args.stride is None else explain.parse_size(args.stride, "--stride")
+    if stride is not None and min(stride) < 1:
+        raise UserError(f"--stride must be at least 1; got {args.stride}")
+    if min(sizes[1]) < 1:
+        raise UserError(f"--kernel must be at least 1; got {args.kernel}")
+    try:  # the size formula first: if it fails, show its arithmetic before the refusal
+        for axis, size, k, s, p in zip("HW", sizes[0], sizes[1], stride or sizes[1], sizes[2],
+                                       strict=True):
+            conv_output_size(size, k, s, p, rounding=getattr(args, "rounding", "strict"),
+                             axis=axis)
+    except ConfigError as exc:
+        print("\n".join(explain.size_lines(sizes[0], sizes[1], stride or sizes[1], sizes[2])))
+        parts = list(exc.parts)  # the library's message, its fixes still data, plus ours
+        if parts and isinstance(parts[-1], str):
+            parts[-1] = parts[-1].rstrip(".")
+        raise ConfigError(*parts, "; or change ", Name("stride"), " or ", Name("kernel"), ".",
+                          param=exc.param, value=exc.value) from None
+    if args.topic == "conv":
+        walk = explain.explain_conv(
+            sizes[0], sizes[1], stride, sizes[2], values=args.values,
+            weights=args.filter_values, bias=args.bias, rounding=args.rounding,
+            max_windows=args.max_windows)
+    elif args.topic == "pool":
+        walk = explain.explain_pool(
+            sizes[0], sizes[1], stride, sizes[2], values=args.values, mode=args.mode,
+            rounding=args.rounding, max_windows=args.max_windows)
+    else:
+        walk = explain.explain_im2col(sizes[0], sizes[1], stride, sizes[2],
+                                      channels=args.channels, batch=args.batch,
+                                      values=args.values)
+    print(walk)
+    if args.png:
+        from ...viz import plot_walkthrough
+        from ...viz.show import output_path
+
+        print(plot_walkthrough(walk, output_path(args.out, f"explain-{args.topic}.png")))
+    return 0

@@ -1,0 +1,227 @@
+"""``tatamu train``: train by a plan into a run folder; ``--resume`` continues that plan.
+
+A new run saves its plan (:class:`tatamu.training.plan.TrainingPlan`) in ``RUN/plan.json`` before
+the first epoch. ``tatamu train --resume RUN`` (or ``--out RUN --resume``) reads it back, so the
+run continues with its own options whatever the defaults are today; an option given again must
+agree with the plan, except more ``--epochs``, which extends the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import MISSING, fields, replace
+from pathlib import Path
+
+from .arguments import UserError, add_device_option, checked_device, positive_float, positive_int
+
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+resuming:
+  tatamu train --resume RUN_DIR      continue the run in RUN_DIR with the plan it was started
+                                     with (RUN_DIR/plan.json); same as --out RUN_DIR --resume
+  an option given again must agree with the plan; a different value is refused, except:
+  tatamu train --resume RUN_DIR --epochs N
+                                     with N larger than planned extends the run (also a finished
+                                     one) to N epochs; a schedule keeps the span it was planned
+                                     with. A run stopped by --early-stopping stays finished.
+  resuming a finished run says so and changes nothing.
+"""
+
+
+def _plan_fields():
+    from ...training.plan import TrainingPlan
+
+    return [f for f in fields(TrainingPlan) if f.name != "schedule_epochs"]
+
+
+def add_parser(sub) -> None:
+    from ...datasets import DATASETS
+    from ...models import MODELS
+    from ...optim import OPTIMIZERS
+    from ...training.plan import SCHEDULES
+
+    p = sub.add_parser("train", help="train a ConvNet (default: SimpleConvNet on MNIST)",
+                       description="Train a model; writes checkpoints, history.json and a plot "
+                                   "into a run folder.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = {"model": {"choices": list(MODELS)}, "dataset": {"choices": DATASETS},
+             "optimizer": {"choices": list(OPTIMIZERS)}, "schedule": {"choices": SCHEDULES},
+             "lr": {"type": positive_float}, "weight_decay": {"type": float},
+             "seed": {"type": int}, "data_root": {"type": Path, "metavar": "DIR"},
+             "early_stopping": {"type": positive_int, "metavar": "PATIENCE"},
+             "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"}}
+    for f in _plan_fields():  # the plan's fields, their meaning and default from the library
+        kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
+        default = "" if f.default in (None, MISSING) else f" (default: {f.default})"
+        # SUPPRESS: an option not given is absent, so resume can tell it from a default
+        p.add_argument("--" + f.name.replace("_", "-"), default=argparse.SUPPRESS,
+                       help=f.metadata["help"] + default, **kind)
+    p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
+                   help="run folder (default: runs/MODEL-DATASET-TIME); never overwritten")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR (or in --out) with its saved plan")
+    p.add_argument("--force", action="store_true", help="allow reusing a non-empty --out")
+    p.add_argument("--download", action="store_true", help="download Fashion-MNIST if missing")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: one line per epoch instead (for logs, nohup)")
+    p.add_argument("--quiet", action="store_true",
+                   help="print nothing (errors, and what to type after a Ctrl-C, still print)")
+    # Not part of the plan: a run started on the CPU may continue on a GPU and back (the
+    # checkpoints are NumPy); the last bits then differ, as with another machine.
+    add_device_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ...training import run as runs
+    from ...training import shards as parallel
+    from ...training.plan import TrainingPlan
+
+    given = {f.name: getattr(args, f.name) for f in _plan_fields() if hasattr(args, f.name)}
+    args.device = checked_device(args)  # before any folder is made
+    folder = _folder_asked(args)
+    if args.resume:
+        return _resume(args, folder, given)
+    plan = TrainingPlan(**given)  # every option checked before anything is written
+    if plan.threads is None:  # the count this run keeps (a bad TATAMU_NUM_THREADS is refused)
+        plan = replace(plan, threads=parallel.default_threads())
+    folder = folder or runs.default_folder(plan.model, plan.dataset)
+    try:
+        runs.create(folder, reuse=args.force)
+    except runs.RunFolderExists:
+        raise UserError(f"run folder {folder} already exists and is not empty; nothing was "
+                        "overwritten. Use --resume to continue it, --force to reuse it, or "
+                        "another --out.") from None
+    return _train(args, plan, folder, resume=False, write_plan=True)
+
+
+def _folder_asked(args) -> Path | None:
+    if isinstance(args.resume, str):  # tatamu train --resume RUN_DIR
+        if args.out is not None and Path(args.resume) != args.out:
+            raise UserError(f"--resume {args.resume} and --out {args.out} name two runs; give "
+                            "the run folder once (tatamu train --resume RUN_DIR)")
+        return Path(args.resume)
+    return args.out
+
+
+def _resume(args, folder: Path | None, given: dict) -> int:
+    from ...training import run as runs
+    from ...training.plan import TrainingPlan
+
+    if folder is None:
+        raise UserError("--resume needs --out RUN_DIR (the run to continue): "
+                        "tatamu train --resume RUN_DIR")
+    saved_plan = runs.read_plan(folder) if folder.is_dir() else None
+    if saved_plan is not None and not (folder / runs.LAST).is_file():
+        # Stopped before its first checkpoint (killed while loading, say): nothing was
+        # trained, so continuing the plan is starting it.
+        plan = TrainingPlan.from_json(saved_plan).continued_with(given)
+        if not args.quiet:
+            print(f"nothing trained yet in {folder}: starting its plan", file=sys.stderr)
+        return _train(args, plan, folder, resume=False, write_plan=True)
+    runs.check_resumable(folder)
+    plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder)
+    planned_epochs = plan.epochs
+    plan = plan.continued_with(given)
+    state, history = runs.saved_state(folder)
+    if plan.finished(state.epoch, history["stop_reason"]):
+        if not args.quiet:
+            print(_finished_text(folder, plan, history))
+        return 0
+    return _train(args, plan, folder, resume=True,
+                  write_plan=saved_plan is None or plan.epochs != planned_epochs)
+
+
+def _plan_of_older_run(folder: Path):
+    """The plan of a run started before plan.json existed: the command saved in last.npz."""
+    from ...checkpoint import store as checkpoint
+    from ...training import run as runs
+    from ...training.plan import TrainingPlan
+    from ..app import build_parser
+
+    meta = checkpoint.read(folder / runs.LAST).meta
+    command = meta.get("command")
+    if not (isinstance(command, list) and command[:1] == ["train"]):
+        raise UserError(f"{folder} has no {runs.PLAN} and no recorded tatamu train command "
+                        "(was it made by fit()?); resume it from Python with fit(..., "
+                        "resume=True)")
+    args = build_parser().parse_args(command)
+    old = {f.name: getattr(args, f.name) for f in _plan_fields() if hasattr(args, f.name)}
+    threads = (meta.get("train_state") or {}).get("threads")
+    return TrainingPlan(**{**old, "threads": old.get("threads", threads)})
+
+
+def _finished_text(folder: Path, plan, history: dict) -> str:
+    done = history["epoch"][-1] if history["epoch"] else 0
+    accuracy = next((a for a in reversed(history["val_accuracy"]) if a is not None), None)
+    result = f", test accuracy {100 * accuracy:.2f}%" if accuracy is not None else ""
+    if history["stop_reason"] == "early_stopping":
+        return (f"{folder} is finished: it stopped early after epoch {done}{result} "
+                f"({history['message']}); nothing was changed")
+    return (f"{folder} is finished: {done} of {plan.epochs} epochs trained{result}; nothing was "
+            f"changed. To train it longer, give more epochs: "
+            f"{_command(folder, '--epochs', str(2 * plan.epochs))}")
+
+
+def _command(folder: Path, *more: str) -> str:
+    return shlex.join(["tatamu", "train", "--resume", str(folder), *more])
+
+
+def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
+    from ...training import loop as train
+    from ...training import run as runs
+    from ...training.progress import ProgressBar
+    from ...viz import plots
+
+    say = (lambda *a, **k: None) if args.quiet else print
+    say(f"loading {plan.dataset}...", file=sys.stderr)
+    train_data, test_data = plan.load_data(download=args.download)
+    model = plan.build_model(train_data[0].shape[1:]).to(args.device)
+    optimizer = plan.build_optimizer()
+    schedule = plan.build_schedule(optimizer)
+    if write_plan:
+        runs.write_json(folder / runs.PLAN, plan.to_json())
+    say(model.summary(), file=sys.stderr)
+    callbacks = [] if args.quiet or not args.no_progress else [ProgressBar(interactive=False)]
+    history = train.fit(
+        model, train_data, test_data, epochs=plan.epochs, batch_size=plan.batch_size,
+        optimizer=optimizer, seed=plan.seed, callbacks=callbacks,
+        progress=not (args.quiet or args.no_progress), checkpoint_dir=folder, resume=resume,
+        schedule=schedule, early_stopping=plan.early_stopping,
+        metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads,
+        augment=plan.augment if plan.augment is not None else False)
+    runs.write_json(folder / runs.HISTORY, history.to_dict())
+    plot_path = None
+    if history.epoch:
+        plot_path = plots.plot_history(history.to_dict(), folder / runs.CURVES,
+                                       title=f"{plan.model} on {plan.dataset}")
+    if history.stop_reason == "diverged":
+        raise history.error  # its fix (lr) named as this command's option
+    if history.stop_reason == "interrupted":
+        print(f"tatamu: {_interrupted_text(folder, history)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if history.message:
+        say(history.message)
+    if history.val_accuracy and history.val_accuracy[-1] is not None:
+        epochs = history.epoch[-1]
+        say(f"test accuracy: {100 * history.val_accuracy[-1]:.2f}% on {len(test_data[0]):,} "
+            f"test images after {epochs} epoch{'s' if epochs != 1 else ''}")
+    say(f"checkpoint:    {folder / runs.LAST}")
+    say(f"best:          {folder / runs.BEST}")
+    say(f"history:       {folder / runs.HISTORY}")
+    if plot_path:
+        say(f"plot:          {plot_path}")
+    return 0
+
+
+def _interrupted_text(folder: Path, history) -> str:
+    """The Ctrl-C line: where the run stands and the exact command that continues it."""
+    epoch = (history.epoch[-1] if history.epoch else 0) + 1
+    if history.resume_from is None:
+        return (f"interrupted during epoch {epoch}, before the first checkpoint; start again "
+                "with the same command")
+    return (f"interrupted during epoch {epoch}; it can continue from {history.resume_from}. "
+            f"To continue, type: {_command(folder)}")

@@ -1,0 +1,368 @@
+"""Reading a user's picture into the shape a model takes (``tatamu predict``, ``tatamu draw``).
+
+MNIST digits are white on black, 28x28, fitted to 20 px and centred by mass. A photo or
+drawing rarely is: it may be in colour, transparent, of another size, dark ink on white paper,
+small in a corner. :func:`prepare_digit` frames one drawn digit as MNIST's were (the steps are
+in :mod:`tatamu.digits.steps`); :func:`load_image_for` only converts and resizes (for arrays already
+in the model's shape). Each conversion is reported back so the user knows what the network saw.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from . import steps as digits
+
+#: Larger picture files are refused unread (a 12-megapixel photo is a few MB).
+MAX_PICTURE_BYTES = 64 * 2**20
+
+
+def load_image_for(path: str | Path, input_shape: tuple[int, ...],
+                   invert: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Load ``path`` (PNG, JPEG, ... or .npy) as float32 in [0, 1] of ``input_shape``.
+
+    Returns the sample and notes describing each conversion (grey, resize, invert).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no image file at {path}")
+    if len(input_shape) != 3:
+        raise DataError(f"this model takes {input_shape} samples, not images")
+    channels, height, width = input_shape
+    notes: list[str] = []
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"{path} is not a readable .npy array ({exc})") from exc
+        if arr.dtype.kind not in "uif" or arr.ndim not in (2, 3) or arr.size == 0:
+            raise DataError(f"{path}: expected a non-empty 2-D (H, W) or 3-D (C, H, W) numeric "
+                            f"array; got {arr.dtype} of shape {arr.shape}")
+        if arr.ndim == 3 and arr.shape[0] not in (1, 3, 4) and arr.shape[-1] in (1, 3, 4):
+            raise DataError(f"{path}: shape {arr.shape} looks channels-last (H, W, C); tatamu "
+                            f"takes (C, H, W): save np.transpose(a, (2, 0, 1)) instead")
+        arr = arr.astype(np.float64)  # float32 would turn huge integers into inf
+        if not np.isfinite(arr).all():
+            raise DataError(f"{path} contains NaN or inf values; it is not an image")
+        if arr.min() < 0 or arr.max() > 255:
+            raise DataError(f"{path}: pixel values must lie in [0, 1] or [0, 255]; got "
+                            f"[{arr.min():g}, {arr.max():g}] (standardised data? undo the "
+                            f"normalisation first)")
+        if arr.max(initial=0) > 1.0:
+            arr = arr / 255.0
+            notes.append("scaled 0-255 to 0-1")
+        if arr.ndim == 3:
+            arr = arr.mean(axis=0) if channels == 1 else arr
+        image = _resize(arr, height, width, notes)
+    else:
+        image = _read_picture(path, height, width, notes)
+    if invert and image.mean() > 0.5:
+        image = 1.0 - image
+        notes.append("inverted (dark on light -> light on dark, like MNIST)")
+    if image.ndim == 2:
+        image = np.repeat(image[None], channels, axis=0)  # (H, W) -> (C, H, W)
+    if image.shape != tuple(input_shape):
+        raise DataError(f"{path}: could not make an image of shape {input_shape} "
+                        f"(got {image.shape})")
+    return image.astype(np.float32), notes
+
+
+def _read_picture(path: Path, height: int, width: int, notes: list[str]) -> np.ndarray:
+    from PIL import Image
+
+    with open_picture(path) as img:
+        if img.mode != "L":
+            notes.append(f"converted {img.mode} to grey")
+            img = img.convert("L")
+        if img.size != (width, height):
+            notes.append(f"resized {img.size[0]}x{img.size[1]} to {width}x{height}")
+            img = img.resize((width, height), Image.Resampling.LANCZOS)
+        return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def open_picture(source: str | Path | bytes, name: str | None = None):
+    """A picture file (or its bytes) opened and decoded by Pillow, safely.
+
+    Refused with a DataError naming the file: more than MAX_PICTURE_BYTES, more than Pillow's
+    decompression-bomb limit of pixels (about 89 million), or not a picture Pillow can read.
+    Returns a loaded ``PIL.Image.Image`` (the first frame of an animation).
+    """
+    from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+
+    if isinstance(source, (bytes, bytearray)):
+        data, name = bytes(source), name or "the picture"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"no image file at {path}")
+        size, name = path.stat().st_size, name or str(path)
+        if size > MAX_PICTURE_BYTES:
+            raise DataError(f"{path} is {size:,} bytes; tatamu reads pictures up to "
+                            f"{MAX_PICTURE_BYTES:,}: scale it down to a few hundred pixels "
+                            f"a side first")
+        data = path.read_bytes()
+    if len(data) > MAX_PICTURE_BYTES:
+        raise DataError(f"{name} is {len(data):,} bytes; tatamu reads pictures up to "
+                        f"{MAX_PICTURE_BYTES:,}")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns about damaged metadata it skips (noise for a user) and about
+            # "decompression bombs" (over 89 million pixels): those are refused below.
+            warnings.filterwarnings("ignore", module="PIL")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # From memory: a damaged chunk length then cannot make a file read reserve
+            # gigabytes (Pillow reads what a chunk header claims).
+            img = Image.open(io.BytesIO(data))
+            img.load()
+            return img
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataError(f"{name} is too large a picture for tatamu ({exc}); scale it down to "
+                        f"a few hundred pixels a side first") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error,
+            IndexError) as exc:  # SyntaxError: Pillow's "broken PNG file"
+        detail = ("unknown file format" if isinstance(exc, UnidentifiedImageError)
+                  else exc or type(exc).__name__)
+        raise DataError(f"{name} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
+                        f"{detail}") from exc
+
+
+def _resize(arr: np.ndarray, height: int, width: int, notes: list[str]) -> np.ndarray:
+    if arr.shape[-2:] == (height, width):
+        return arr
+    from PIL import Image
+
+    notes.append(f"resized {arr.shape[-1]}x{arr.shape[-2]} to {width}x{height}")
+    img = Image.fromarray(arr.astype(np.float32), mode="F")
+    resized = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+    return np.clip(resized, 0.0, 1.0)  # Lanczos rings below 0 / above 1 at sharp edges
+
+
+# -- one drawn digit, prepared like MNIST ------------------------------------------------------
+#: The steps of :func:`prepare_digit`, in order (each a function in :mod:`tatamu.digits.steps`).
+STEPS = ("composite_alpha", "invert_light_background", "subtract_background", "crop_to_ink",
+         "normalise_stroke", "fit_longer_side", "paste_centred", "centre_by_mass")
+#: The steps a caller may switch off (``skip=``): pasting is part of fitting.
+OPTIONAL_STEPS = tuple(s for s in STEPS if s != "paste_centred")
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a model's training items were framed, so a new picture is framed the same way.
+
+    ``box``: the longer side of the fitted item in pixels (None: the whole picture is resized
+    to the input size, for models whose data tatamu does not know); ``by_mass``: centred by
+    centre of mass (else by bounding box); ``stroke``: stroke width normalised (drawn lines).
+    """
+
+    name: str
+    size: tuple[int, int] = (28, 28)
+    box: int | None = 20
+    by_mass: bool = True
+    stroke: bool = True
+
+
+#: MNIST: the digit's longer side fitted to 20 px, centred by mass in 28x28 (LeCun et al.).
+MNIST_FRAMING = Framing("mnist")
+
+
+@dataclass
+class PreparedDigit:
+    """What :func:`prepare_digit` gives: the model's input and how it was made.
+
+    ``image``: (C, H, W) float32 in [0, 1], (1, 28, 28) for MNIST; ``steps``: the names of the
+    steps applied, in order (from :data:`STEPS`); ``notes``: one line per step saying what it
+    did; ``pictures``: 2-D float arrays for showing the steps ("original", "crop", "stroke",
+    "fit", "input"). Unpacks as ``image, steps = prepare_digit(...)``.
+    """
+
+    image: np.ndarray
+    steps: list[str]
+    notes: list[str] = field(default_factory=list)
+    pictures: dict[str, np.ndarray] = field(default_factory=dict)
+    marks: int = 1
+
+    def __iter__(self):
+        return iter((self.image, self.steps))
+
+
+def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarray | None,
+                                                           list[str]]:
+    """Brightness and transparency of a picture, whatever its file format and mode.
+
+    ``source``: a file path, the file's bytes, a ``PIL.Image.Image``, or an array: (H, W)
+    grey, (H, W, 3) RGB or (H, W, 4) RGBA, uint8 / uint16 or floats in [0, 1].
+    Photos are turned upright by their EXIF orientation; palette, CMYK, 16-bit and
+    greyscale+alpha files are all read to the same form.
+
+    Returns grey (H, W) float32 in [0, 1] (ITU-R 601 luma), alpha (H, W) float32 in [0, 1]
+    or None when the picture has none, and notes on what was done.
+    """
+    from PIL import Image, ImageOps
+
+    if isinstance(source, np.ndarray):
+        return _array_picture(source, name or "the array")
+    img = source if isinstance(source, Image.Image) else open_picture(source, name)
+    notes = []
+    if _orientation(img) not in (0, 1):  # a phone photo stored sideways, EXIF says how to turn
+        notes.append(f"turned upright (EXIF orientation {_orientation(img)})")
+        img = ImageOps.exif_transpose(img)
+    mode = img.mode
+    if mode.startswith("I") or mode == "F":  # 16-bit or 32-bit grey
+        arr = np.asarray(img, dtype=np.float32)
+        full = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if mode == "F" and arr.max(initial=0) <= 1.0:
+            full = 1.0
+        return np.clip(arr / full, 0, 1), None, [*notes, f"read {mode} as grey"]
+    has_alpha = mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in img.info
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+        grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / 255.0
+        return grey, alpha, notes
+    if mode not in ("L", "1"):
+        notes.append(f"converted {mode} to grey")
+        img = img.convert("RGB") if mode not in ("RGB", "P") else img
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None, notes
+
+
+def _orientation(img) -> int:
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # damaged EXIF: treated as upright (Pillow skips it too)
+        return 1
+
+
+def _array_picture(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray | None,
+                                                        list[str]]:
+    if arr.dtype.kind not in "uif" or arr.ndim not in (2, 3) or arr.size == 0 or (
+            arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
+        raise DataError(f"{name}: expected a picture array (H, W), (H, W, 3) or (H, W, 4); "
+                        f"got {arr.dtype} of shape {arr.shape}")
+    a = arr.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise DataError(f"{name} contains NaN or inf values; it is not a picture")
+    # The scale of white: 65535 for 16-bit pixels that use it, 255 for 8-bit ones (or numbers
+    # over 1), else 1 (floats in [0, 1]).
+    top = float(a.max(initial=0))
+    full = 65535.0 if top > 255 else 255.0 if top > 1 or arr.dtype == np.uint8 else 1.0
+    a = np.clip(a / full, 0, 1)
+    if a.ndim == 2 or a.shape[-1] == 1:
+        return a.reshape(a.shape[:2]), None, []
+    grey = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114  # ITU-R 601, as Pillow
+    return grey, (a[..., 3] if a.shape[-1] == 4 else None), []
+
+
+def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
+                  skip: Iterable[str] = (), name: str | None = None) -> PreparedDigit:
+    """One picture of one digit -> the (C, H, W) input an MNIST model expects, and the steps.
+
+    ``image``: a file path, a file's bytes, a ``PIL.Image.Image`` or an array (see
+    :func:`read_picture`). Dark on light or light on dark, any size, with or without
+    transparency. The steps (each in :mod:`tatamu.digits.steps`, each reported in ``steps``):
+    alpha composited; background level taken from the border; inverted when light; background
+    subtracted; cropped to the ink; stroke width normalised; longer side fitted to
+    ``framing.box`` px (anti-aliased, aspect kept) and pasted into the frame; shifted by whole
+    pixels so the centre of mass is at the frame's centre.
+
+    ``skip``: names of steps to leave out (see :data:`OPTIONAL_STEPS`), to see what each one
+    does. Without ``crop_to_ink`` the whole picture is the crop; without ``fit_longer_side``
+    the crop is stretched over the whole frame (what tatamu did before these steps).
+
+    Several separate marks are taken as one digit (a 4 or a 5 is often drawn in two strokes):
+    the crop holds them all (``marks`` counts them); specks far smaller than the largest mark
+    are ignored. A picture with no ink raises an EmptyPictureError (a DataError): there is
+    nothing to crop to (with ``crop_to_ink`` skipped, the blank input is returned).
+
+    Shapes: picture (H, W) of any size -> image (channels, *framing.size) float32.
+
+    Examples
+    --------
+    >>> canvas = np.full((300, 400), 255, np.uint8); canvas[50:250, 100:120] = 0  # a "1"
+    >>> x, steps = prepare_digit(canvas)
+    >>> x.shape, x.dtype, steps[:2]
+    ((1, 28, 28), dtype('float32'), ['invert_light_background', 'subtract_background'])
+    """
+    skip = set(skip)
+    unknown = skip - set(OPTIONAL_STEPS)
+    if unknown:
+        raise ConfigError(f"unknown preprocessing step {sorted(unknown)[0]!r}; the steps are: "
+                          f"{', '.join(OPTIONAL_STEPS)}")
+    grey, alpha, notes = read_picture(image, name)
+    out = PreparedDigit(np.empty(0, np.float32), [], notes, {"original": grey.copy()})
+
+    def done(step: str, note: str) -> None:
+        out.steps.append(step)
+        out.notes.append(note)
+
+    if alpha is not None and alpha.min() < 1.0:
+        if "composite_alpha" in skip:  # what a reader that drops alpha sees
+            out.notes.append("transparency ignored")
+        else:
+            grey = digits.composite_alpha(grey, alpha)
+            out.pictures["original"] = grey.copy()
+            done("composite_alpha", "transparent background laid over a plain one")
+    background, noise = digits.border_level(grey)
+    if background > 0.5 and "invert_light_background" not in skip:
+        grey, background = digits.invert_light_background(grey, background)
+        done("invert_light_background", f"inverted (light background: {1 - background:.2f} "
+                                        f"at the border)")
+    ink = grey
+    # Subtracting a light background would erase dark ink: only once the picture is light on
+    # dark (with inversion switched off, the model gets the light picture, as it used to).
+    if "subtract_background" not in skip and background <= 0.5:
+        ink = digits.subtract_background(grey, background, noise)
+        done("subtract_background", f"background level {background:.2f} subtracted")
+    mask, out.marks = digits.ink_marks(ink)
+    cropping = bool(framing.box) and "crop_to_ink" not in skip
+    if cropping and not mask.any():  # (without the crop, a blank input is what the model gets)
+        raise EmptyPictureError(f"{name or 'the picture'} has no ink: it is blank, or the "
+                                f"strokes are as light as the background; draw a digit with "
+                                f"a dark pen on light paper (or light on dark)")
+    crop = ink
+    if cropping:
+        crop = digits.crop_to_ink(ink, mask)
+        marks = f", {out.marks} separate marks taken as one digit" if out.marks > 1 else ""
+        done("crop_to_ink", f"cropped {ink.shape[1]}x{ink.shape[0]} to the ink: "
+                            f"{crop.shape[1]}x{crop.shape[0]}{marks}")
+    out.pictures["crop"] = crop
+    if framing.stroke and framing.box and "normalise_stroke" not in skip:
+        crop, before, after = digits.normalise_stroke(crop)
+        out.pictures["stroke"] = crop
+        scale = framing.box / digits.WORK_SIZE
+        done("normalise_stroke", f"stroke width {before * scale:.1f} px -> {after * scale:.1f} "
+                                 f"px at {framing.box} px (MNIST: about "
+                                 f"{digits.MNIST_STROKE_FRACTION * framing.box:.1f})")
+    height, width = framing.size
+    if framing.box and "fit_longer_side" not in skip:
+        fit = digits.resize(crop, *digits.fitted_size(crop.shape, framing.box))
+        done("fit_longer_side", f"longer side fitted to {framing.box} px: "
+                                f"{fit.shape[1]}x{fit.shape[0]}")
+        out.pictures["fit"] = fit
+        frame = digits.paste_centred(fit, height, width)
+        done("paste_centred", f"pasted into {width}x{height}")
+    else:
+        frame = digits.resize(crop, height, width)
+        out.notes.append(f"resized {crop.shape[1]}x{crop.shape[0]} to {width}x{height}")
+        out.pictures["fit"] = frame
+    if framing.by_mass and framing.box and "centre_by_mass" not in skip and frame.any():
+        frame, (dy, dx) = digits.centre_by_mass(frame)
+        done("centre_by_mass", f"shifted {dy:+d} rows, {dx:+d} columns: centre of mass at "
+                               f"({height // 2}, {width // 2})")
+    # MNIST's files hold 8-bit pixels: round to 1/255 steps, which also clears the 1e-6
+    # residue that Lanczos leaves around strokes.
+    frame = np.round(frame * 255) / 255
+    out.pictures["input"] = frame
+    out.image = np.repeat(frame[None].astype(np.float32), channels, axis=0)  # (C, H, W)
+    return out
+
+
+class EmptyPictureError(DataError):
+    """A picture with no ink to classify (a blank canvas)."""
