@@ -21,11 +21,18 @@ Tolerances (see STYLE.md §3.6):
 
 from __future__ import annotations
 
+import os
 import zlib
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+# The suite checks tatamu's English words: a learner's LANG=ja_JP.UTF-8 (or TATAMU_LANG=ja)
+# must not turn them Japanese. Set here, before any test runs, so the commands the tests start
+# in other processes (the CLI, notebook kernels) speak English too; tests of the Japanese
+# catalog ask for it explicitly (tests/test_i18n.py).
+os.environ["TATAMU_LANG"] = "en"
 
 F32_RTOL = 1e-4
 F32_ATOL = 1e-5

@@ -21,6 +21,7 @@ from .backend.arrays import get_array_module as get_array_module
 from .checkpoint.store import load as load
 from .checkpoint.store import save as save
 from .errors import TatamuError as TatamuError
+from .i18n import set_language as set_language
 from .im2col import col2im as col2im
 from .im2col import conv_output_size as conv_output_size
 from .im2col import im2col as im2col

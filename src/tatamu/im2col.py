@@ -24,6 +24,7 @@ import numpy as np
 
 from .backend.arrays import get_array_module
 from .errors import ConfigError, Fix, Name, ShapeError
+from .i18n import N_, _
 from .layers.padding import pad, pad_adjoint
 from .validate import is_int
 
@@ -37,8 +38,8 @@ def pair(value: int | tuple[int, int], name: str = "value") -> tuple[int, int]:
         return int(value), int(value)
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
         return int(value[0]), int(value[1])
-    raise ConfigError(f"{name} must be an int or a pair of ints; got {value!r}", param=name,
-                      value=value)
+    raise ConfigError(_("{name} must be an int or a pair of ints; got {value!r}",
+                        name=name, value=value), param=name, value=value)
 
 
 def padding_pairs(padding: int | tuple, name: str = "padding") -> tuple[tuple[int, int], ...]:
@@ -57,7 +58,7 @@ def padding_pairs(padding: int | tuple, name: str = "padding") -> tuple[tuple[in
         top = bottom = ph
         left = right = pw
     if min(top, bottom, left, right) < 0:
-        raise ConfigError(f"{name} must be >= 0; got {padding!r}")
+        raise ConfigError(_("{name} must be >= 0; got {padding!r}", name=name, padding=padding))
     return (top, bottom), (left, right)
 
 
@@ -101,37 +102,40 @@ def conv_output_size(
     """
     where = f"{layer}: " if layer else ""
     for value, what, minimum in (
-        (size, "input size", 1),
+        (size, N_("input size"), 1),
         (kernel_size, "kernel_size", 1),
         (stride, "stride", 1),
         (dilation, "dilation", 1),
     ):
         if not is_int(value) or value < minimum:  # the axis too: "(H)", "(W)", "(L)"
-            raise ConfigError(f"{where}{what} must be an int >= {minimum}; got {value!r} "
-                              f"({axis})", param=what, value=value)
+            raise ConfigError(_("{where}{what} must be an int >= {minimum}; got {value!r} "
+                                "({axis})", where=where, what=_(what), minimum=minimum,
+                                value=value, axis=axis), param=what, value=value)
     before, after = pair(padding, "padding") if isinstance(padding, (tuple, list)) else (
         padding,
         padding,
     )
     if before < 0 or after < 0:
-        raise ConfigError(f"{where}padding must be >= 0; got {padding!r}")
+        raise ConfigError(_("{where}padding must be >= 0; got {padding!r}",
+                            where=where, padding=padding))
     if rounding not in ROUNDINGS:
-        raise ConfigError(f"{where}rounding must be one of {ROUNDINGS}; got {rounding!r}")
+        raise ConfigError(_("{where}rounding must be one of {roundings}; got {rounding!r}",
+                            where=where, roundings=ROUNDINGS, rounding=rounding))
 
     span = size + before + after - dilation * (kernel_size - 1) - 1  # room left to slide
     padded = size + before + after
     effective = dilation * (kernel_size - 1) + 1
-    formula = (
-        f"({axis}={size} + {before + after} padding - {effective} kernel span) / "
-        f"stride {stride} + 1"
-    )
+    formula = _("({axis}={size} + {padding} padding - {span} kernel span) / stride {stride} + 1",
+                axis=axis, size=size, padding=before + after, span=effective, stride=stride)
     if span < 0:
         raise ConfigError(
-            f"{where}the kernel (span {effective}) is larger than the padded input along "
-            f"{axis} ({padded} = {size} + padding {before + after}): output size "
-            f"{formula} = {_fmt(span / stride + 1)} <= 0. Use a smaller ", Name("kernel_size"),
-            " or ", Name("dilation"), ", more ", Name("padding"), ", or a larger input.",
-            param="size", value=size,
+            _("{where}the kernel (span {span}) is larger than the padded input along {axis} "
+              "({padded} = {size} + padding {padding}): output size {formula} = {result} <= 0. "
+              "Use a smaller ", where=where, span=effective, axis=axis, padded=padded,
+              size=size, padding=before + after, formula=formula,
+              result=_fmt(span / stride + 1)),
+            Name("kernel_size"), _(" or "), Name("dilation"), _(", more "), Name("padding"),
+            _(", or a larger input."), param="size", value=size,
         )
     exact = span / stride + 1
     if span % stride == 0:
@@ -149,13 +153,16 @@ def conv_output_size(
     for extra in range(1, 2 * stride + 1):
         total = before + after + extra
         if total % 2 == 0 and (size + total - effective) % stride == 0:
-            fixes += [Fix("padding", total // 2), ", or "]
+            fixes += [Fix("padding", total // 2), _(", or ")]
             break
     raise ConfigError(
-        f"{where}output size along {axis} does not divide: {formula} = {_fmt(exact)} "
-        f"(the last window would stick out by {stride - span % stride} of stride {stride}). "
-        "Fix: ", *fixes, Fix("rounding", "floor"), " (drop the incomplete last window, as "
-        "PyTorch does) or ", Fix("rounding", "ceil"), " (keep a partial last window).",
+        _("{where}output size along {axis} does not divide: {formula} = {result} (the last "
+          "window would stick out by {overhang} of stride {stride}). Fix: ", where=where,
+          axis=axis, formula=formula, result=_fmt(exact), overhang=stride - span % stride,
+          stride=stride),
+        *fixes, Fix("rounding", "floor"),
+        _(" (drop the incomplete last window, as PyTorch does) or "), Fix("rounding", "ceil"),
+        _(" (keep a partial last window)."),
         param="rounding", value=rounding,
     )
 
@@ -202,7 +209,7 @@ def spatial_args(ndim, kernel_size, stride, padding, dilation):
             (1, _int(dilation, "dilation")),
         )
     if ndim != 4:
-        raise ShapeError(f"expected (N, C, H, W) or (N, C, L); got {ndim} dimensions")
+        raise ShapeError(_("expected (N, C, H, W) or (N, C, L); got {ndim} dimensions", ndim=ndim))
     return (
         pair(kernel_size, "kernel_size"),
         pair(stride, "stride"),
@@ -289,8 +296,9 @@ def col2im(
     (out_h, out_w), applied = window_geometry((h, w), k, s, pads, d, rounding)
     if col.shape != (n * out_h * out_w, c * k[0] * k[1]):
         raise ShapeError(
-            f"col2im: col has shape {col.shape}; input_shape {tuple(input_shape)} with this "
-            f"kernel needs ({n * out_h * out_w}, {c * k[0] * k[1]})"
+            _("col2im: col has shape {shape}; input_shape {input_shape} with this kernel needs "
+              "({rows}, {cols})", shape=col.shape, input_shape=tuple(input_shape),
+              rows=n * out_h * out_w, cols=c * k[0] * k[1])
         )
     xp = get_array_module(col)
     if xp is not np:  # on a GPU: one gathering kernel instead of a loop over window offsets

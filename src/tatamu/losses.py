@@ -14,6 +14,7 @@ import numpy as np
 
 from .backend.arrays import get_array_module
 from .errors import ShapeError, StateError
+from .i18n import _
 
 
 class SoftmaxCrossEntropy:
@@ -37,9 +38,10 @@ class SoftmaxCrossEntropy:
         xp = get_array_module(logits)
         if getattr(logits, "ndim", None) != 2 or logits.dtype.kind != "f":
             raise ShapeError(
-                f"SoftmaxCrossEntropy: logits must be a float array (N, classes); got "
-                f"{getattr(logits, 'shape', type(logits).__name__)} "
-                f"{getattr(logits, 'dtype', '')}"
+                _("SoftmaxCrossEntropy: logits must be a float array (N, classes); got "
+                  "{shape} {dtype}",
+                  shape=getattr(logits, 'shape', type(logits).__name__),
+                  dtype=getattr(logits, 'dtype', ''))
             )
         n, k = logits.shape
         labels = check_labels(labels, n, k)
@@ -63,7 +65,7 @@ class SoftmaxCrossEntropy:
 
     def backward(self, dout: float = 1.0):
         if self._probs is None:
-            raise StateError("SoftmaxCrossEntropy.backward() called before forward()")
+            raise StateError(_("SoftmaxCrossEntropy.backward() called before forward()"))
         probs, labels = self._probs, self._labels
         xp = get_array_module(probs)
         n = probs.shape[0]
@@ -101,23 +103,25 @@ def check_labels(labels, n: int, num_classes: int):
     if labels.ndim == 1:
         if labels.dtype.kind not in "iu":
             raise ShapeError(
-                f"labels (N,) must be integers; got dtype {labels.dtype}. Convert with "
-                f"labels.astype(np.int64)."
+                _("labels (N,) must be integers; got dtype {dtype}. Convert with "
+                  "labels.astype(np.int64).", dtype=labels.dtype)
             )
         if labels.shape[0] != n:
-            raise ShapeError(f"got {labels.shape[0]} labels for {n} samples")
+            raise ShapeError(_("got {shape} labels for {n} samples", shape=labels.shape[0], n=n))
         if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
             raise ShapeError(
-                f"labels must be in [0, {num_classes}) for {num_classes} classes; got values "
-                f"from {int(labels.min())} to {int(labels.max())}. Check the dataset's labels "
-                f"or the model's number of classes."
+                _("labels must be in [0, {num_classes}) for {num_classes} classes; got values "
+                  "from {min} to {max}. Check the dataset's labels or the model's number of "
+                  "classes.",
+                  num_classes=num_classes, min=int(labels.min()), max=int(labels.max()))
             )
         return labels
     if labels.ndim == 2 and labels.shape == (n, num_classes):
         return labels
     raise ShapeError(
-        f"labels must be (N,) class indices or (N, {num_classes}) one-hot for logits of shape "
-        f"({n}, {num_classes}); got shape {labels.shape}"
+        _("labels must be (N,) class indices or (N, {num_classes}) one-hot for logits of shape "
+          "({n}, {num_classes}); got shape {shape}",
+          num_classes=num_classes, n=n, shape=labels.shape)
     )
 
 

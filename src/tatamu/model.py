@@ -24,6 +24,7 @@ from .backend.arrays import (
     to_device,
 )
 from .errors import ConfigError, DataError, ShapeError
+from .i18n import _
 from .layers import LAYER_CLASSES, Layer, is_random
 from .losses import SoftmaxCrossEntropy
 from .training.shards import ShardRunner, resolve_threads
@@ -53,12 +54,13 @@ class Sequential:
                  input_shape: tuple[int, ...]) -> None:
         named = dict(layers) if isinstance(layers, dict) else _derive_names(list(layers))
         if not named:
-            raise ConfigError("Sequential needs at least one layer")
+            raise ConfigError(_("Sequential needs at least one layer"))
         for name, layer in named.items():
             if not isinstance(layer, Layer):
-                raise ConfigError(f"{name!r} is not a tatamu layer: {layer!r}")
+                raise ConfigError(_("{name!r} is not a tatamu layer: {layer!r}",
+                                    name=name, layer=layer))
             if "." in name:
-                raise ConfigError(f"layer names may not contain '.': {name!r}")
+                raise ConfigError(_("layer names may not contain '.': {name!r}", name=name))
             layer.name = name
         self.layers: dict[str, Layer] = named
         self.input_shape = tuple(int(s) for s in input_shape)
@@ -226,7 +228,7 @@ class Sequential:
         finally:
             self.train(was_training)
         if out is None:
-            raise ShapeError("predict() got no samples (an empty array)")
+            raise ShapeError(_("predict() got no samples (an empty array)"))
         return out
 
     def chunk_size(self, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
@@ -318,7 +320,7 @@ class Sequential:
                 layers[spec["name"]] = layer_cls(**spec["config"])
             return cls(layers, tuple(config["input_shape"]))
         except (KeyError, TypeError) as exc:
-            raise ConfigError(f"not a valid tatamu model config: {exc!r}") from exc
+            raise ConfigError(_("not a valid tatamu model config: {exc!r}", exc=exc)) from exc
 
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({n}): {layer!r}" for n, layer in self.layers.items())
@@ -331,29 +333,30 @@ def layer_class(name: str) -> type[Layer]:
         return LAYER_CLASSES[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"not a valid tatamu model config: unknown layer class {name!r}. A layer of your "
-            "own is known once the module defining it (a subclass of tatamu.layers.Layer) is "
-            "imported: import it before loading", param="class", value=name) from None
+            _("not a valid tatamu model config: unknown layer class {name!r}. A layer of your "
+              "own is known once the module defining it (a subclass of tatamu.layers.Layer) is "
+              "imported: import it before loading", name=name), param="class", value=name) from None
 
 
 def _check_batch(x) -> None:
     """A batch is an array (N, ...) with N >= 1; say so plainly otherwise."""
     if not hasattr(x, "ndim"):
         raise ShapeError(
-            f"expected an array (N, ...); got {type(x).__name__}: convert with np.asarray(x)"
+            _("expected an array (N, ...); got {type}: convert with np.asarray(x)",
+              type=type(x).__name__)
         )
     if x.ndim < 1:
-        raise ShapeError("expected a batch (N, ...); got a scalar. For one sample use x[None].")
+        raise ShapeError(_("expected a batch (N, ...); got a scalar. For one sample use x[None]."))
     if len(x) == 0:
-        raise ShapeError(f"got no samples (an empty batch of shape {x.shape})")
+        raise ShapeError(_("got no samples (an empty batch of shape {shape})", shape=x.shape))
 
 
 def _check_finite(part, start: int) -> None:
     """Refuse a chunk with NaN or inf, naming the first bad sample (``start`` is its offset)."""
     bad = first_nonfinite(part)
     if bad is not None:
-        raise DataError(f"predict(): sample {start + bad} contains NaN or inf values; "
-                        "clean the input first")
+        raise DataError(_("predict(): sample {value} contains NaN or inf values; clean the "
+                          "input first", value=start + bad))
 
 
 def softmax(logits):

@@ -16,6 +16,7 @@ import numpy as np
 
 from .backend.arrays import get_array_module
 from .errors import ConfigError, Name, TatamuError
+from .i18n import _
 
 
 def is_int(value: Any) -> bool:
@@ -50,8 +51,8 @@ def as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.rando
     seeds = rng if isinstance(rng, (list, tuple)) else [rng]
     if rng is None or (seeds and all(is_int(s) and s >= 0 for s in seeds)):
         return np.random.default_rng(rng)
-    raise ConfigError(Name(name), " must be a numpy.random.Generator, an int seed >= 0 or None; "
-                      f"got {rng!r}", param=name, value=rng)
+    raise ConfigError(Name(name), _(" must be a numpy.random.Generator, an int seed >= 0 or "
+                                    "None; got {rng!r}", rng=rng), param=name, value=rng)
 
 
 def all_finite(x) -> bool:

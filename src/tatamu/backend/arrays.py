@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
+
 #: The dtype every layer, initialiser and dataset uses unless told otherwise.
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -56,7 +58,8 @@ def resolve_dtype(dtype: Any = None) -> np.dtype:
     if resolved.kind != "f":
         from ..errors import ConfigError
 
-        raise ConfigError(f"dtype must be a floating type such as float32; got {resolved}")
+        raise ConfigError(_("dtype must be a floating type such as float32; got {resolved}",
+                            resolved=resolved))
     return resolved
 
 
@@ -71,7 +74,8 @@ def parse_device(device: Any) -> str:
         return "cuda"
     if text and text.startswith("cuda:") and text[5:].isdigit():
         return f"cuda:{int(text[5:])}" if int(text[5:]) else "cuda"
-    raise ConfigError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N' (GPU N)",
+    raise ConfigError(_("unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N' (GPU N)",
+                        device=device),
                       param="device", value=device)
 
 
@@ -93,23 +97,26 @@ def require_cuda(device: str = "cuda") -> ModuleType:
         import cupy
     except ImportError as exc:
         raise DeviceError(
-            f"device {device!r} needs CuPy, which is not installed ({exc}); {GPU_INSTALL}; "
-            "or run on the CPU (", Fix("device", "cpu"), ", the default)", param="device",
+            _("device {device!r} needs CuPy, which is not installed ({exc}); {gpu_install}; or "
+              "run on the CPU (", device=device, exc=exc, gpu_install=GPU_INSTALL),
+            Fix("device", "cpu"), _(", the default)"), param="device",
             value=device,
         ) from None
     try:
         count = int(cupy.cuda.runtime.getDeviceCount())
     except Exception as exc:  # CUDARuntimeError, or a driver/library that fails to load
         raise DeviceError(
-            f"CuPy is installed but finds no CUDA GPU ({type(exc).__name__}: "
-            f"{str(exc).strip() or 'no detail'}); check the driver with nvidia-smi, "
-            "or run on the CPU (", Fix("device", "cpu"), ")", param="device", value=device,
+            _("CuPy is installed but finds no CUDA GPU ({type}: {exc}); check the driver with "
+              "nvidia-smi, or run on the CPU (",
+              type=type(exc).__name__, exc=str(exc).strip() or _("no detail")),
+            Fix("device", "cpu"), ")", param="device", value=device,
         ) from None
     index = device_index(device)
     if count == 0 or index >= count:
         raise DeviceError(
-            f"device {device!r} asked for GPU {index}, but CuPy sees {count} GPU(s); use ",
-            Fix("device", "cuda"), " for the first one or ", Fix("device", "cpu"),
+            _("device {device!r} asked for GPU {index}, but CuPy sees {count} GPU(s); use ",
+              device=device, index=index, count=count),
+            Fix("device", "cuda"), _(" for the first one or "), Fix("device", "cpu"),
             param="device", value=device,
         )
     return cupy

@@ -27,6 +27,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ..i18n import _
+
 #: The kernels' source, compiled once per process by CuPy (NVRTC) on first use. The test suite
 #: also compiles it with nvcc where nvcc exists, so a syntax error shows up without a GPU.
 SOURCE = r"""
@@ -180,7 +182,7 @@ def _module(cupy: Any):
 def _kernel(cupy: Any, name: str, dtype) -> Any:
     type_name = TYPES.get(str(dtype))
     if type_name is None:
-        raise TypeError(f"CUDA kernels handle float32 and float64, not {dtype}")
+        raise TypeError(_("CUDA kernels handle float32 and float64, not {dtype}", dtype=dtype))
     return _module(cupy).get_function(f"{name}<{type_name}>")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError, TatamuError
+from ..i18n import _
 from ..layers import LAYER_CLASSES
 
 #: Refuse archives that would unpack to more than this (a "zip bomb"), or that expand more
@@ -38,14 +39,14 @@ def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
     pickled or foreign file.
     """
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
+        raise CheckpointError(_("no checkpoint file at {path}", path=path))
     try:
         zf = zipfile.ZipFile(path)
     except ARCHIVE_ERRORS as exc:
         # NotImplementedError: a damaged header asking for an unknown zip version/compression
         raise CheckpointError(
-            f"{path} is not a tatamu checkpoint: not a readable .npz archive ({exc}); it may be "
-            "truncated or corrupt"
+            _("{path} is not a tatamu checkpoint: not a readable .npz archive ({exc}); it may "
+              "be truncated or corrupt", path=path, exc=exc)
         ) from exc
     with zf:
         infos = zf.infolist()
@@ -53,16 +54,17 @@ def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
         packed = max(1, sum(i.compress_size for i in infos))
         if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_RATIO * packed + 2**20:
             raise CheckpointError(
-                f"{path} would unpack to {unpacked:,} bytes from {packed:,}: refused (not a "
-                "checkpoint tatamu wrote)"
+                _("{path} would unpack to {unpacked:,} bytes from {packed:,}: refused (not a "
+                  "checkpoint tatamu wrote)", path=path, unpacked=unpacked, packed=packed)
             )
         check_npy_headers(path, zf, infos)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if required not in npz.files:
                 raise CheckpointError(
-                    f"{path} is an .npz file but not a tatamu checkpoint (it has no '{required}' "
-                    f"entry; its arrays are {npz.files[:5]})"
+                    _("{path} is an .npz file but not a tatamu checkpoint (it has no "
+                      "'{required}' entry; its arrays are {files})",
+                      path=path, required=required, files=npz.files[:5])
                 )
             return {k: npz[k] for k in npz.files}
     except CheckpointError:
@@ -70,15 +72,16 @@ def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise pickle_refused(path) from exc
-        raise CheckpointError(f"{path} is corrupt: {exc}") from exc
+        raise CheckpointError(_("{path} is corrupt: {exc}", path=path, exc=exc)) from exc
     except (*ARCHIVE_ERRORS, KeyError, RuntimeError, MemoryError) as exc:
-        raise CheckpointError(f"{path} is corrupt or truncated: {exc}") from exc
+        raise CheckpointError(_("{path} is corrupt or truncated: {exc}", path=path,
+                                exc=exc)) from exc
 
 
 def pickle_refused(path: Path) -> CheckpointError:
     return CheckpointError(
-        f"{path} holds a pickled object array; tatamu never unpickles (it can run arbitrary "
-        "code). Refused."
+        _("{path} holds a pickled object array; tatamu never unpickles (it can run arbitrary "
+          "code). Refused.", path=path)
     )
 
 
@@ -94,22 +97,25 @@ def check_npy_headers(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipIn
             with zf.open(info) as f:
                 version = np.lib.format.read_magic(f)
                 if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    shape, _fortran, dtype = np.lib.format.read_array_header_1_0(f)
                 elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)
                 else:
-                    raise ValueError(f".npy format version {version} (tatamu writes 1.0)")
+                    raise ValueError(_(".npy format version {version} (tatamu writes 1.0)",
+                                       version=version))
                 offset = f.tell()
         except ARCHIVE_ERRORS as exc:
-            raise CheckpointError(f"{path} is corrupt or truncated: entry {info.filename}: "
-                                  f"{exc}") from exc
+            raise CheckpointError(_("{path} is corrupt or truncated: entry {filename}: {exc}",
+                                    path=path, filename=info.filename, exc=exc)) from exc
         if dtype.hasobject:
             raise pickle_refused(path)
         size = math.prod(shape) * dtype.itemsize
         if offset + size != info.file_size:
             raise CheckpointError(
-                f"{path} is corrupt: entry {info.filename} declares a {dtype} array of shape "
-                f"{shape} ({size:,} bytes) but holds {info.file_size - offset:,} bytes"
+                _("{path} is corrupt: entry {filename} declares a {dtype} array of shape "
+                  "{shape} ({size:,} bytes) but holds {value:,} bytes",
+                  path=path, filename=info.filename, dtype=dtype, shape=shape, size=size,
+                  value=info.file_size - offset)
             )
 
 
@@ -128,8 +134,9 @@ def check_architecture_size(path: Path, model_config: Any, stored: int) -> None:
     declared = sum(declared_size(spec) for spec in layers)
     if declared > 2 * stored + 2**20:
         raise CheckpointError(
-            f"{path}: invalid architecture in the metadata: its layers need {declared:,} "
-            f"weights but the file holds {stored:,}; the file is damaged or forged"
+            _("{path}: invalid architecture in the metadata: its layers need {declared:,} "
+              "weights but the file holds {stored:,}; the file is damaged or forged",
+              path=path, declared=declared, stored=stored)
         )
 
 

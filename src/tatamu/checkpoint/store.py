@@ -27,6 +27,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import CheckpointError, ConfigError, Fix, Name
+from ..i18n import _
 from ..model import Sequential
 from ..validate import all_finite, is_int
 from . import guard as guard
@@ -66,11 +67,11 @@ def save(
     """
     path = Path(path)
     if path.suffix != ".npz":
-        raise CheckpointError(f"checkpoint files end in .npz; got {path}")
+        raise CheckpointError(_("checkpoint files end in .npz; got {path}", path=path))
     if path.exists() and not overwrite:
         raise CheckpointError(
-            f"{path} already exists; choose another name or pass ", Fix("overwrite", True),
-            " to replace it", param="path", value=str(path)
+            _("{path} already exists; choose another name or pass ", path=path),
+            Fix("overwrite", True), _(" to replace it"), param="path", value=str(path)
         )
     from .._version import __version__
 
@@ -91,7 +92,7 @@ def save(
     try:
         text = json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"metadata is not JSON-serialisable: {exc}") from exc
+        raise CheckpointError(_("metadata is not JSON-serialisable: {exc}", exc=exc)) from exc
     arrays[META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     atomic_write(path, lambda f: np.savez(f, **arrays))
     return path
@@ -105,8 +106,9 @@ def atomic_write(path: Path, write) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise CheckpointError(
-            f"cannot write to folder {folder}: {exc.strerror or exc}. Choose a writable "
-            "folder (", Name("path"), ").", param="path", value=str(path)
+            _("cannot write to folder {folder}: {strerror}. Choose a writable folder (",
+              folder=folder, strerror=exc.strerror or exc), Name("path"), ").", param="path",
+            value=str(path)
         ) from exc
     try:
         with os.fdopen(fd, "wb") as f:
@@ -119,8 +121,8 @@ def atomic_write(path: Path, write) -> None:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise CheckpointError(
-                f"could not write {path}: {exc.strerror or exc} (is the disk full?); any "
-                "previous file there is unchanged"
+                _("could not write {path}: {strerror} (is the disk full?); any previous file "
+                  "there is unchanged", path=path, strerror=exc.strerror or exc)
             ) from exc
         raise
 
@@ -157,7 +159,8 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
         model = Sequential.from_config(meta["model"])
     except (ConfigError, KeyError, TypeError, ValueError, MemoryError) as exc:
         # ValueError/MemoryError: layer sizes too large to allocate (a damaged or forged file)
-        raise CheckpointError(f"{path}: invalid architecture in the metadata: {exc}") from exc
+        raise CheckpointError(_("{path}: invalid architecture in the metadata: {exc}",
+                                path=path, exc=exc)) from exc
     params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     buffers = {k.removeprefix("buffer/"): v for k, v in arrays.items() if k.startswith("buffer/")}
     copy_into(path, "parameter", model.params(), params)
@@ -206,20 +209,24 @@ def check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str
     extra = sorted(set(sources) - set(targets))
     if missing or extra:
         raise CheckpointError(
-            f"{path}: {kind}s do not match the architecture (missing: {missing or 'none'}; "
-            f"unexpected: {extra or 'none'}); the file is from another model"
+            _("{path}: {kind}s do not match the architecture (missing: {missing}; unexpected: "
+              "{extra}); the file is from another model",
+              path=path, kind=kind, missing=missing or 'none', extra=extra or 'none')
         )
     for name, target in targets.items():
         source = sources[name]
         if source.shape != target.shape:
             raise CheckpointError(
-                f"{path}: {kind} {name} has shape {source.shape} in the file, but the "
-                f"architecture needs {target.shape}; the file is from another model"
+                _("{path}: {kind} {name} has shape {shape} in the file, but the architecture "
+                  "needs {expected}; the file is from another model",
+                  path=path, kind=kind, name=name, shape=source.shape, expected=target.shape)
             )
         if source.dtype.kind != "f":
-            raise CheckpointError(f"{path}: {kind} {name} has non-float dtype {source.dtype}")
+            raise CheckpointError(_("{path}: {kind} {name} has non-float dtype {dtype}",
+                                    path=path, kind=kind, name=name, dtype=source.dtype))
         if not all_finite(source):
-            raise CheckpointError(f"{path}: {kind} {name} contains NaN or inf; the file is corrupt")
+            raise CheckpointError(_("{path}: {kind} {name} contains NaN or inf; the file is "
+                                    "corrupt", path=path, kind=kind, name=name))
 
 
 def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -234,20 +241,26 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise CheckpointError(f"{path}: metadata entry has the wrong type; the file is corrupt")
+        raise CheckpointError(_("{path}: metadata entry has the wrong type; the file is corrupt",
+                                path=path))
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: metadata is not valid JSON ({exc}); corrupt file") from exc
+        raise CheckpointError(_("{path}: metadata is not valid JSON ({exc}); corrupt file",
+                                path=path, exc=exc)) from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a tatamu checkpoint (format marker missing)")
+        raise CheckpointError(_("{path} is not a tatamu checkpoint (format marker missing)",
+                                path=path))
     version = meta.get("format_version")
     if not is_int(version) or version < 1:
-        raise CheckpointError(f"{path}: invalid format_version {version!r}")
+        raise CheckpointError(_("{path}: invalid format_version {version!r}",
+                                path=path, version=version))
     if version > FORMAT_VERSION:
         raise CheckpointError(
-            f"{path} was written by a newer tatamu ({meta.get('tatamu_version')}, checkpoint "
-            f"format {version}); this tatamu reads formats up to {FORMAT_VERSION}. Upgrade "
-            "tatamu (pip install -U tatamu)."
+            _("{path} was written by a newer tatamu ({tatamu_version}, checkpoint format "
+              "{version}); this tatamu reads formats up to {format_version}. Upgrade tatamu "
+              "(pip install -U tatamu).",
+              path=path, tatamu_version=meta.get('tatamu_version'), version=version,
+              format_version=FORMAT_VERSION)
         )
     return meta

@@ -15,7 +15,9 @@ import importlib
 import os
 import sys
 
+from ..i18n import _, language_setting, normalise, set_language
 from .commands.arguments import UserError
+from .parser import TatamuParser, language_option
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -55,20 +57,30 @@ def one_line(message: str) -> str:
     return text
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse reporting a bad argument like every other user error: one line, status 2."""
-
-    def error(self, message: str):
-        raise UserError(f"{message} (see '{self.prog} --help')")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    before = language_setting()
+    try:  # --lang first: the help texts are made in the language it names
+        set_language(language_option(argv) or before)
+    except UserError as exc:
+        print(f"tatamu: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    try:
+        return _run(argv)
+    finally:
+        set_language(before)  # main() called from Python leaves the language as it found it
+
+
+def _run(argv: list[str]) -> int:
+    wanted = os.environ.get("TATAMU_LANG")
+    if wanted and normalise(wanted) is None:
+        print(_("tatamu: warning: TATAMU_LANG={value} is not a language tatamu speaks (en, "
+                "ja); speaking English", value=wanted), file=sys.stderr)
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except UserError as exc:
-        print(f"tatamu: error: {exc}", file=sys.stderr)
+        print(_("tatamu: error: {message}", message=exc), file=sys.stderr)
         return EXIT_USER_ERROR
     except SystemExit as exc:  # --help / --version: main returns the status, never exits
         return exc.code if isinstance(exc.code, int) else 0
@@ -85,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except (TatamuError, UserError) as exc:  # the library's fixes in this command's options
         message = cli_message(exc, options_of(parser, args))
-        print(f"tatamu: error: {one_line(message)}", file=sys.stderr)
+        print(_("tatamu: error: {message}", message=one_line(message)), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("tatamu: interrupted", file=sys.stderr)
+        print(_("tatamu: interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader stopped reading (`tatamu evaluate RUN | head`): not a bug, nothing to say.
@@ -97,24 +109,25 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except MemoryError as exc:  # sizes asked for that this machine cannot hold
-        print(f"tatamu: error: not enough memory ({exc or 'MemoryError'}); ask for less: smaller "
-              "sizes (--input, --channels, --batch), a smaller --batch-size or --limit",
-              file=sys.stderr)
+        print(_("tatamu: error: not enough memory ({error}); ask for less: smaller sizes "
+                "(--input, --channels, --batch), a smaller --batch-size or --limit",
+                error=exc or "MemoryError"), file=sys.stderr)
         return EXIT_USER_ERROR
     except Exception as exc:  # a bug in tatamu, not the user's fault...
         if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
             # ...unless the machine said no: a full disk, a read-only or forbidden folder.
             where = f"{exc.filename}: " if exc.filename else ""
-            fix = ("free some space or choose another folder (--out)" if exc.errno in _FULL
-                   else "choose a folder you can write to (--out) or change its permissions")
-            print(f"tatamu: error: {where}{exc.strerror or exc}; {fix}", file=sys.stderr)
+            fix = (_("free some space or choose another folder (--out)") if exc.errno in _FULL
+                   else _("choose a folder you can write to (--out) or change its permissions"))
+            print(_("tatamu: error: {where}{reason}; {fix}", where=where,
+                    reason=exc.strerror or exc, fix=fix), file=sys.stderr)
             return EXIT_USER_ERROR
         if os.environ.get("TATAMU_DEBUG"):
             raise
         print(
-            f"tatamu: internal error: {type(exc).__name__}: {exc}. This is a bug in tatamu; "
-            f"please report it at {REPORT_URL} with the command you ran "
-            "(TATAMU_DEBUG=1 shows the traceback).",
+            _("tatamu: internal error: {kind}: {error}. This is a bug in tatamu; please report "
+              "it at {url} with the command you ran (TATAMU_DEBUG=1 shows the traceback).",
+              kind=type(exc).__name__, error=exc, url=REPORT_URL),
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR
@@ -135,9 +148,9 @@ def options_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> set
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = TatamuParser(
         prog="tatamu",
-        description="Convolutional neural networks from scratch on NumPy.",
+        description=_("Convolutional neural networks from scratch on NumPy."),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import ConfigError, Fix, Name, ShapeError
+from ..i18n import _
 
 #: Mixed into every batch's seed so augmentation never draws Dropout's random numbers.
 _STREAM = 0x61756720  # "aug "
@@ -68,15 +69,18 @@ class Augment:
             value = getattr(self, f.name)
             if f.name == "flip":
                 if not isinstance(value, bool):
-                    raise ConfigError(f"augment flip must be True or False; got {value!r}")
+                    raise ConfigError(_("augment flip must be True or False; got {value!r}",
+                                        value=value))
             elif (isinstance(value, bool) or not isinstance(value, int | float)
                   or not math.isfinite(value) or value < 0):
-                raise ConfigError(f"augment {f.name} must be a number >= 0; got {value!r}")
+                raise ConfigError(_("augment {name} must be a number >= 0; got {value!r}",
+                                    name=f.name, value=value))
         if self.scale >= 1:
-            raise ConfigError(f"augment scale must be below 1 (a zoom of 1 ± scale); got "
-                              f"{self.scale}")
+            raise ConfigError(_("augment scale must be below 1 (a zoom of 1 ± scale); got "
+                                "{scale}", scale=self.scale))
         if self.elastic_sigma <= 0:
-            raise ConfigError(f"augment elastic_sigma must be > 0; got {self.elastic_sigma}")
+            raise ConfigError(_("augment elastic_sigma must be > 0; got {elastic_sigma}",
+                                elastic_sigma=self.elastic_sigma))
 
     # -- applying ------------------------------------------------------------------------------
     def __call__(self, x, rng: np.random.Generator) -> np.ndarray:
@@ -95,12 +99,12 @@ class Augment:
         """Refuse data this augmentation cannot move, saying what would fit."""
         if x.ndim == 3 and (self.rotation or self.scale or self.elastic or self.flip):
             raise ConfigError(
-                "1-D signals (N, C, L) are only shifted (circularly, as MNIST-1D's own generator "
-                "does): set the other amplitudes to 0, e.g. ",
+                _("1-D signals (N, C, L) are only shifted (circularly, as MNIST-1D's own "
+                  "generator does): set the other amplitudes to 0, e.g. "),
                 Fix("augment", "shift=5,rotation=0,scale=0"), param="augment", value=self.spec())
         if x.ndim not in (3, 4):
-            raise ShapeError(f"augmentation moves images (N, C, H, W) or signals (N, C, L); "
-                             f"got an array of shape {x.shape}")
+            raise ShapeError(_("augmentation moves images (N, C, H, W) or signals (N, C, L); "
+                               "got an array of shape {shape}", shape=x.shape))
 
     def for_batch(self, x, seed: int, epoch: int, batch: int) -> np.ndarray:
         """Augment batch ``batch`` of ``epoch``: its random numbers depend on these alone."""
@@ -137,8 +141,9 @@ class Augment:
     def from_config(cls, config: dict[str, Any]) -> Augment:
         unknown = set(config) - {f.name for f in fields(cls)}
         if unknown:
-            raise ConfigError(f"unknown augmentation settings {sorted(unknown)}; known: "
-                              f"{', '.join(f.name for f in fields(cls))}")
+            raise ConfigError(_("unknown augmentation settings {unknown}; known: {items}",
+                                unknown=sorted(unknown),
+                                items=', '.join(f.name for f in fields(cls))))
         return cls(**config)
 
     @classmethod
@@ -154,8 +159,10 @@ class Augment:
                     raise ValueError
                 settings[name] = bool(int(value)) if name == "flip" else float(value)
             except ValueError:
-                raise ConfigError(Name("augment"), f": cannot read {item!r}; write NAME=NUMBER, "
-                                  "e.g. shift=2,rotation=10,scale=0.1,elastic=0,flip=0",
+                raise ConfigError(Name("augment"), _(": cannot read {item!r}; write "
+                                                     "NAME=NUMBER, e.g. "
+                                                     "shift=2,rotation=10,scale=0.1,elastic=0,flip=0",
+                                                     item=item),
                                   param="augment", value=text) from None
         return cls.from_config(settings)
 
@@ -259,5 +266,5 @@ def _resolve(augment) -> Augment:
         return Augment.from_config(augment)
     if isinstance(augment, str):
         return Augment.parse(augment)
-    raise ConfigError(f"augment must be an Augment, True/False, a dict or a string like "
-                      f"'shift=2,rotation=10'; got {type(augment).__name__}")
+    raise ConfigError(_("augment must be an Augment, True/False, a dict or a string like "
+                        "'shift=2,rotation=10'; got {type}", type=type(augment).__name__))

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import DataError
+from ..i18n import _
 
 #: Environment variable that overrides the cache folder (wins over ``XDG_CACHE_HOME``).
 CACHE_ENV = "TATAMU_CACHE"
@@ -45,6 +46,7 @@ def user_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         path = Path.home() / ".cache" / "tatamu"
     resolved = path.resolve()
     if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
-        raise DataError(f"cache folder {path} is inside the tatamu package ({PACKAGE_DIR}); "
-                        f"choose another with cache_dir= or ${CACHE_ENV}")
+        raise DataError(_("cache folder {path} is inside the tatamu package ({package_dir}); "
+                          "choose another with cache_dir= or ${cache_env}",
+                          path=path, package_dir=PACKAGE_DIR, cache_env=CACHE_ENV))
     return path

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..errors import ConfigError
+from ..i18n import _
 from .mnist import Arrays, load_fashion_mnist, load_mnist
 from .mnist1d import load_mnist1d
 from .preprocess import Normalize
@@ -43,7 +44,8 @@ def canonical_name(name: str) -> str:
     key = str(name).strip().lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "mnist-1d": "mnist1d"}.get(key, key)
     if key not in DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        raise ConfigError(_("unknown dataset {name!r}; choose one of {datasets}",
+                            name=name, datasets=', '.join(DATASETS)))
     return key
 
 
@@ -90,5 +92,5 @@ def load_dataset(
         return load_fashion_mnist(root, download, cache_dir=cache_dir, normalize=normalize,
                                   dtype=dtype)
     if root is not None:
-        raise ConfigError("mnist1d ships with tatamu and takes no root=")
+        raise ConfigError(_("mnist1d ships with tatamu and takes no root="))
     return load_mnist1d(normalize=normalize, dtype=dtype)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import DataError, DownloadError
+from ..i18n import _
 from .cache import PACKAGE_DIR
 from .idx import sha256_uncompressed
 
@@ -126,7 +127,7 @@ def download_file(
     if isinstance(mirrors, str):  # one URL passed where a list belongs
         mirrors = (mirrors,)
     if not mirrors:
-        raise DownloadError(f"no mirrors to download {filename} from")
+        raise DownloadError(_("no mirrors to download {filename} from", filename=filename))
     target = _prepare_dest(dest_dir) / filename
     part = target.with_name(filename + ".part")
     report = []
@@ -136,7 +137,7 @@ def download_file(
         try:
             ok = _try_mirror(url, part, sha256, answers, timeout, retries, backoff, progress)
         except OSError as e:  # only local file operations get here; network errors are caught
-            raise DownloadError(f"cannot write {part}: {e}") from e
+            raise DownloadError(_("cannot write {part}: {e}", part=part, e=e)) from e
         if ok:
             os.replace(part, target)  # atomic: the final name only ever holds verified bytes
             return target
@@ -150,11 +151,12 @@ def _prepare_dest(dest_dir: str | os.PathLike[str]) -> Path:
     dest = Path(dest_dir)
     resolved = dest.resolve()
     if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
-        raise DownloadError(f"refusing to download into the tatamu package folder {dest}")
+        raise DownloadError(_("refusing to download into the tatamu package folder {dest}",
+                              dest=dest))
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DownloadError(f"cannot create download folder {dest}: {e}") from e
+        raise DownloadError(_("cannot create download folder {dest}: {e}", dest=dest, e=e)) from e
     return dest
 
 
@@ -201,7 +203,7 @@ def _fetch(url: str, part: Path, timeout: float, progress: ProgressFn | None) ->
         e.close()
         if e.code == 416 and offset:  # our .part is not a prefix the server recognises
             part.unlink()
-            raise _Retryable("HTTP 416 for the resume range, starting over") from e
+            raise _Retryable(_("HTTP 416 for the resume range, starting over")) from e
         answer = f"HTTP {e.code} {e.reason}"
         if e.code in _RETRYABLE_STATUS or e.code >= 500:
             raise _Retryable(answer) from e
@@ -209,7 +211,7 @@ def _fetch(url: str, part: Path, timeout: float, progress: ProgressFn | None) ->
     except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
         raise _Retryable(_describe(e, timeout)) from e
     except ValueError as e:  # a malformed mirror URL ("unknown url type")
-        raise _Fatal(f"invalid URL ({e})") from e
+        raise _Fatal(_("invalid URL ({e})", e=e)) from e
     with response:
         status = getattr(response, "status", None) or 200  # file:// URLs have no status
         appending = status == 206
@@ -217,17 +219,19 @@ def _fetch(url: str, part: Path, timeout: float, progress: ProgressFn | None) ->
             start, total = _parse_content_range(response.headers.get("Content-Range", ""))
             if start != offset:
                 part.unlink()
-                raise _Retryable(f"server resumed at byte {start}, not {offset}; starting over")
+                raise _Retryable(_("server resumed at byte {start}, not {offset}; starting over",
+                                   start=start, offset=offset))
         elif status == 200:  # full body: a server that ignores Range lands here too
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
         else:
-            raise _Retryable(f"unexpected HTTP {status}")
+            raise _Retryable(_("unexpected HTTP {status}", status=status))
         if total is not None and total > MAX_DOWNLOAD_BYTES:
-            raise _Fatal(f"declares {total} bytes, over the {MAX_DOWNLOAD_BYTES}-byte limit")
+            raise _Fatal(_("declares {total} bytes, over the {max_download_bytes}-byte limit",
+                           total=total, max_download_bytes=MAX_DOWNLOAD_BYTES))
         done = _copy_body(response, part, offset if appending else 0, total, timeout, progress)
     if total is not None and done < total:
-        raise _Retryable(f"truncated: got {done} of {total} bytes")
+        raise _Retryable(_("truncated: got {done} of {total} bytes", done=done, total=total))
     return appending
 
 
@@ -245,13 +249,15 @@ def _copy_body(
             try:
                 chunk = read(_CHUNK)
             except (OSError, http.client.HTTPException) as e:
-                raise _Retryable(f"{_describe(e, timeout)} after {done} bytes") from e
+                raise _Retryable(_("{describe} after {done} bytes",
+                                   describe=_describe(e, timeout), done=done)) from e
             if not chunk:
                 return done
             f.write(chunk)
             done += len(chunk)
             if done > MAX_DOWNLOAD_BYTES:
-                raise _Fatal(f"sent more than {MAX_DOWNLOAD_BYTES} bytes")
+                raise _Fatal(_("sent more than {max_download_bytes} bytes",
+                               max_download_bytes=MAX_DOWNLOAD_BYTES))
             if progress is not None:
                 progress(name, done, total)
 
@@ -260,7 +266,7 @@ def _parse_content_range(value: str) -> tuple[int, int | None]:
     """``'bytes 100-199/200'`` -> ``(100, 200)``; an unknown total (``*``) gives None."""
     m = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value)
     if m is None:
-        raise _Retryable(f"HTTP 206 with an unreadable Content-Range {value!r}")
+        raise _Retryable(_("HTTP 206 with an unreadable Content-Range {value!r}", value=value))
     return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
 
 

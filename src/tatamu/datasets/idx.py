@@ -25,6 +25,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..i18n import _
 
 #: IDX type code (the third magic byte) -> the big-endian dtype it stores.
 IDX_DTYPES: dict[int, str] = {
@@ -91,7 +92,8 @@ def read_idx(
         try:
             return _parse(stream, name, raw_size, sha256, max_bytes)
         except _GZIP_ERRORS as e:
-            raise DataError(f"{name}: corrupt or truncated gzip data ({e})") from e
+            raise DataError(_("{name}: corrupt or truncated gzip data ({e})", name=name,
+                              e=e)) from e
     raise AssertionError("unreachable")  # pragma: no cover - for type checkers: ExitStack
 
 
@@ -105,15 +107,17 @@ def sha256_uncompressed(source: IdxSource, *, max_bytes: int = MAX_IDX_BYTES) ->
     digest = hashlib.sha256()
     total = 0
     with contextlib.ExitStack() as stack:
-        stream, _ = _open_uncompressed(source, name, stack)
+        stream, _raw = _open_uncompressed(source, name, stack)
         try:
             while chunk := stream.read(_CHUNK):
                 total += len(chunk)
                 if total > max_bytes:
-                    raise DataError(f"{name}: decompresses to more than {max_bytes} bytes")
+                    raise DataError(_("{name}: decompresses to more than {max_bytes} bytes",
+                                      name=name, max_bytes=max_bytes))
                 digest.update(chunk)
         except _GZIP_ERRORS as e:
-            raise DataError(f"{name}: corrupt or truncated gzip data ({e})") from e
+            raise DataError(_("{name}: corrupt or truncated gzip data ({e})", name=name,
+                              e=e)) from e
     return digest.hexdigest()
 
 
@@ -131,8 +135,8 @@ def encode_idx(array: np.ndarray) -> bytes:
     codes = {np.dtype(v).newbyteorder("="): k for k, v in IDX_DTYPES.items()}
     code = codes.get(array.dtype.newbyteorder("="))
     if code is None or array.ndim == 0:
-        raise ConfigError(f"IDX stores 1+-d arrays of {sorted(map(str, codes))}; got "
-                          f"{array.ndim}-d {array.dtype}")
+        raise ConfigError(_("IDX stores 1+-d arrays of {map}; got {ndim}-d {dtype}",
+                            map=sorted(map(str, codes)), ndim=array.ndim, dtype=array.dtype))
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(IDX_DTYPES[code], copy=False).tobytes()
 
@@ -155,7 +159,8 @@ def _open_uncompressed(
             raw = stack.enter_context(open(source, "rb"))  # closed by the stack
             size = os.fstat(raw.fileno()).st_size
         except OSError as e:
-            raise DataError(f"{name}: cannot open ({e.strerror or e})") from e
+            raise DataError(_("{name}: cannot open ({strerror})",
+                              name=name, strerror=e.strerror or e)) from e
     if raw.read(2) != GZIP_MAGIC:
         raw.seek(0)
         return raw, size
@@ -178,33 +183,38 @@ def _parse(
 ) -> np.ndarray:
     head = _read_upto(stream, 4)
     if len(head) < 4:
-        raise DataError(f"{name}: too short to be an IDX file ({len(head)} bytes; "
-                        f"the magic number alone is 4 bytes)")
+        raise DataError(_("{name}: too short to be an IDX file ({n_head} bytes; the magic "
+                          "number alone is 4 bytes)", name=name, n_head=len(head)))
     code, ndim = head[2], head[3]
     if head[:2] != b"\0\0" or code not in IDX_DTYPES or ndim == 0:
         raise DataError(
-            f"{name}: not an IDX file: it starts with {head.hex(' ')}, but IDX starts with "
-            f"00 00, a type code in ({', '.join(f'{c:02x}' for c in IDX_DTYPES)}) and the number "
-            f"of dimensions (a foreign file, an HTML error page, or the wrong path?)"
+            _("{name}: not an IDX file: it starts with {hex}, but IDX starts with 00 00, a type "
+              "code in ({items}) and the number of dimensions (a foreign file, an HTML error "
+              "page, or the wrong path?)",
+              name=name, hex=head.hex(' '), items=', '.join(f'{c:02x}' for c in IDX_DTYPES))
         )
     dims_bytes = _read_upto(stream, 4 * ndim)
     if len(dims_bytes) < 4 * ndim:
-        raise DataError(f"{name}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes "
-                        f"after the magic number; found {len(dims_bytes)}")
+        raise DataError(_("{name}: truncated IDX header: {ndim} dimensions need {value} bytes "
+                          "after the magic number; found {n_dims_bytes}",
+                          name=name, ndim=ndim, value=4 * ndim, n_dims_bytes=len(dims_bytes)))
     dims = struct.unpack(f">{ndim}I", dims_bytes)
     dtype = np.dtype(IDX_DTYPES[code])
     header_len = 4 + 4 * ndim
     expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow on absurd dims
-    what = f"dimensions {dims} of {dtype.name} need {expected} bytes after the {header_len}-byte"
+    what = _("dimensions {dims} of {dtype} need {expected} bytes after the {header_len}-byte",
+             dims=dims, dtype=dtype.name, expected=expected, header_len=header_len)
     # A zero dimension empties the data, but NumPy still refuses a shape such as
     # (0, 2**21, 2**21, 2**21) whose other dimensions overflow: bound those too.
     nonzero = math.prod(max(d, 1) for d in dims) * dtype.itemsize
     if expected > max_bytes or nonzero > max_bytes:
-        need = what if expected > max_bytes else (
-            f"dimensions {dims} of {dtype.name} without the zero ones need {nonzero} bytes "
-            f"after the {header_len}-byte")
-        raise DataError(f"{name}: absurd IDX header: {need} header, more than the "
-                        f"{max_bytes}-byte limit (damaged or not an IDX file)")
+        need = what if expected > max_bytes else _(
+            "dimensions {dims} of {dtype} without the zero ones need {nonzero} bytes after the "
+            "{header_len}-byte", dims=dims, dtype=dtype.name, nonzero=nonzero,
+            header_len=header_len)
+        raise DataError(_("{name}: absurd IDX header: {need} header, more than the "
+                          "{max_bytes}-byte limit (damaged or not an IDX file)",
+                          name=name, need=need, max_bytes=max_bytes))
     # Raw files: compare sizes before reading or allocating anything.
     if raw_size is not None and raw_size - header_len != expected:
         _raise_size_mismatch(name, what, raw_size - header_len, expected)
@@ -221,14 +231,19 @@ def _parse(
         digest.update(payload)  # no concatenation: the payload can be 47 MB
         got = digest.hexdigest()
         if got != sha256.lower():
-            raise DataError(f"{name}: sha256 of the uncompressed bytes is {got}, expected "
-                            f"{sha256.lower()}: the file is corrupt or not the official release; "
-                            f"replace it with a fresh copy")
+            raise DataError(_("{name}: sha256 of the uncompressed bytes is {got}, expected "
+                              "{sha256}: the file is corrupt or not the official release; "
+                              "replace it with a fresh copy",
+                              name=name, got=got, sha256=sha256.lower()))
     # big-endian bytes -> native-endian array, shape as declared
     return np.frombuffer(payload, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 def _raise_size_mismatch(name: str, what: str, actual: int, expected: int) -> None:
-    kind = "truncated IDX file" if actual < expected else "IDX file with trailing bytes"
-    raise DataError(f"{name}: {kind}: {what} header; found {actual} "
-                    f"({'missing' if actual < expected else 'extra'} {abs(actual - expected)})")
+    if actual < expected:
+        kind, missing = _("truncated IDX file"), _("missing {count}", count=expected - actual)
+    else:
+        kind, missing = _("IDX file with trailing bytes"), _("extra {count}",
+                                                            count=actual - expected)
+    raise DataError(_("{name}: {kind}: {what} header; found {actual} ({difference})",
+                      name=name, kind=kind, what=what, actual=actual, difference=missing))

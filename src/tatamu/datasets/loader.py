@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import DataError
+from ..i18n import _
 from ..validate import as_rng, positive_int
 
 
@@ -72,9 +73,10 @@ class BatchLoader:
         positive_int(batch_size, "batch_size", error=DataError)
         n = len(x)
         if n == 0:
-            raise DataError("cannot make batches from empty data (x has 0 samples)")
+            raise DataError(_("cannot make batches from empty data (x has 0 samples)"))
         if len(y) != n:
-            raise DataError(f"x and y must have the same number of samples; got {n} and {len(y)}")
+            raise DataError(_("x and y must have the same number of samples; got {n} and {n_y}",
+                              n=n, n_y=len(y)))
         self.x, self.y = x, y
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

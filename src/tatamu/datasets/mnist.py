@@ -18,6 +18,7 @@ from numpy.typing import DTypeLike
 
 from ..backend.arrays import resolve_dtype
 from ..errors import DataError, Fix
+from ..i18n import _
 from . import integrity
 from .cache import user_cache_dir
 from .download import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ProgressFn, download_files
@@ -118,7 +119,8 @@ def load_mnist(
     if missing:
         hint = ("the tatamu installation is incomplete: reinstall it" if root is None else
                 "point root= at a folder holding all four MNIST files")
-        raise DataError(f"MNIST not found in {folder}: missing {_names(missing)}; {hint}")
+        raise DataError(_("MNIST not found in {folder}: missing {names}; {hint}",
+                          folder=folder, names=_names(missing), hint=hint))
     return _load_idx_set(paths, MNIST_SHA256, normalize, dtype)
 
 
@@ -190,16 +192,17 @@ def load_fashion_mnist(
     if not download:
         raise DataError(
             "Fashion-MNIST not found. Looked in:\n" + "\n".join(looked) + "\n"
-            "Fix: pass ", Fix("download", True), " to fetch it into the "
-            f"user cache {cache}; or `sudo apt-get install dataset-fashion-mnist`; or pass ",
-            Fix("root"), " a folder holding the four *-ubyte.gz (or uncompressed) files.",
+            "Fix: pass ", Fix("download", True), _(" to fetch it into the user cache {cache}; "
+                                                   "or `sudo apt-get install "
+                                                   "dataset-fashion-mnist`; or pass ", cache=cache),
+            Fix("root"), _(" a folder holding the four *-ubyte.gz (or uncompressed) files."),
             param="root", value=None if root is None else str(root),
         )
-    _, missing = _locate(cache)
+    _found, missing = _locate(cache)
     download_files([(name + ".gz", FASHION_MNIST_SHA256[name]) for name in missing], cache,
                    FASHION_MNIST_MIRRORS if mirrors is None else mirrors, timeout=timeout,
                    retries=retries, backoff=backoff, progress=progress)
-    paths, _ = _locate(cache)
+    paths, _missing = _locate(cache)
     return _load_idx_set(paths, FASHION_MNIST_SHA256, normalize, dtype)
 
 
@@ -244,10 +247,13 @@ def _load_idx_set(
 def _check_split(images: np.ndarray, labels: np.ndarray, im_path: Path, lb_path: Path) -> None:
     """Reject well-formed IDX files that are not an image/label pair of this dataset."""
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != _IMAGE_SHAPE:
-        raise DataError(f"{im_path}: expected uint8 images of shape (N, 28, 28); "
-                        f"got {images.dtype} {images.shape}")
+        raise DataError(_("{im_path}: expected uint8 images of shape (N, 28, 28); got {dtype} "
+                          "{shape}", im_path=im_path, dtype=images.dtype, shape=images.shape))
     if labels.dtype != np.uint8 or labels.shape != (len(images),):
-        raise DataError(f"{lb_path}: expected {len(images)} uint8 labels to match {im_path}; "
-                        f"got {labels.dtype} {labels.shape}")
+        raise DataError(_("{lb_path}: expected {n_images} uint8 labels to match {im_path}; got "
+                          "{dtype} {shape}",
+                          lb_path=lb_path, n_images=len(images), im_path=im_path,
+                          dtype=labels.dtype, shape=labels.shape))
     if labels.size and labels.max() >= _NUM_CLASSES:
-        raise DataError(f"{lb_path}: label {labels.max()} is out of range 0..9")
+        raise DataError(_("{lb_path}: label {max} is out of range 0..9",
+                          lb_path=lb_path, max=labels.max()))

@@ -17,6 +17,7 @@ from numpy.typing import DTypeLike
 
 from ..backend.arrays import resolve_dtype
 from ..errors import DataError
+from ..i18n import _
 from . import integrity
 from .preprocess import Normalize, check_normalize, standardize
 
@@ -72,17 +73,21 @@ def load_mnist1d(
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in _KEYS}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: not a readable MNIST-1D .npz ({type(e).__name__}: {e})") from e
+        raise DataError(_("{path}: not a readable MNIST-1D .npz ({type}: {e})",
+                          path=path, type=type(e).__name__, e=e)) from e
     splits = []
     for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
         x, y = arrays[x_key], arrays[y_key]
         if x.ndim != 2 or x.shape[1] != MNIST1D_LENGTH or x.dtype.kind != "f":
-            raise DataError(f"{path}: {x_key} should be float (N, {MNIST1D_LENGTH}); "
-                            f"got {x.dtype} {x.shape}")
+            raise DataError(_("{path}: {x_key} should be float (N, {mnist1d_length}); got "
+                              "{dtype} {shape}",
+                              path=path, x_key=x_key, mnist1d_length=MNIST1D_LENGTH,
+                              dtype=x.dtype, shape=x.shape))
         bad_labels = y.size and (y.min() < 0 or y.max() >= _NUM_CLASSES)
         if y.shape != (len(x),) or y.dtype.kind not in "iu" or bad_labels:
-            raise DataError(f"{path}: {y_key} should be {len(x)} integer labels in 0..9; "
-                            f"got {y.dtype} {y.shape}")
+            raise DataError(_("{path}: {y_key} should be {n_x} integer labels in 0..9; got "
+                              "{dtype} {shape}",
+                              path=path, y_key=y_key, n_x=len(x), dtype=y.dtype, shape=y.shape))
         # (N, L) -> (N, 1, L): one input channel, the layout Conv1D expects
         splits.append((x.astype(dtype)[:, np.newaxis, :], y.astype(np.int64)))
     (x_train, y_train), (x_test, y_test) = splits
@@ -97,8 +102,10 @@ def _verify(path: Path) -> None:
     try:
         got = integrity.file_sha256(path)
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e}); reinstall tatamu") from e
+        raise DataError(_("{path}: cannot read ({strerror}); reinstall tatamu",
+                          path=path, strerror=e.strerror or e)) from e
     if got != MNIST1D_SHA256:
-        raise DataError(f"{path}: sha256 is {got}, expected {MNIST1D_SHA256}: the file is "
-                        f"corrupt or modified; reinstall tatamu")
+        raise DataError(_("{path}: sha256 is {got}, expected {mnist1d_sha256}: the file is "
+                          "corrupt or modified; reinstall tatamu",
+                          path=path, got=got, mnist1d_sha256=MNIST1D_SHA256))
     integrity.remember_verified(path, MNIST1D_SHA256)

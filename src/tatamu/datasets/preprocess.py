@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
+from ..i18n import _
 
 #: ``False`` / ``None`` (off), ``True`` (training-set mean/std), or an explicit ``(mean, std)``.
 Normalize = bool | tuple[float, float] | None
@@ -26,11 +27,11 @@ def check_normalize(normalize: Normalize) -> bool | tuple[float, float]:
     try:
         mean, std = (float(v) for v in normalize)
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"normalize must be False, True or a (mean, std) pair; "
-                          f"got {normalize!r}") from e
+        raise ConfigError(_("normalize must be False, True or a (mean, std) pair; got "
+                            "{normalize!r}", normalize=normalize)) from e
     if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
-        raise ConfigError(f"normalize needs a finite mean and a positive std; got "
-                          f"mean={mean}, std={std}")
+        raise ConfigError(_("normalize needs a finite mean and a positive std; got mean={mean}, "
+                            "std={std}", mean=mean, std=std))
     return mean, std
 
 
@@ -57,7 +58,7 @@ def uint8_images_to_float(
         else:
             mean, std = spec
         if not std > 0:
-            raise ConfigError("normalize=True needs training images that are not constant")
+            raise ConfigError(_("normalize=True needs training images that are not constant"))
         scale, offset = dtype.type(1 / (255 * std)), dtype.type(-mean / std)
     out = []
     for images in (train, test):
@@ -104,7 +105,7 @@ def standardize(
         return x_train, x_test
     mean, std = mean_std(x_train) if spec is True else spec
     if not std > 0:
-        raise ConfigError("normalize=True needs training data that is not constant (std = 0)")
+        raise ConfigError(_("normalize=True needs training data that is not constant (std = 0)"))
     for x in (x_train, x_test):
         x -= x.dtype.type(mean)
         x /= x.dtype.type(std)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..i18n import _
 from . import steps as digits
 
 #: Larger picture files are refused unread (a 12-megapixel photo is a few MB).
@@ -33,29 +34,33 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"no image file at {path}")
+        raise DataError(_("no image file at {path}", path=path))
     if len(input_shape) != 3:
-        raise DataError(f"this model takes {input_shape} samples, not images")
+        raise DataError(_("this model takes {input_shape} samples, not images",
+                          input_shape=input_shape))
     channels, height, width = input_shape
     notes: list[str] = []
     if path.suffix.lower() == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
-            raise DataError(f"{path} is not a readable .npy array ({exc})") from exc
+            raise DataError(_("{path} is not a readable .npy array ({exc})", path=path,
+                              exc=exc)) from exc
         if arr.dtype.kind not in "uif" or arr.ndim not in (2, 3) or arr.size == 0:
-            raise DataError(f"{path}: expected a non-empty 2-D (H, W) or 3-D (C, H, W) numeric "
-                            f"array; got {arr.dtype} of shape {arr.shape}")
+            raise DataError(_("{path}: expected a non-empty 2-D (H, W) or 3-D (C, H, W) numeric "
+                              "array; got {dtype} of shape {shape}",
+                              path=path, dtype=arr.dtype, shape=arr.shape))
         if arr.ndim == 3 and arr.shape[0] not in (1, 3, 4) and arr.shape[-1] in (1, 3, 4):
-            raise DataError(f"{path}: shape {arr.shape} looks channels-last (H, W, C); tatamu "
-                            f"takes (C, H, W): save np.transpose(a, (2, 0, 1)) instead")
+            raise DataError(_("{path}: shape {shape} looks channels-last (H, W, C); tatamu "
+                              "takes (C, H, W): save np.transpose(a, (2, 0, 1)) instead",
+                              path=path, shape=arr.shape))
         arr = arr.astype(np.float64)  # float32 would turn huge integers into inf
         if not np.isfinite(arr).all():
-            raise DataError(f"{path} contains NaN or inf values; it is not an image")
+            raise DataError(_("{path} contains NaN or inf values; it is not an image", path=path))
         if arr.min() < 0 or arr.max() > 255:
-            raise DataError(f"{path}: pixel values must lie in [0, 1] or [0, 255]; got "
-                            f"[{arr.min():g}, {arr.max():g}] (standardised data? undo the "
-                            f"normalisation first)")
+            raise DataError(_("{path}: pixel values must lie in [0, 1] or [0, 255]; got "
+                              "[{min:g}, {max:g}] (standardised data? undo the normalisation "
+                              "first)", path=path, min=arr.min(), max=arr.max()))
         if arr.max(initial=0) > 1.0:
             arr = arr / 255.0
             notes.append("scaled 0-255 to 0-1")
@@ -70,8 +75,8 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
     if image.ndim == 2:
         image = np.repeat(image[None], channels, axis=0)  # (H, W) -> (C, H, W)
     if image.shape != tuple(input_shape):
-        raise DataError(f"{path}: could not make an image of shape {input_shape} "
-                        f"(got {image.shape})")
+        raise DataError(_("{path}: could not make an image of shape {input_shape} (got {shape})",
+                          path=path, input_shape=input_shape, shape=image.shape))
     return image.astype(np.float32), notes
 
 
@@ -102,16 +107,18 @@ def open_picture(source: str | Path | bytes, name: str | None = None):
     else:
         path = Path(source)
         if not path.is_file():
-            raise DataError(f"no image file at {path}")
+            raise DataError(_("no image file at {path}", path=path))
         size, name = path.stat().st_size, name or str(path)
         if size > MAX_PICTURE_BYTES:
-            raise DataError(f"{path} is {size:,} bytes; tatamu reads pictures up to "
-                            f"{MAX_PICTURE_BYTES:,}: scale it down to a few hundred pixels "
-                            f"a side first")
+            raise DataError(_("{path} is {size:,} bytes; tatamu reads pictures up to "
+                              "{max_picture_bytes:,}: scale it down to a few hundred pixels a "
+                              "side first",
+                              path=path, size=size, max_picture_bytes=MAX_PICTURE_BYTES))
         data = path.read_bytes()
     if len(data) > MAX_PICTURE_BYTES:
-        raise DataError(f"{name} is {len(data):,} bytes; tatamu reads pictures up to "
-                        f"{MAX_PICTURE_BYTES:,}")
+        raise DataError(_("{name} is {n_data:,} bytes; tatamu reads pictures up to "
+                          "{max_picture_bytes:,}",
+                          name=name, n_data=len(data), max_picture_bytes=MAX_PICTURE_BYTES))
     try:
         with warnings.catch_warnings():
             # Pillow warns about damaged metadata it skips (noise for a user) and about
@@ -124,14 +131,14 @@ def open_picture(source: str | Path | bytes, name: str | None = None):
             img.load()
             return img
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise DataError(f"{name} is too large a picture for tatamu ({exc}); scale it down to "
-                        f"a few hundred pixels a side first") from exc
+        raise DataError(_("{name} is too large a picture for tatamu ({exc}); scale it down to a "
+                          "few hundred pixels a side first", name=name, exc=exc)) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error,
             IndexError) as exc:  # SyntaxError: Pillow's "broken PNG file"
         detail = ("unknown file format" if isinstance(exc, UnidentifiedImageError)
                   else exc or type(exc).__name__)
-        raise DataError(f"{name} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
-                        f"{detail}") from exc
+        raise DataError(_("{name} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
+                          "{detail}", name=name, detail=detail)) from exc
 
 
 def _resize(arr: np.ndarray, height: int, width: int, notes: list[str]) -> np.ndarray:
@@ -244,11 +251,11 @@ def _array_picture(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray |
                                                         list[str]]:
     if arr.dtype.kind not in "uif" or arr.ndim not in (2, 3) or arr.size == 0 or (
             arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
-        raise DataError(f"{name}: expected a picture array (H, W), (H, W, 3) or (H, W, 4); "
-                        f"got {arr.dtype} of shape {arr.shape}")
+        raise DataError(_("{name}: expected a picture array (H, W), (H, W, 3) or (H, W, 4); got "
+                          "{dtype} of shape {shape}", name=name, dtype=arr.dtype, shape=arr.shape))
     a = arr.astype(np.float32)
     if not np.isfinite(a).all():
-        raise DataError(f"{name} contains NaN or inf values; it is not a picture")
+        raise DataError(_("{name} contains NaN or inf values; it is not a picture", name=name))
     # The scale of white: 65535 for 16-bit pixels that use it, 255 for 8-bit ones (or numbers
     # over 1), else 1 (floats in [0, 1]).
     top = float(a.max(initial=0))
@@ -293,8 +300,9 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     skip = set(skip)
     unknown = skip - set(OPTIONAL_STEPS)
     if unknown:
-        raise ConfigError(f"unknown preprocessing step {sorted(unknown)[0]!r}; the steps are: "
-                          f"{', '.join(OPTIONAL_STEPS)}")
+        raise ConfigError(_("unknown preprocessing step {unknown!r}; the steps are: "
+                            "{optional_steps}",
+                            unknown=sorted(unknown)[0], optional_steps=', '.join(OPTIONAL_STEPS)))
     grey, alpha, notes = read_picture(image, name)
     out = PreparedDigit(np.empty(0, np.float32), [], notes, {"original": grey.copy()})
 
@@ -323,9 +331,9 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     mask, out.marks = digits.ink_marks(ink)
     cropping = bool(framing.box) and "crop_to_ink" not in skip
     if cropping and not mask.any():  # (without the crop, a blank input is what the model gets)
-        raise EmptyPictureError(f"{name or 'the picture'} has no ink: it is blank, or the "
-                                f"strokes are as light as the background; draw a digit with "
-                                f"a dark pen on light paper (or light on dark)")
+        raise EmptyPictureError(_("{name} has no ink: it is blank, or the strokes are as light "
+                                  "as the background; draw a digit with a dark pen on light "
+                                  "paper (or light on dark)", name=name or 'the picture'))
     crop = ink
     if cropping:
         crop = digits.crop_to_ink(ink, mask)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..i18n import _
 from ..model import Sequential
 from .images import MNIST_FRAMING, Framing, PreparedDigit, load_image_for, prepare_digit
 
@@ -39,9 +40,9 @@ def framing_for(meta: dict[str, Any], input_shape: tuple[int, ...]) -> Framing:
     A model whose input is not an image ((C, L) signals, such as MNIST-1D) is refused.
     """
     if len(input_shape) != 3:
-        raise DataError(f"this model takes {tuple(input_shape)} samples, not images: there is "
-                        f"no picture to prepare for it")
-    _, height, width = input_shape
+        raise DataError(_("this model takes {input_shape} samples, not images: there is no "
+                          "picture to prepare for it", input_shape=tuple(input_shape)))
+    _channels, height, width = input_shape
     dataset = str(meta.get("dataset") or "").lower().replace("_", "-")
     if dataset == "fashion-mnist":
         return Framing("fashion-mnist", (height, width), box=max(height, width),

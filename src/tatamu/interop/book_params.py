@@ -22,6 +22,7 @@ import numpy as np
 
 from ..backend.arrays import resolve_dtype
 from ..errors import CheckpointError
+from ..i18n import _
 from ..layers import Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
 from ..model import Sequential
 from ..models import deep_convnet, simple_convnet
@@ -94,12 +95,15 @@ def import_book_params(
         value = arrays[key]
         if value.shape != target[name].shape:
             raise CheckpointError(
-                f"{path}: {key} has shape {value.shape}, but {name} of this "
-                f"{_describe(model)} needs {target[name].shape}. Trained on another input size "
-                "or conv_param? Pass --input C×H×W, or build the model yourself and pass it."
+                _("{path}: {key} has shape {shape}, but {name} of this {describe} needs "
+                  "{expected}. Trained on another input size or conv_param? Pass --input C×H×W, "
+                  "or build the model yourself and pass it.",
+                  path=path, key=key, shape=value.shape, name=name, describe=_describe(model),
+                  expected=target[name].shape)
             )
         if not np.all(np.isfinite(value)):
-            raise CheckpointError(f"{path}: {key} contains NaN or inf; those weights are broken")
+            raise CheckpointError(_("{path}: {key} contains NaN or inf; those weights are broken",
+                                    path=path, key=key))
     for key, name in names.items():
         target[name][...] = arrays[key]
     notes += _fold_dropout(model)
@@ -115,8 +119,9 @@ def book_names(model: Sequential) -> dict[str, str]:
         if layer.param_names:
             if set(layer.param_names) != {"W", "b"}:
                 raise CheckpointError(
-                    f"{name} ({type(layer).__name__}) has parameters {layer.param_names}; the "
-                    "book's networks have only convolution and Affine layers with W and b"
+                    _("{name} ({type}) has parameters {param_names}; the book's networks have "
+                      "only convolution and Affine layers with W and b",
+                      name=name, type=type(layer).__name__, param_names=layer.param_names)
                 )
             index += 1
             names[f"W{index}"] = f"{name}.W"
@@ -128,28 +133,34 @@ def build_book_model(path: Path, arrays: dict[str, np.ndarray], which: str,
                      input_shape=None, dtype=None) -> Sequential:
     """The tatamu twin of the book's network, sized from the arrays' shapes."""
     if which not in BOOK_MODELS:
-        raise CheckpointError(f"--model must be one of {', '.join(BOOK_MODELS)}; got {which!r}")
+        raise CheckpointError(_("--model must be one of {book_models}; got {which!r}",
+                                book_models=', '.join(BOOK_MODELS), which=which))
     last = 3 if which == "simple" else 8
     for key in ("W1", f"W{last - 1}", f"W{last}"):
         if key not in arrays:
             raise CheckpointError(
-                f"{path} has no {key}, so it is not the book's {BOOK_MODELS[which]} (its keys: "
-                f"{', '.join(sorted(arrays)) or 'none'}){_other_hint(which, arrays)}"
+                _("{path} has no {key}, so it is not the book's {book_models} (its keys: "
+                  "{arrays}){other_hint}",
+                  path=path, key=key, book_models=BOOK_MODELS[which],
+                  arrays=', '.join(sorted(arrays)) or 'none',
+                  other_hint=_other_hint(which, arrays))
             )
     # the hidden size is read from the last Affine (hidden, classes), so that a wrong W2 or W7
     # is reported against the shape the rest of the file implies
     w1, w_hidden, w_out = arrays["W1"], arrays[f"W{last - 1}"], arrays[f"W{last}"]
     if w1.ndim != 4 or w_hidden.ndim != 2 or w_out.ndim != 2:
         raise CheckpointError(
-            f"{path}: W1 has shape {w1.shape}, W{last} {w_out.shape}: the book's "
-            f"{BOOK_MODELS[which]} has 4-D filters and 2-D Affine weights"
-            f"{_other_hint(which, arrays)}"
+            _("{path}: W1 has shape {shape}, W{last} {last_shape}: the book's {model} has 4-D "
+              "filters and 2-D Affine weights{other_hint}",
+              path=path, shape=w1.shape, last=last, last_shape=w_out.shape,
+              model=BOOK_MODELS[which], other_hint=_other_hint(which, arrays))
         )
     shape = tuple(input_shape) if input_shape else (w1.shape[1], 28, 28)
     if len(shape) != 3 or shape[0] != w1.shape[1]:
         raise CheckpointError(
-            f"{path}: W1 has shape {w1.shape} (filters for {w1.shape[1]} channels), which does "
-            f"not fit the input shape {shape}; pass --input {w1.shape[1]}xHxW"
+            _("{path}: W1 has shape {shape} (filters for {channels} channels), which does not fit "
+              "the input shape {input_shape}; pass --input {channels}xHxW",
+              path=path, shape=w1.shape, channels=w1.shape[1], input_shape=shape)
         )
     kw = {"input_shape": shape, "num_classes": int(w_out.shape[1]), "rng": 0,
           "dtype": resolve_dtype(dtype)}
@@ -160,8 +171,9 @@ def build_book_model(path: Path, arrays: dict[str, np.ndarray], which: str,
                                   else (int(fh), int(fw)), hidden=int(w_out.shape[0]), **kw)
         return deep_convnet(hidden=int(w_out.shape[0]), **kw)
     except ValueError as exc:  # ConfigError: a size that does not divide for this input
-        raise CheckpointError(f"{path}: the book's {BOOK_MODELS[which]} does not fit input "
-                              f"{shape}: {exc}") from None
+        raise CheckpointError(_("{path}: the book's {model} does not fit input {shape}: {exc}",
+                                path=path, model=BOOK_MODELS[which], shape=shape,
+                                exc=exc)) from None
 
 
 def _check_keys(path: Path, arrays, names: dict[str, str], model: Sequential) -> None:
@@ -174,8 +186,10 @@ def _check_keys(path: Path, arrays, names: dict[str, str], model: Sequential) ->
         if extra:
             parts.append(f"unexpected {', '.join(extra)}")
         raise CheckpointError(
-            f"{path}: keys do not match {_describe(model)} ({'; '.join(parts)}); it needs "
-            f"exactly {', '.join(names)}{_other_hint(None, arrays)}"
+            _("{path}: keys do not match {describe} ({parts}); it needs exactly "
+              "{names}{other_hint}",
+              path=path, describe=_describe(model), parts='; '.join(parts),
+              names=', '.join(names), other_hint=_other_hint(None, arrays))
         )
 
 
@@ -203,8 +217,9 @@ def _fold_dropout(model: Sequential) -> list[str]:
         elif isinstance(layer, Dropout) and layer.p > 0:
             if owner is None:
                 raise CheckpointError(
-                    f"{name}: the book's Dropout scales at prediction time; tatamu can fold that "
-                    "into the weights only through ReLU, pooling and flattening layers"
+                    _("{name}: the book's Dropout scales at prediction time; tatamu can fold "
+                      "that into the weights only through ReLU, pooling and flattening layers",
+                      name=name)
                 )
             keep = owner[1].W.dtype.type(1.0 - layer.p)
             owner[1].W *= keep

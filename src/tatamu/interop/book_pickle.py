@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError
+from ..i18n import _
 
 #: A book params.pkl is a few MB (DeepConvNet ~ 0.6 MB, SimpleConvNet ~ 3.5 MB); anything far
 #: larger is not one, and is refused before it is read into memory.
@@ -58,17 +59,17 @@ class _Global:
         object.__setattr__(self, "_call", call)
 
     def __setattr__(self, key, value):
-        raise pickle.UnpicklingError(f"the file tries to modify {self._name}")
+        raise pickle.UnpicklingError(_("the file tries to modify {name}", name=self._name))
 
     def __call__(self, *args):
         return self._call(*args)
 
     def __reduce__(self):  # pragma: no cover - never pickled
-        raise TypeError("not picklable")
+        raise TypeError(_("not picklable"))
 
 
 def _refuse_call(*_args):
-    raise pickle.UnpicklingError("the file calls numpy.ndarray directly (arrays never do)")
+    raise pickle.UnpicklingError(_("the file calls numpy.ndarray directly (arrays never do)"))
 
 
 _NDARRAY = _Global("numpy.ndarray", _refuse_call)
@@ -89,14 +90,14 @@ class _DTypeSpec:
         object.__setattr__(self, "dtype", np.dtype(code))
 
     def __setattr__(self, key, value):
-        raise pickle.UnpicklingError("the file tries to modify a dtype")
+        raise pickle.UnpicklingError(_("the file tries to modify a dtype"))
 
     def __setstate__(self, state) -> None:
         # (version 3, byte order, subarray, names, fields, elsize, alignment, flags): a plain
         # number type has no subarray, names or fields and the defaults -1, -1, 0
         if (type(state) is not tuple or len(state) != 8 or state[0] != 3
                 or state[1] not in ("<", ">", "|", "=") or state[2:] != (None,) * 3 + (-1, -1, 0)):
-            raise pickle.UnpicklingError(f"an unusual dtype state {state!r:.80}")
+            raise pickle.UnpicklingError(_("an unusual dtype state {state!r:.80}", state=state))
         if state[1] in "<>":
             object.__setattr__(self, "dtype", self.dtype.newbyteorder(state[1]))
 
@@ -104,26 +105,27 @@ class _DTypeSpec:
 def _dtype(code, align=False, copy=True):
     """``numpy.dtype`` for one plain number type code ('f8', 'i4'...), nothing else."""
     if code in ("O8", "O4"):
-        raise pickle.UnpicklingError("an object array (dtype object can hold any object)")
+        raise pickle.UnpicklingError(_("an object array (dtype object can hold any object)"))
     if (type(code) is not str or not _TYPE_CODE.fullmatch(code) or align is not False
             or copy is not True):
-        raise pickle.UnpicklingError(f"an array of dtype {code!r:.40} (only numbers are accepted)")
+        raise pickle.UnpicklingError(_("an array of dtype {code!r:.40} (only numbers are "
+                                       "accepted)", code=code))
     try:
         return _DTypeSpec(code)
     except TypeError:
-        raise pickle.UnpicklingError(f"an unknown dtype {code!r}") from None
+        raise pickle.UnpicklingError(_("an unknown dtype {code!r}", code=code)) from None
 
 
 def _resolved(dtype) -> np.dtype:
     if type(dtype) is not _DTypeSpec:
-        raise pickle.UnpicklingError(f"an array whose dtype is {type(dtype).__name__}")
+        raise pickle.UnpicklingError(_("an array whose dtype is {type}", type=type(dtype).__name__))
     return dtype.dtype
 
 
 def _checked_shape(shape) -> tuple[int, ...]:
     if type(shape) is not tuple or len(shape) > 32 or not all(
             type(n) is int and 0 <= n < 2**40 for n in shape):
-        raise pickle.UnpicklingError(f"an array of shape {shape!r:.80}")
+        raise pickle.UnpicklingError(_("an array of shape {shape!r:.80}", shape=shape))
     return shape
 
 
@@ -132,9 +134,10 @@ def _from_bytes(data, dtype: np.dtype, shape, order: str) -> np.ndarray:
     if type(data) is str:  # protocols 0-2 under encoding="latin1" (Python 2 files)
         data = data.encode("latin1")
     if type(data) not in (bytes, bytearray):
-        raise pickle.UnpicklingError(f"array data given as {type(data).__name__}")
+        raise pickle.UnpicklingError(_("array data given as {type}", type=type(data).__name__))
     if math.prod(shape) * dtype.itemsize != len(data):
-        raise pickle.UnpicklingError(f"an array of shape {shape} with {len(data)} bytes of data")
+        raise pickle.UnpicklingError(_("an array of shape {shape} with {n_data} bytes of data",
+                                       shape=shape, n_data=len(data)))
     flat = np.frombuffer(data, dtype=dtype)
     return flat.reshape(shape, order=order).astype(dtype.newbyteorder("="), order="C")
 
@@ -148,16 +151,16 @@ class _ArraySpec:
         object.__setattr__(self, "array", None)
 
     def __setattr__(self, key, value):
-        raise pickle.UnpicklingError("the file tries to modify an array")
+        raise pickle.UnpicklingError(_("the file tries to modify an array"))
 
     def __setstate__(self, state) -> None:
         if type(state) is tuple and len(state) == 4:
             state = (1, *state)  # the layout before NumPy 1.0 versioned it
         if type(state) is not tuple or len(state) != 5 or state[0] != 1 or self.array is not None:
-            raise pickle.UnpicklingError(f"an unusual array state {state!r:.80}")
-        _, shape, dtype, fortran, data = state
+            raise pickle.UnpicklingError(_("an unusual array state {state!r:.80}", state=state))
+        _version, shape, dtype, fortran, data = state
         if type(fortran) is not bool:
-            raise pickle.UnpicklingError("an unusual array state")
+            raise pickle.UnpicklingError(_("an unusual array state"))
         array = _from_bytes(data, _resolved(dtype), _checked_shape(shape), "F" if fortran else "C")
         object.__setattr__(self, "array", array)
 
@@ -165,21 +168,21 @@ class _ArraySpec:
 def _reconstruct(subtype, shape, typecode):
     """``numpy.core.multiarray._reconstruct``: the empty array that ``BUILD`` then fills."""
     if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
-        raise pickle.UnpicklingError("an array subclass or an unusual array reconstruction")
+        raise pickle.UnpicklingError(_("an array subclass or an unusual array reconstruction"))
     return _ArraySpec()
 
 
 def _frombuffer(buf, dtype, shape, order, axis_order=None):
     """``numpy.core.numeric._frombuffer`` (protocol 5): an array over in-band bytes."""
     if order not in ("C", "F") or axis_order is not None:
-        raise pickle.UnpicklingError("an unusual protocol-5 array")
+        raise pickle.UnpicklingError(_("an unusual protocol-5 array"))
     return _from_bytes(buf, _resolved(dtype), _checked_shape(shape), order)
 
 
 def _latin1(text, encoding):
     """``_codecs.encode(text, 'latin1')``: how protocols 0-2 store the array's raw bytes."""
     if type(text) is not str or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("a call of _codecs.encode other than text -> latin1 bytes")
+        raise pickle.UnpicklingError(_("a call of _codecs.encode other than text -> latin1 bytes"))
     return text.encode("latin1")
 
 
@@ -229,14 +232,16 @@ def pickle_globals(data: bytes) -> list[str]:
             warnings.simplefilter("ignore")  # genops warns about odd escapes in protocol-0 strings
             for op, arg, _pos in pickletools.genops(data):
                 if op.name in _OUTSIDE:
-                    raise UnsafePickleError(f"the file uses {_OUTSIDE[op.name]}: refused")
+                    raise UnsafePickleError(_("the file uses {outside}: refused",
+                                              outside=_OUTSIDE[op.name]))
                 if op.name == "GLOBAL":
                     found.append(".".join(str(arg).split(" ", 1)))
                     pushed.append(None)
                 elif op.name == "STACK_GLOBAL":
                     module, name = (pushed[-2:] if len(pushed) >= 2 else [None, None])
                     if not (isinstance(module, str) and isinstance(name, str)):
-                        raise UnsafePickleError("the file computes the name of a global it loads")
+                        raise UnsafePickleError(_("the file computes the name of a global it "
+                                                  "loads"))
                     found.append(f"{module}.{name}")
                     pushed.append(None)
                 elif op.name in _STRING_OPS:
@@ -247,8 +252,9 @@ def pickle_globals(data: bytes) -> list[str]:
                     if int(arg) > len(data):
                         # pickle numbers memo slots 0, 1, 2...; the C unpickler allocates up to
                         # the index, so a forged 4-byte index would cost gigabytes
-                        raise pickle.UnpicklingError(f"a memo index of {int(arg):,} in a file of "
-                                                     f"{len(data):,} bytes")
+                        raise pickle.UnpicklingError(_("a memo index of {arg:,} in a file of "
+                                                       "{n_data:,} bytes",
+                                                       arg=int(arg), n_data=len(data)))
                     memo[int(arg)] = pushed[-1] if pushed else None
                 elif op.name in _MEMO_GET:
                     pushed.append(memo.get(int(arg)))
@@ -269,11 +275,12 @@ class _ArraysOnly(pickle.Unpickler):
         stand_in = ALLOWED.get((module, name))
         if stand_in is None:
             raise UnsafePickleError(
-                f"this file wants to call {_known_as(f'{module}.{name}')}: refused")
+                _("this file wants to call {known_as}: refused",
+                  known_as=_known_as(f'{module}.{name}')))
         return stand_in
 
     def persistent_load(self, pid):
-        raise UnsafePickleError("the file refers to a persistent object: refused")
+        raise UnsafePickleError(_("the file refers to a persistent object: refused"))
 
 
 def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -295,24 +302,28 @@ def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         names = pickle_globals(data)
     except UnsafePickleError as exc:
-        raise UnsafePickleError(f"{where}{exc}; nothing in it was run") from None
+        raise UnsafePickleError(_("{where}{exc}; nothing in it was run", where=where,
+                                  exc=exc)) from None
     except pickle.UnpicklingError as exc:
         raise CheckpointError(f"{where}{_describe_damage(data, exc)}") from None
     bad = [n for n in names if tuple(n.rsplit(".", 1)) not in ALLOWED]
     if bad:
         raise UnsafePickleError(
-            f"{where}this file wants to call {_known_as(bad[0])}: refused (a params.pkl of "
-            f"NumPy arrays needs only {_allowed_summary()}; nothing in it was run)"
+            _("{where}this file wants to call {known_as}: refused (a params.pkl of NumPy arrays "
+              "needs only {allowed_summary}; nothing in it was run)",
+              where=where, known_as=_known_as(bad[0]), allowed_summary=_allowed_summary())
         )
     try:
         obj = _ArraysOnly(io.BytesIO(data), encoding="latin1").load()
     except UnsafePickleError as exc:
-        raise UnsafePickleError(f"{where}{exc}; nothing else in it was run") from None
+        raise UnsafePickleError(_("{where}{exc}; nothing else in it was run", where=where,
+                                  exc=exc)) from None
     except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError,
             IndexError, KeyError, MemoryError, OverflowError, RecursionError,
             UnicodeError) as exc:
         raise CheckpointError(
-            f"{where}not a dict of NumPy arrays as the book's save_params writes: {exc}"
+            _("{where}not a dict of NumPy arrays as the book's save_params writes: {exc}",
+              where=where, exc=exc)
         ) from None
     if type(obj) is dict:
         obj = {k: v.array if type(v) is _ArraySpec and v.array is not None else v
@@ -322,10 +333,11 @@ def read_array_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
-        raise CheckpointError(f"no file at {path}")
+        raise CheckpointError(_("no file at {path}", path=path))
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise CheckpointError(f"{path} is {size:,} bytes: far larger than a book params.pkl")
+        raise CheckpointError(_("{path} is {size:,} bytes: far larger than a book params.pkl",
+                                path=path, size=size))
     return path.read_bytes()
 
 
@@ -360,21 +372,25 @@ def _checked(path: Path, obj) -> dict[str, np.ndarray]:
     """Exactly a dict of str -> numeric ndarray, else a one-line refusal naming the key."""
     if type(obj) is not dict:
         raise CheckpointError(
-            f"{path} holds a {type(obj).__name__}, not a dict of arrays as the book's "
-            "save_params writes"
+            _("{path} holds a {type}, not a dict of arrays as the book's save_params writes",
+              path=path, type=type(obj).__name__)
         )
     for key, value in obj.items():
         if type(key) is not str:
-            raise CheckpointError(f"{path}: key {key!r} is not a string (the book uses 'W1'...)")
+            raise CheckpointError(_("{path}: key {key!r} is not a string (the book uses 'W1'...)",
+                                    path=path, key=key))
         if type(value) is _ArraySpec:  # reconstructed but never filled by BUILD
-            raise CheckpointError(f"{path}: {key} is an array the file never fills")
+            raise CheckpointError(_("{path}: {key} is an array the file never fills",
+                                    path=path, key=key))
         if type(value) is not np.ndarray:
             raise CheckpointError(
-                f"{path}: {key} is a {type(value).__name__}, not a NumPy array"
+                _("{path}: {key} is a {type}, not a NumPy array",
+                  path=path, key=key, type=type(value).__name__)
             )
         if value.dtype.kind not in NUMERIC_KINDS:
             raise CheckpointError(
-                f"{path}: {key} is an array of dtype {value.dtype} (an object array can hold "
-                "anything); only arrays of numbers are accepted"
+                _("{path}: {key} is an array of dtype {dtype} (an object array can hold "
+                  "anything); only arrays of numbers are accepted",
+                  path=path, key=key, dtype=value.dtype)
             )
     return {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("=")) for k, v in obj.items()}

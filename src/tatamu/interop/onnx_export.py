@@ -20,6 +20,7 @@ import numpy as np
 
 from ..checkpoint.store import atomic_write
 from ..errors import CheckpointError, ConfigError
+from ..i18n import _
 from ..im2col import window_geometry
 from ..layers import (
     AvgPool1D,
@@ -54,8 +55,9 @@ def onnx_model(model: Sequential):
     onnx = require("onnx")
     if len(model.output_shapes[-1]) != 1:
         raise ConfigError(
-            f"the model ends with output shape {model.output_shapes[-1]} per sample, not class "
-            "scores; end it with a Linear layer (or Flatten) before exporting to ONNX"
+            _("the model ends with output shape {output_shapes} per sample, not class scores; "
+              "end it with a Linear layer (or Flatten) before exporting to ONNX",
+              output_shapes=model.output_shapes[-1])
         )
     graph = _Graph(onnx)
     x = "input"
@@ -64,8 +66,10 @@ def onnx_model(model: Sequential):
         convert = _CONVERTERS.get(type(layer))
         if convert is None:
             raise ConfigError(
-                f"{name} ({type(layer).__name__}) has no ONNX equivalent in tatamu's exporter "
-                f"(it knows {', '.join(c.__name__ for c in _CONVERTERS)})"
+                _("{name} ({type}) has no ONNX equivalent in tatamu's exporter (it knows "
+                  "{items})",
+                  name=name, type=type(layer).__name__,
+                  items=', '.join(c.__name__ for c in _CONVERTERS))
             )
         x = convert(graph, name, layer, x, tuple(in_shape))
     graph.node("Softmax", [x], name="softmax", outputs=["probabilities"], axis=1)
@@ -88,7 +92,8 @@ def save_onnx(model: Sequential, path: str | os.PathLike[str], *,
     """Write ``model`` as an ONNX file (input ``input`` (N, ...), output ``probabilities``)."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise CheckpointError(f"{path} already exists; choose another name or pass --force")
+        raise CheckpointError(_("{path} already exists; choose another name or pass --force",
+                                path=path))
     data = onnx_model(model).SerializeToString()
     atomic_write(path, lambda f: f.write(data))
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import TatamuError
+from ..i18n import _
 
 #: The extra that installs each optional module.
 EXTRAS = {"safetensors": "safetensors", "safetensors.numpy": "safetensors", "onnx": "onnx"}
@@ -26,6 +27,6 @@ def require(module: str):
     except ImportError:
         top = module.split(".")[0]
         raise MissingPackageError(
-            f"this needs the package '{top}', which is not installed: pip install "
-            f"'tatamu[{EXTRAS.get(module, top)}]' (or pip install {top})"
+            _("this needs the package '{top}', which is not installed: pip install "
+              "'tatamu[{extra}]' (or pip install {top})", top=top, extra=EXTRAS.get(module, top))
         ) from None

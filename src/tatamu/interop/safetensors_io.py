@@ -17,6 +17,7 @@ import numpy as np
 
 from ..checkpoint.store import atomic_write
 from ..errors import CheckpointError
+from ..i18n import _
 from ..model import Sequential
 from .optional import require
 from .torch_names import torch_modules, torch_state_dict
@@ -45,12 +46,13 @@ def load_safetensors(path: str | os.PathLike[str], model: Sequential) -> Sequent
     st = require("safetensors.numpy")
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no file at {path}")
+        raise CheckpointError(_("no file at {path}", path=path))
     try:
         tensors = st.load_file(str(path))
     except Exception as exc:  # SafetensorError, OSError: a damaged or foreign file
         raise CheckpointError(
-            f"{path} is not a readable safetensors file ({str(exc).splitlines()[0]})"
+            _("{path} is not a readable safetensors file ({splitlines})",
+              path=path, splitlines=str(exc).splitlines()[0])
         ) from None
     modules = torch_modules(model)
     expected = {f"{m.name}.{t}": (m, t) for m in modules for t in m.tensors}
@@ -60,9 +62,9 @@ def load_safetensors(path: str | os.PathLike[str], model: Sequential) -> Sequent
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
         raise CheckpointError(
-            f"{path}: tensors do not match the architecture (missing: {missing or 'none'}; "
-            f"unexpected: {extra or 'none'}); print the matching torch model with "
-            "tatamu export CKPT --print-torch"
+            _("{path}: tensors do not match the architecture (missing: {missing}; unexpected: "
+              "{extra}); print the matching torch model with tatamu export CKPT --print-torch",
+              path=path, missing=missing or 'none', extra=extra or 'none')
         )
     targets = {**model.params(), **model.buffers()}
     converted = {}
@@ -73,11 +75,14 @@ def load_safetensors(path: str | os.PathLike[str], model: Sequential) -> Sequent
         value = convert(tensors[key])
         if value.shape != targets[ours].shape:
             raise CheckpointError(
-                f"{path}: {key} has shape {tensors[key].shape}, but {ours} needs "
-                f"{convert(np.empty(targets[ours].shape)).shape} in PyTorch's layout"
+                _("{path}: {key} has shape {shape}, but {ours} needs {expected} in PyTorch's "
+                  "layout",
+                  path=path, key=key, shape=tensors[key].shape, ours=ours,
+                  expected=convert(np.empty(targets[ours].shape)).shape)
             )
         if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
-            raise CheckpointError(f"{path}: {key} is not finite floating-point numbers")
+            raise CheckpointError(_("{path}: {key} is not finite floating-point numbers",
+                                    path=path, key=key))
         converted[ours] = value
     for name, value in converted.items():
         targets[name][...] = value
@@ -88,14 +93,16 @@ def _by_position(path: Path, tensors: dict[str, np.ndarray], modules) -> dict[st
     """``0.weight`` -> ``conv1.weight``: the n-th module of the printed ``nn.Sequential``."""
     renamed = {}
     for key, value in tensors.items():
-        index, _, rest = key.partition(".")
+        index, _dot, rest = key.partition(".")
         if int(index) >= len(modules):
-            raise CheckpointError(f"{path}: {key} refers to module {index}, but the "
-                                  f"matching nn.Sequential has {len(modules)} modules")
+            raise CheckpointError(_("{path}: {key} refers to module {index}, but the matching "
+                                    "nn.Sequential has {n_modules} modules",
+                                    path=path, key=key, index=index, n_modules=len(modules)))
         renamed[f"{modules[int(index)].name}.{rest}"] = value
     return renamed
 
 
 def _refuse_existing(path: Path, overwrite: bool) -> None:
     if path.exists() and not overwrite:
-        raise CheckpointError(f"{path} already exists; choose another name or pass --force")
+        raise CheckpointError(_("{path} already exists; choose another name or pass --force",
+                                path=path))

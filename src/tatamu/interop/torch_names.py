@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
+from ..i18n import _
 from ..im2col import window_geometry
 from ..layers import (
     AvgPool1D,
@@ -77,8 +78,10 @@ def torch_modules(model: Sequential) -> list[TorchModule]:
         converter = _CONVERTERS.get(type(layer))
         if converter is None:
             raise ConfigError(
-                f"{name} ({type(layer).__name__}) has no PyTorch equivalent in tatamu's "
-                f"exporter (it knows {', '.join(c.__name__ for c in _CONVERTERS)})"
+                _("{name} ({type}) has no PyTorch equivalent in tatamu's exporter (it knows "
+                  "{items})",
+                  name=name, type=type(layer).__name__,
+                  items=', '.join(c.__name__ for c in _CONVERTERS))
             )
         modules += converter(name, layer, tuple(in_shape))
     return modules
@@ -138,7 +141,7 @@ def _default(value, default):
 def _overrun(layer, in_shape) -> bool:
     """Whether a ``ceil`` window overruns the padding here (torch's Conv has no ceil_mode)."""
     hw = in_shape[1:] if len(in_shape) == 3 else (1, in_shape[1])
-    _, applied = window_geometry(hw, layer._k, layer._s, layer._pads, layer._d, layer.rounding)
+    _out, applied = window_geometry(hw, layer._k, layer._s, layer._pads, layer._d, layer.rounding)
     return applied != layer._pads
 
 
@@ -147,15 +150,16 @@ def _conv(name, layer, in_shape):
     dims = 1 if one_d else 2
     if _overrun(layer, in_shape):
         raise ConfigError(
-            f"{name}: rounding='ceil' with a partial last window has no torch Conv{dims}d "
-            "equivalent (torch floors); rebuild with padding that makes the size divide"
+            _("{name}: rounding='ceil' with a partial last window has no torch Conv{dims}d "
+              "equivalent (torch floors); rebuild with padding that makes the size divide",
+              name=name, dims=dims)
         )
     pads = layer._pads[1:] if one_d else layer._pads
     k, s, d = (layer._k[1:], layer._s[1:], layer._d[1:]) if one_d else (
         layer._k, layer._s, layer._d)
     symmetric = all(a == b for a, b in pads)
     out = []
-    padding = tuple(a for a, _ in pads) if symmetric else (0,) * dims
+    padding = tuple(a for a, _after in pads) if symmetric else (0,) * dims
     if not symmetric:
         # torch's F.pad order: last axis first, (left, right, top, bottom)
         border = tuple(p for pair in reversed(pads) for p in pair)
@@ -179,12 +183,13 @@ def _pool(name, layer, in_shape):
     one_d = isinstance(layer, (MaxPool1D, AvgPool1D))
     pads = layer._pads[1:] if one_d else layer._pads
     if any(a != b for a, b in pads):
-        raise ConfigError(f"{name}: torch's pooling pads both sides alike; got {layer.padding}")
+        raise ConfigError(_("{name}: torch's pooling pads both sides alike; got {padding}",
+                            name=name, padding=layer.padding))
     pick = (lambda t: t[1]) if one_d else (lambda t: t)
     dims = 1 if one_d else 2
     kind = "Max" if isinstance(layer, MaxPool2D) else "Avg"
     kwargs = {"stride": pick(layer._s),
-              "padding": _default(pick(tuple(a for a, _ in layer._pads)), pick((0, 0))),
+              "padding": _default(pick(tuple(a for a, _after in layer._pads)), pick((0, 0))),
               "ceil_mode": _default(layer.rounding == "ceil", False)}
     if kind == "Max":
         kwargs["dilation"] = _default(pick(layer._d), pick((1, 1)))

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ShapeError, StateError
+from ..i18n import _
 from ..validate import channels_last_hint
 
 LAYOUTS = {2: "(N, features)", 3: "(N, C, L)", 4: "(N, C, H, W)"}
@@ -196,17 +197,19 @@ class Layer:
         """Return the cached values, or say clearly that forward() has not run."""
         if any(v is None for v in values):
             raise StateError(
-                f"{self._label()}.backward() called before forward() (or after a forward in "
-                "eval mode, which caches nothing): run forward(x) in training mode first, "
-                "or call layer.train()."
+                _("{label}.backward() called before forward() (or after a forward in eval mode, "
+                  "which caches nothing): run forward(x) in training mode first, or call "
+                  "layer.train().", label=self._label())
             )
         return values if len(values) > 1 else values[0]
 
     def _check_dout(self, dout, expected_shape: tuple[int, ...]) -> None:
         if getattr(dout, "shape", None) != tuple(expected_shape):
             raise ShapeError(
-                f"{self._label()}.backward(): dout has shape {getattr(dout, 'shape', None)}, "
-                f"but forward() returned shape {tuple(expected_shape)}; dout must match it."
+                _("{label}.backward(): dout has shape {shape}, but forward() returned shape "
+                  "{expected_shape}; dout must match it.",
+                  label=self._label(), shape=getattr(dout, 'shape', None),
+                  expected_shape=tuple(expected_shape))
             )
 
 
@@ -225,16 +228,19 @@ def check_input(
     """
     label = layer._label()
     if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
-        raise ShapeError(f"{label}: expected an array, got {type(x).__name__}; use np.asarray(x)")
+        raise ShapeError(_("{label}: expected an array, got {type}; use np.asarray(x)",
+                           label=label, type=type(x).__name__))
     if x.dtype.kind != "f":
         raise ShapeError(
-            f"{label}: input has dtype {x.dtype}; layers compute in floating point. Convert "
-            f"with x.astype(np.float32) (and scale images to [0, 1] with / 255)."
+            _("{label}: input has dtype {dtype}; layers compute in floating point. Convert with "
+              "x.astype(np.float32) (and scale images to [0, 1] with / 255).",
+              label=label, dtype=x.dtype)
         )
     if dtype is not None and x.dtype != dtype:
         raise ShapeError(
-            f"{label}: input is {x.dtype} but the layer's parameters are {dtype}; cast the "
-            f"input with x.astype(np.{dtype}) or build the layer with dtype=np.{x.dtype}."
+            _("{label}: input is {dtype} but the layer's parameters are {param_dtype}; cast the "
+              "input with x.astype(np.{param_dtype}) or build the layer with dtype=np.{dtype}.",
+              label=label, dtype=x.dtype, param_dtype=dtype)
         )
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if x.ndim not in allowed:
@@ -242,12 +248,14 @@ def check_input(
         hint = ""
         if x.ndim == min(allowed) - 1:
             hint = " A single sample? Add the batch axis with x[None]."
-        raise ShapeError(f"{label}: expected {layouts}; got shape {x.shape}.{hint}")
+        raise ShapeError(_("{label}: expected {layouts}; got shape {shape}.{hint}",
+                           label=label, layouts=layouts, shape=x.shape, hint=hint))
     if channels is not None and x.shape[1] != channels:
         hint = channels_last_hint(x.shape, channels)
         raise ShapeError(
-            f"{label}: expected {channels} channels on axis 1 of {LAYOUTS[x.ndim]}; got shape "
-            f"{x.shape}.{hint}"
+            _("{label}: expected {channels} channels on axis 1 of {layouts}; got shape "
+              "{shape}.{hint}",
+              label=label, channels=channels, layouts=LAYOUTS[x.ndim], shape=x.shape, hint=hint)
         )
 
 

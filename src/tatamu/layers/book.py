@@ -27,6 +27,7 @@ import numpy as np
 
 from tatamu.backend.arrays import get_array_module, resolve_dtype
 from tatamu.errors import ConfigError, ShapeError, StateError
+from tatamu.i18n import _
 from tatamu.im2col import col2im as _col2im
 from tatamu.im2col import conv_output_size
 from tatamu.im2col import im2col as _im2col
@@ -103,8 +104,9 @@ class Convolution(Layer):
         super().__init__()
         self.W, self.b = _params(W, b, dtype)  # (FN, C, FH, FW), (FN,)
         if self.W.ndim != 4 or self.b.shape != self.W.shape[:1]:
-            raise ConfigError(f"Convolution: W must be (FN, C, FH, FW) and b (FN,); got W "
-                              f"{self.W.shape}, b {self.b.shape}")
+            raise ConfigError(_("Convolution: W must be (FN, C, FH, FW) and b (FN,); got W "
+                                "{W_shape}, b {b_shape}", W_shape=self.W.shape,
+                                b_shape=self.b.shape))
         self.stride, self.pad, self.dtype = stride, pad, self.W.dtype
         self.dW = self.db = None
         # Cache for backward (the book's self.x, self.col, self.col_W).
@@ -184,8 +186,9 @@ class Pooling(Layer):
         super().__init__()
         self.pool_h, self.pool_w, self.stride, self.pad = pool_h, pool_w, stride, pad
         if isinstance(pad, int) and pad > min(pool_h, pool_w) // 2:
-            raise ConfigError(f"Pooling: pad must be at most half the window ({pool_h}x{pool_w})"
-                              f"; got pad={pad}: a window made mostly of padding has no max")
+            raise ConfigError(_("Pooling: pad must be at most half the window "
+                                "({pool_h}x{pool_w}); got pad={pad}: a window made mostly of "
+                                "padding has no max", pool_h=pool_h, pool_w=pool_w, pad=pad))
         # Cache for backward (the book's self.x, self.arg_max).
         self._x = self._arg_max = None
 
@@ -242,8 +245,8 @@ class Affine(Layer):
         super().__init__()
         self.W, self.b = _params(W, b, dtype)  # (D, M), (M,)
         if self.W.ndim != 2 or self.b.shape != self.W.shape[1:]:
-            raise ConfigError(f"Affine: W must be (D, M) and b (M,); got W {self.W.shape}, "
-                              f"b {self.b.shape}")
+            raise ConfigError(_("Affine: W must be (D, M) and b (M,); got W {W_shape}, b {b_shape}",
+                                W_shape=self.W.shape, b_shape=self.b.shape))
         self.dtype = self.W.dtype
         self.dW = self.db = None
         self._x = self._x_shape = None  # cache: x as (N, D), and x's own shape
@@ -251,8 +254,10 @@ class Affine(Layer):
     def forward(self, x):
         check_input(self, x, (2, 3, 4, 5), dtype=self.dtype)
         if int(np.prod(x.shape[1:])) != self.W.shape[0]:
-            raise ShapeError(f"{self._label()}: x {x.shape} has {int(np.prod(x.shape[1:]))} "
-                             f"features per sample; W {self.W.shape} expects {self.W.shape[0]}")
+            raise ShapeError(_("{label}: x {shape} has {features} features per sample; W "
+                               "{W_shape} expects {expected}", label=self._label(), shape=x.shape,
+                               features=int(np.prod(x.shape[1:])), W_shape=self.W.shape,
+                               expected=self.W.shape[0]))
         x2 = x.reshape(x.shape[0], -1)  # (N, C, H, W) -> (N, D)
         if self.caching:
             self._x, self._x_shape = x2, x.shape
@@ -322,8 +327,8 @@ class SoftmaxWithLoss:
     def forward(self, x, t):
         xp = get_array_module(x)
         if getattr(x, "ndim", None) != 2:
-            raise ShapeError(f"SoftmaxWithLoss: x must be (N, K) scores; got "
-                             f"{getattr(x, 'shape', type(x).__name__)}")
+            raise ShapeError(_("SoftmaxWithLoss: x must be (N, K) scores; got {shape}",
+                               shape=getattr(x, 'shape', type(x).__name__)))
         e = xp.exp(x - x.max(axis=1, keepdims=True))  # minus the row max: exp never overflows
         self.t, self.y = t, e / e.sum(axis=1, keepdims=True)  # (N, K)
         labels = t.argmax(axis=1) if t.size == self.y.size else t  # one-hot -> (N,)
@@ -334,7 +339,7 @@ class SoftmaxWithLoss:
 
     def backward(self, dout=1):
         if self.y is None:
-            raise StateError("SoftmaxWithLoss.backward() called before forward()")
+            raise StateError(_("SoftmaxWithLoss.backward() called before forward()"))
         n = self.y.shape[0]
         dx = self.y.copy()  # (N, K)
         if self.t.size == self.y.size:  # one-hot labels

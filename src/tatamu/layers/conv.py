@@ -15,6 +15,7 @@ import numpy as np
 
 from ..backend.arrays import get_array_module, resolve_dtype
 from ..errors import ConfigError
+from ..i18n import _
 from ..im2col import (
     Rounding,
     add_windows,
@@ -94,7 +95,8 @@ class Conv2D(Layer):
         for values, what in ((self._k, "kernel_size"), (self._s, "stride"),
                              (self._d, "dilation")):
             if min(values) < 1:  # else W's shape or he init fails with a numpy/zero-division error
-                raise ConfigError(f"{what} must be >= 1; got {getattr(self, what)!r}")
+                raise ConfigError(_("{what} must be >= 1; got {value!r}",
+                                    what=what, value=getattr(self, what)))
         check_padding_mode(padding_mode, self._pads)
 
         fan_in = in_channels // groups * self._k[0] * self._k[1]
@@ -119,8 +121,8 @@ class Conv2D(Layer):
         groups = positive_int(c["groups"], "groups")
         if ch % groups or fn % groups:
             raise ConfigError(
-                f"in_channels ({ch}) and out_channels ({fn}) must both be divisible by groups "
-                f"({groups})", param="groups", value=groups)
+                _("in_channels ({ch}) and out_channels ({fn}) must both be divisible by groups "
+                  "({groups})", ch=ch, fn=fn, groups=groups), param="groups", value=groups)
         kernel = cls._kernel_dims_of(c.get("kernel_size"))
         for k in kernel:  # else W's shape or he init fails with a numpy/zero-division error
             int_at_least(k, "kernel_size")
@@ -218,18 +220,19 @@ class Conv2D(Layer):
     @staticmethod
     def _resolve_padding(padding, k, s, d, to_pairs):
         if padding == "valid":
-            return tuple((0, 0) for _ in k)
+            return tuple((0, 0) for _axis in k)
         if padding == "same":
             if any(si != 1 for si in s):
                 raise ConfigError(
-                    "padding='same' needs stride 1 (as in PyTorch): with stride > 1 no padding "
-                    "keeps the size; give an int padding instead."
+                    _("padding='same' needs stride 1 (as in PyTorch): with stride > 1 no "
+                      "padding keeps the size; give an int padding instead.")
                 )
             # total D*(K-1); an odd total puts the extra at the end, like PyTorch
             return tuple((di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2)
                          for ki, di in zip(k, d, strict=True))
         if isinstance(padding, str):
-            raise ConfigError(f"padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
+            raise ConfigError(_("padding must be an int, a pair, 'valid' or 'same'; got "
+                                "{padding!r}", padding=padding))
         return to_pairs(padding)
 
     def output_shape(self, input_shape):

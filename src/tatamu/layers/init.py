@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
+from ..i18n import _
 from ..validate import as_rng
 
 #: The names accepted by every layer's ``init`` argument; a float is a fixed std (the book's
@@ -46,9 +47,11 @@ def init_weight(
             bound = 1.0 / math.sqrt(fan_in)
             return rng.uniform(-bound, bound, size=shape).astype(dtype)
         else:
-            raise ConfigError(f"init must be one of {INITS} or a float std; got {init!r}")
+            raise ConfigError(_("init must be one of {inits} or a float std; got {init!r}",
+                                inits=INITS, init=init))
     elif isinstance(init, (int, float)) and not isinstance(init, bool) and init > 0:
         std = float(init)
     else:
-        raise ConfigError(f"init must be one of {INITS} or a positive float std; got {init!r}")
+        raise ConfigError(_("init must be one of {inits} or a positive float std; got {init!r}",
+                            inits=INITS, init=init))
     return (rng.standard_normal(shape, dtype=np.float64) * std).astype(dtype)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..backend.arrays import resolve_dtype
 from ..errors import ShapeError
+from ..i18n import _
 from ..validate import positive_int
 from .base import Layer, check_input
 from .init import init_weight, make_rng
@@ -66,9 +67,10 @@ class Linear(Layer):
         check_input(self, x, (2, 3, 4, 5), dtype=self.dtype)
         if math.prod(x.shape[1:]) != self.in_features:
             raise ShapeError(
-                f"{self._label()}: expected {self.in_features} features per sample; got shape "
-                f"{x.shape} ({math.prod(x.shape[1:])} features). Check in_features, or the "
-                f"size of the layers before it."
+                _("{label}: expected {in_features} features per sample; got shape {shape} "
+                  "({features} features). Check in_features, or the size of the layers before it.",
+                  label=self._label(), in_features=self.in_features, shape=x.shape,
+                  features=math.prod(x.shape[1:]))
             )
         x2 = x.reshape(x.shape[0], -1)  # (N, ...) -> (N, in_features)
         out = x2 @ self.W  # (N, in) @ (in, out) -> (N, out)
@@ -90,8 +92,10 @@ class Linear(Layer):
     def output_shape(self, input_shape):
         if math.prod(input_shape) != self.in_features:
             raise ShapeError(
-                f"{self._label()}: expected {self.in_features} input features; the layer "
-                f"before it gives {input_shape} = {math.prod(input_shape)}"
+                _("{label}: expected {in_features} input features; the layer before it gives "
+                  "{input_shape} = {features}",
+                  label=self._label(), in_features=self.in_features, input_shape=input_shape,
+                  features=math.prod(input_shape))
             )
         return (self.out_features,)
 

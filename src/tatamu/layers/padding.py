@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..backend.arrays import get_array_module
 from ..errors import ConfigError
+from ..i18n import _
 
 #: PyTorch's padding_mode names -> numpy.pad's mode names.
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -20,20 +21,22 @@ Pads = tuple[tuple[int, int], tuple[int, int]]
 def check_padding_mode(mode: str, pads: Pads, input_hw: tuple[int, int] | None = None) -> None:
     """Refuse an unknown mode, or a border wider than the mode can fill (PyTorch's limits)."""
     if mode not in PADDING_MODES:
-        raise ConfigError(f"padding_mode must be one of {tuple(PADDING_MODES)}; got {mode!r}")
+        raise ConfigError(_("padding_mode must be one of {padding_modes}; got {mode!r}",
+                            padding_modes=tuple(PADDING_MODES), mode=mode))
     if input_hw is None or mode == "zeros":
         return
     for (before, after), size, axis in zip(pads, input_hw, "HW", strict=True):
         widest = max(before, after)
         if mode == "reflect" and widest >= size:
             raise ConfigError(
-                f"padding_mode='reflect' needs padding < input size; got padding {widest} "
-                f"for {axis}={size}. Use less padding or padding_mode='replicate'."
+                _("padding_mode='reflect' needs padding < input size; got padding {widest} for "
+                  "{axis}={size}. Use less padding or padding_mode='replicate'.",
+                  widest=widest, axis=axis, size=size)
             )
         if mode == "circular" and widest > size:
             raise ConfigError(
-                f"padding_mode='circular' needs padding <= input size; got padding {widest} "
-                f"for {axis}={size}."
+                _("padding_mode='circular' needs padding <= input size; got padding {widest} "
+                  "for {axis}={size}.", widest=widest, axis=axis, size=size)
             )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backend.arrays import get_array_module
 from ..errors import ConfigError
+from ..i18n import _
 from ..im2col import (
     Rounding,
     pair,
@@ -39,9 +40,9 @@ class _Pool2D(Layer):
         for (before, after), k in zip(self._pads, self._k, strict=True):
             if max(before, after) > k // 2:
                 raise ConfigError(
-                    f"{type(self).__name__}: padding must be at most half the kernel size "
-                    f"(kernel {k}, padding {max(before, after)}), as in PyTorch: a window made "
-                    f"mostly of padding has nothing to pool."
+                    _("{type}: padding must be at most half the kernel size (kernel {k}, "
+                      "padding {max}), as in PyTorch: a window made mostly of padding has "
+                      "nothing to pool.", type=type(self).__name__, k=k, max=max(before, after))
                 )
         # Windows overlap when a step is shorter than a window's span; then input pixels
         # are shared and backward must add up their gradients instead of just writing them.
@@ -241,7 +242,7 @@ class AvgPool2D(_Pool2D):
         xp = get_array_module(dout)
         share = dout / divisor  # (N, C, OH, OW): each pixel of a window gets an equal share
         dpadded = xp.zeros(self._padded_shape(self._x_shape, pads), dtype=dout.dtype)
-        for _, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+        for _index, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
             if self._overlapping:
                 dpadded[:, :, rows, cols] += share  # pixels shared by windows sum their shares
             else:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backend.arrays import get_array_module, resolve_dtype
 from ..errors import ConfigError
+from ..i18n import _
 from ..validate import positive_int
 from .base import Layer, check_input
 from .init import make_rng
@@ -30,7 +31,7 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:
-            raise ConfigError(f"Dropout p must be in [0, 1); got {p!r}")
+            raise ConfigError(_("Dropout p must be in [0, 1); got {p!r}", p=p))
         self.p = p
         self.rng = make_rng(rng)
         # Cache for backward: the kept elements, already scaled by 1/(1-p) (None when nothing
@@ -110,8 +111,9 @@ class _BatchNorm(Layer):
             count = x.size // self.num_features
             if count < 2:
                 raise ConfigError(
-                    f"{self._label()}: batch statistics need more than 1 value per channel in "
-                    f"training; got input shape {x.shape}. Use a larger batch or eval()."
+                    _("{label}: batch statistics need more than 1 value per channel in "
+                      "training; got input shape {shape}. Use a larger batch or eval().",
+                      label=self._label(), shape=x.shape)
                 )
             m = self.dtype.type(self.momentum)
             self.running_mean *= 1 - m

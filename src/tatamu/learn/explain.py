@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
+from ..i18n import _
 from ..im2col import conv_output_size, im2col, window_geometry
 from ..layers import AvgPool2D, Conv2D, MaxPool2D
 from ..layers.padding import pad
@@ -86,8 +87,8 @@ def parse_size(text: str | int | tuple, what: str = "size") -> tuple[int, int]:
         return int(text[0]), int(text[1])
     match = re.fullmatch(r"\s*(\d+)\s*(?:[x×X*,]\s*(\d+))?\s*", str(text))
     if not match:
-        raise ConfigError(f"{what} takes a size like 4x4 (height x width) or 4 (a square); "
-                          f"got {text!r}")
+        raise ConfigError(_("{what} takes a size like 4x4 (height x width) or 4 (a square); got "
+                            "{text!r}", what=what, text=text))
     h = int(match.group(1))
     return h, int(match.group(2) or h)
 
@@ -98,12 +99,14 @@ def parse_values(text: str, shape: tuple[int, ...], what: str = "values") -> np.
     try:
         numbers = [float(p) for p in parts]
     except ValueError:
-        raise ConfigError(f"{what} takes numbers separated by commas, e.g. 1,2,3,0; got "
-                          f"{text!r}") from None
+        raise ConfigError(_("{what} takes numbers separated by commas, e.g. 1,2,3,0; got "
+                            "{text!r}", what=what, text=text)) from None
     need = int(np.prod(shape))
     if len(numbers) != need:
-        raise ConfigError(f"{what}: a {'x'.join(map(str, shape))} array needs {need} numbers "
-                          f"(row by row); got {len(numbers)}")
+        raise ConfigError(_("{what}: a {map} array needs {need} numbers (row by row); got "
+                            "{n_numbers}",
+                            what=what, map='x'.join(map(str, shape)), need=need,
+                            n_numbers=len(numbers)))
     return np.array(numbers, dtype=np.float64).reshape(shape)
 
 
@@ -172,7 +175,7 @@ def explain_pool(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, 
     ``stride=None`` means stride = kernel size (windows side by side, no overlap).
     """
     if mode not in ("max", "avg"):
-        raise ConfigError(f"pooling mode is 'max' or 'avg'; got {mode!r}")
+        raise ConfigError(_("pooling mode is 'max' or 'avg'; got {mode!r}", mode=mode))
     (h, w), (kh, kw) = parse_size(input_size, "input"), parse_size(kernel_size, "kernel")
     s = (kh, kw) if stride is None else parse_size(stride, "stride")
     p = parse_size(padding, "padding")
@@ -317,7 +320,8 @@ def _default(values, shape, seed_example: np.ndarray, what: str) -> np.ndarray:
     if values is not None:
         if isinstance(values, np.ndarray):
             if values.shape != tuple(shape):
-                raise ConfigError(f"{what}: expected shape {shape}; got {values.shape}")
+                raise ConfigError(_("{what}: expected shape {shape}; got {got}",
+                                    what=what, shape=shape, got=values.shape))
             return values.astype(np.float64)
         return parse_values(values, shape, what)
     if seed_example.shape == tuple(shape):

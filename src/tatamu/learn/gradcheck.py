@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..i18n import _
+
 #: Relative error above which a gradient is called wrong. Float64 central differences of a
 #: correct layer land near 1e-9; a kink (ReLU, max) crossed by the step can reach ~1e-6.
 TOLERANCE = 1e-5
@@ -41,12 +43,13 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = EPS) 
     Shapes: x (any) -> gradient of x's shape, float64.
     """
     if x.dtype != np.float64:
-        raise TypeError(f"numerical gradients need float64 (float32 differences are mostly "
-                        f"rounding); got {x.dtype}")
+        raise TypeError(_("numerical gradients need float64 (float32 differences are mostly "
+                          "rounding); got {dtype}", dtype=x.dtype))
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: writes reach x and grad
     if not np.shares_memory(flat, x):
-        raise TypeError("x must be a contiguous array (a view f() does not see would be changed)")
+        raise TypeError(_("x must be a contiguous array (a view f() does not see would be "
+                          "changed)"))
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + eps

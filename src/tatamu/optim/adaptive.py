@@ -17,6 +17,7 @@ import numpy as np
 
 from ..backend.arrays import get_array_module
 from ..errors import ConfigError
+from ..i18n import _
 from .base import FLUSH_MARGIN, Array, Optimizer, as_decay_rate, as_positive
 
 
@@ -181,7 +182,7 @@ class Adam(Optimizer):
         super().__init__(lr, weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
                          clip_grad_value=clip_grad_value)
         if isinstance(betas, str) or not isinstance(betas, Sequence) or len(betas) != 2:
-            raise ConfigError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+            raise ConfigError(_("betas must be a pair (beta1, beta2); got {betas!r}", betas=betas))
         self.betas = (as_decay_rate("betas[0]", betas[0]), as_decay_rate("betas[1]", betas[1]))
         self.eps = as_positive("eps", eps)
 

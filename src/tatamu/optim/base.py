@@ -31,6 +31,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy, get_array_module
 from ..errors import CheckpointError, ConfigError, ShapeError, StateError
+from ..i18n import _
 
 #: A NumPy or CuPy array (CuPy is never imported here, so the type stays open).
 Array = Any
@@ -44,10 +45,10 @@ def as_real(name: str, value: Any) -> float:
     just before use.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{name} must be a real number; got {value!r}")
+        raise ConfigError(_("{name} must be a real number; got {value!r}", name=name, value=value))
     result = float(value)
     if not math.isfinite(result):
-        raise ConfigError(f"{name} must be finite; got {result}")
+        raise ConfigError(_("{name} must be finite; got {result}", name=name, result=result))
     return result
 
 
@@ -55,7 +56,7 @@ def as_positive(name: str, value: Any) -> float:
     """``value`` as a float > 0 (a learning rate, an epsilon), else ``ConfigError``."""
     result = as_real(name, value)
     if result <= 0.0:
-        raise ConfigError(f"{name} must be > 0; got {result}")
+        raise ConfigError(_("{name} must be > 0; got {result}", name=name, result=result))
     return result
 
 
@@ -63,7 +64,7 @@ def as_non_negative(name: str, value: Any) -> float:
     """``value`` as a float >= 0 (a weight decay), else ``ConfigError``."""
     result = as_real(name, value)
     if result < 0.0:
-        raise ConfigError(f"{name} must be >= 0; got {result}")
+        raise ConfigError(_("{name} must be >= 0; got {result}", name=name, result=result))
     return result
 
 
@@ -71,7 +72,7 @@ def as_decay_rate(name: str, value: Any) -> float:
     """``value`` as a float in [0, 1) (a momentum, a beta, an alpha), else ``ConfigError``."""
     result = as_real(name, value)
     if not 0.0 <= result < 1.0:
-        raise ConfigError(f"{name} must be in [0, 1); got {result}")
+        raise ConfigError(_("{name} must be in [0, 1); got {result}", name=name, result=result))
     return result
 
 
@@ -142,7 +143,7 @@ class Optimizer:
         self.initial_lr = self.lr  # config() reports this; a schedule may take lr to 0
         self.weight_decay = as_non_negative("weight_decay", weight_decay)
         if clip_grad_norm is not None and clip_grad_value is not None:
-            raise ConfigError("give clip_grad_norm or clip_grad_value, not both")
+            raise ConfigError(_("give clip_grad_norm or clip_grad_value, not both"))
         self.clip_grad_norm = None if clip_grad_norm is None else as_positive(
             "clip_grad_norm", clip_grad_norm)
         self.clip_grad_value = None if clip_grad_value is None else as_positive(
@@ -184,24 +185,30 @@ class Optimizer:
             missing = sorted(set(params) - set(grads))
             extra = sorted(set(grads) - set(params))
             raise ConfigError(
-                "params and grads must have the same keys: "
-                f"no gradient for {missing}; gradients without a parameter: {extra}")
+                _("params and grads must have the same keys: no gradient for {missing}; "
+                  "gradients without a parameter: {extra}", missing=missing, extra=extra))
         for name, p in params.items():
             g = grads[name]
             if g is None:
-                raise StateError(f"the gradient of {name!r} is None: call backward() before step()")
+                raise StateError(_("the gradient of {name!r} is None: call backward() before "
+                                   "step()", name=name))
             if p.dtype.kind != "f":
-                raise ShapeError(f"parameter {name!r} has dtype {p.dtype}; a float type is needed")
+                raise ShapeError(_("parameter {name!r} has dtype {dtype}; a float type is needed",
+                                   name=name, dtype=p.dtype))
             if g.shape != p.shape or g.dtype != p.dtype:
                 raise ShapeError(
-                    f"gradient of {name!r} is {g.dtype}{list(g.shape)} but the parameter is "
-                    f"{p.dtype}{list(p.shape)}: they must match (a float64 promotion upstream?)")
+                    _("gradient of {name!r} is {dtype}{shape} but the parameter is "
+                      "{param_dtype}{param_shape}: they must match (a float64 promotion upstream?)",
+                      name=name, dtype=g.dtype, shape=list(g.shape), param_dtype=p.dtype,
+                      param_shape=list(p.shape)))
         if self._loaded_names is not None and self.state_names:
             if self._loaded_names != set(params):
                 raise CheckpointError(
-                    f"the loaded {type(self).__name__} state does not fit these parameters: "
-                    f"no state for {sorted(set(params) - self._loaded_names)}; state for unknown "
-                    f"{sorted(self._loaded_names - set(params))}")
+                    _("the loaded {optimizer} state does not fit these parameters: no state for "
+                      "{missing}; state for unknown {unknown}",
+                      optimizer=type(self).__name__,
+                      missing=sorted(set(params) - self._loaded_names),
+                      unknown=sorted(self._loaded_names - set(params))))
         self._loaded_names = None
 
     def _clip_coef(self, grads: Mapping[str, Array]) -> float | None:
@@ -282,8 +289,9 @@ class Optimizer:
     @staticmethod
     def _raise_shape(kind: str, name: str, a: Array, p: Array) -> None:
         raise CheckpointError(
-            f"optimizer state {kind}/{name} has shape {tuple(a.shape)} but the parameter has "
-            f"{tuple(p.shape)}: the state belongs to another architecture")
+            _("optimizer state {kind}/{name} has shape {shape} but the parameter has {expected}: "
+              "the state belongs to another architecture",
+              kind=kind, name=name, shape=tuple(a.shape), expected=tuple(p.shape)))
 
     # -- saving and resuming ------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -308,7 +316,8 @@ class Optimizer:
         expected = ", ".join(["'t'", "'lr'"] + [f"'{k}/<parameter>'" for k in self.state_names])
         missing = [k for k in ("t", "lr") if k not in d]
         if missing:
-            raise CheckpointError(f"{cls} state lacks {missing}; expected keys {expected}")
+            raise CheckpointError(_("{cls} state lacks {missing}; expected keys {expected}",
+                                    cls=cls, missing=missing, expected=expected))
         state: dict[str, dict[str, Array]] = {kind: {} for kind in self.state_names}
         for key in d:
             if key in ("t", "lr"):
@@ -316,22 +325,24 @@ class Optimizer:
             kind, sep, name = key.partition("/")
             if not sep or kind not in state:
                 raise CheckpointError(
-                    f"unexpected key {key!r} in {cls} state (saved by another optimizer?); "
-                    f"expected keys {expected}")
+                    _("unexpected key {key!r} in {cls} state (saved by another optimizer?); "
+                      "expected keys {expected}", key=key, cls=cls, expected=expected))
             arr = as_numpy(d[key]).copy()
             if arr.dtype.kind != "f":
-                raise CheckpointError(f"{cls} state {key!r} has dtype {arr.dtype}; expected float")
+                raise CheckpointError(_("{cls} state {key!r} has dtype {dtype}; expected float",
+                                        cls=cls, key=key, dtype=arr.dtype))
             state[kind][name] = arr
         names = [set(store) for store in state.values()]
         if any(n != names[0] for n in names):
-            raise CheckpointError(f"{cls} state is incomplete: {sorted(state)} cover different "
-                                  "parameter names")
+            raise CheckpointError(_("{cls} state is incomplete: {state} cover different "
+                                    "parameter names", cls=cls, state=sorted(state)))
         t = as_numpy(d["t"])
         if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
-            raise CheckpointError(f"{cls} state 't' must be a 0-d integer >= 0; got {t!r}")
+            raise CheckpointError(_("{cls} state 't' must be a 0-d integer >= 0; got {t!r}",
+                                    cls=cls, t=t))
         if self.state_names and int(t) > 0 and not names[0]:
-            raise CheckpointError(f"{cls} state has t = {int(t)} steps but no {self.state_names} "
-                                  "arrays")
+            raise CheckpointError(_("{cls} state has t = {t} steps but no {state_names} arrays",
+                                    cls=cls, t=int(t), state_names=self.state_names))
         self.t = int(t)
         self.lr = float(as_numpy(d["lr"]))
         self._state = state

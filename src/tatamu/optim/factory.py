@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..i18n import _
 from .adaptive import AdaGrad, Adam, AdamW, RMSprop
 from .base import Optimizer
 from .sgd import SGD, Momentum, Nesterov
@@ -33,19 +34,21 @@ clip_grad_value=None)
     """
     cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
     if cls is None:
-        raise ConfigError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        raise ConfigError(_("unknown optimizer {name!r}; choose one of: {optimizers}",
+                            name=name, optimizers=', '.join(OPTIMIZERS)))
     allowed = list(inspect.signature(cls).parameters)
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
-        raise ConfigError(f"{cls.__name__} takes no argument {', '.join(unknown)}; "
-                          f"its arguments are: {', '.join(allowed)}")
+        raise ConfigError(_("{cls} takes no argument {unknown}; its arguments are: {allowed}",
+                            cls=cls.__name__, unknown=', '.join(unknown),
+                            allowed=', '.join(allowed)))
     return cls(**kwargs)
 
 
 def optimizer_from_config(cfg: Mapping[str, Any]) -> Optimizer:
     """Rebuild an optimizer from :meth:`Optimizer.config` (e.g. read back from JSON)."""
     if "name" not in cfg:
-        raise ConfigError(f"optimizer config needs a 'name' (one of {', '.join(OPTIMIZERS)}); "
-                          f"got keys {sorted(cfg)}")
+        raise ConfigError(_("optimizer config needs a 'name' (one of {optimizers}); got keys "
+                            "{cfg}", optimizers=', '.join(OPTIMIZERS), cfg=sorted(cfg)))
     kwargs = {k: v for k, v in cfg.items() if k != "name"}
     return make_optimizer(cfg["name"], **kwargs)

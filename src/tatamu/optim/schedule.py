@@ -16,6 +16,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import CheckpointError, ConfigError
+from ..i18n import _
 from ..validate import int_at_least
 from .base import Optimizer, as_non_negative, as_positive
 
@@ -48,7 +49,8 @@ class LRScheduler:
         self.warmup_epochs = _as_count("warmup_epochs", warmup_epochs, minimum=0)
         self.warmup_start_factor = as_positive("warmup_start_factor", warmup_start_factor)
         if self.warmup_start_factor > 1.0:
-            raise ConfigError(f"warmup_start_factor must be in (0, 1]; got {warmup_start_factor}")
+            raise ConfigError(_("warmup_start_factor must be in (0, 1]; got "
+                                "{warmup_start_factor}", warmup_start_factor=warmup_start_factor))
         optimizer.lr = self.lr_at(0)
 
     def step(self) -> None:
@@ -75,8 +77,8 @@ class LRScheduler:
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` and set the optimizer's ``lr`` for that epoch."""
         if set(d) != {"last_epoch", "base_lr"}:
-            raise CheckpointError(f"{type(self).__name__} state must have keys 'last_epoch' and "
-                                  f"'base_lr'; got {sorted(d)}")
+            raise CheckpointError(_("{type} state must have keys 'last_epoch' and 'base_lr'; "
+                                    "got {d}", type=type(self).__name__, d=sorted(d)))
         self.last_epoch = int(as_numpy(d["last_epoch"]))
         self.base_lr = float(as_numpy(d["base_lr"]))
         self.optimizer.lr = self.lr_at(self.last_epoch)

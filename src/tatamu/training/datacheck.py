@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import DataError
+from ..i18n import _
 from ..losses import check_labels
 from ..validate import all_finite, channels_last_hint
 
@@ -18,15 +19,17 @@ from ..validate import all_finite, channels_last_hint
 def check_data(model, data, what: str):
     """Refuse training/evaluation data the model cannot use, with the reason and the fix."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise DataError(f"{what} must be a pair (x, labels); got {type(data).__name__}")
+        raise DataError(_("{what} must be a pair (x, labels); got {type}",
+                          what=what, type=type(data).__name__))
     x, labels = data
     if not hasattr(x, "shape") or not hasattr(labels, "shape"):
-        raise DataError(f"{what}: x and labels must be arrays (use np.asarray)")
+        raise DataError(_("{what}: x and labels must be arrays (use np.asarray)", what=what))
     if len(x) == 0:
-        raise DataError(f"{what} is empty (0 samples)")
+        raise DataError(_("{what} is empty (0 samples)", what=what))
     if x.dtype.kind != "f":
         raise DataError(
-            f"{what}: images have dtype {x.dtype}; convert with x.astype(np.float32) / 255"
+            _("{what}: images have dtype {dtype}; convert with x.astype(np.float32) / 255",
+              what=what, dtype=x.dtype)
         )
     expected = model.input_shape
     if tuple(x.shape[1:]) != expected:
@@ -36,13 +39,15 @@ def check_data(model, data, what: str):
         elif x.ndim == len(expected):
             hint = " A channel axis is missing: use x[:, None]."
         raise DataError(
-            f"{what}: the model takes samples of shape {expected}; got x of shape "
-            f"{x.shape}.{hint}"
+            _("{what}: the model takes samples of shape {expected}; got x of shape "
+              "{shape}.{hint}", what=what, expected=expected, shape=x.shape, hint=hint)
         )
     if len(labels) != len(x):
-        raise DataError(f"{what}: {len(x)} images but {len(labels)} labels")
+        raise DataError(_("{what}: {n_x} images but {n_labels} labels",
+                          what=what, n_x=len(x), n_labels=len(labels)))
     if not all_finite(x):
-        raise DataError(f"{what} contains NaN or inf values; clean the data before training")
+        raise DataError(_("{what} contains NaN or inf values; clean the data before training",
+                          what=what))
     check_labels(labels, len(x), model.num_classes)
     if labels.ndim == 2:
         _check_label_rows(labels, what)
@@ -56,15 +61,18 @@ def _check_label_rows(labels, what: str) -> None:
     """
     t = as_numpy(labels)
     if t.dtype.kind not in "biuf":
-        raise DataError(f"{what}: one-hot labels must be numbers; got dtype {t.dtype}")
+        raise DataError(_("{what}: one-hot labels must be numbers; got dtype {dtype}",
+                          what=what, dtype=t.dtype))
     if not all_finite(t):
-        raise DataError(f"{what}: the one-hot labels contain NaN or inf; clean the labels")
+        raise DataError(_("{what}: the one-hot labels contain NaN or inf; clean the labels",
+                          what=what))
     sums = t.sum(axis=1, dtype=np.float64)
     bad = np.flatnonzero((t < 0).any(axis=1) | (np.abs(sums - 1) > 1e-3))
     if bad.size:
         raise DataError(
-            f"{what}: one-hot labels must be >= 0 with each row summing to 1; row {bad[0]} is "
-            f"{t[bad[0]].tolist()}. Integer class indices (N,) work too"
+            _("{what}: one-hot labels must be >= 0 with each row summing to 1; row {bad} is "
+              "{tolist}. Integer class indices (N,) work too",
+              what=what, bad=bad[0], tolist=t[bad[0]].tolist())
         )
 
 

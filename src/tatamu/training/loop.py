@@ -26,6 +26,7 @@ import numpy as np
 from ..datasets import BatchLoader
 from ..datasets import augment as augmentation
 from ..errors import ConfigError, Name
+from ..i18n import _
 from ..model import Sequential
 from ..validate import all_finite, positive_int
 from . import run
@@ -123,7 +124,7 @@ def fit(model: Sequential, train_data, val_data=None, *,
     if early_stopping is not None:
         positive_int(early_stopping, "early_stopping")
     if resume and checkpoint_dir is None:
-        raise ConfigError("resume=True needs checkpoint_dir (the run folder to resume)")
+        raise ConfigError(_("resume=True needs checkpoint_dir (the run folder to resume)"))
     augmenter = augmentation.resolve(augment, train_data[0])  # refused before any write
     callbacks = list(callbacks or [])
     if progress or (progress is None and not callbacks):
@@ -258,8 +259,9 @@ class _Trainer:
         kept = (f" The last good checkpoint is kept: {self.saved.last}."
                 if self.saved is not None and self.saved.last.exists() else "")
         self.history.stop_reason, self.history.error = "diverged", ConfigError(  # fix as data
-            f"{reason}: training stopped. The learning rate ({self.optimizer.lr:g}) is probably "
-            "too high; try a smaller one (", Name("lr"), ")." + kept, param="lr")
+            _("{reason}: training stopped. The learning rate ({lr:g}) is probably too high; try "
+              "a smaller one (", reason=reason, lr=self.optimizer.lr), Name("lr"), ")." + kept,
+            param="lr")
         self.history.message = str(self.history.error)
         return False
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import ShapeError
+from ..i18n import _
 
 
 def class_indices(pred) -> np.ndarray:
@@ -32,9 +33,10 @@ def accuracy(pred, labels) -> float:
     """
     pred, labels = class_indices(pred), class_indices(labels)
     if pred.shape != labels.shape:
-        raise ShapeError(f"accuracy: {pred.shape[0]} predictions for {labels.shape[0]} labels")
+        raise ShapeError(_("accuracy: {n_predictions} predictions for {n_labels} labels",
+                           n_predictions=pred.shape[0], n_labels=labels.shape[0]))
     if pred.size == 0:
-        raise ShapeError("accuracy of zero samples is undefined")
+        raise ShapeError(_("accuracy of zero samples is undefined"))
     return float((pred == labels).mean())
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..datasets import DATASETS
 from ..errors import ConfigError, Name
+from ..i18n import _
 from ..models import MODELS
 from ..optim import OPTIMIZERS
 
@@ -69,36 +70,39 @@ class TrainingPlan:
     def __post_init__(self) -> None:
         """Check every field and fill in the model a dataset calls for."""
         if self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of "
-                              f"{', '.join(DATASETS)}")
+            raise ConfigError(_("unknown dataset {dataset!r}; choose one of {datasets}",
+                                dataset=self.dataset, datasets=', '.join(DATASETS)))
         model = self.model or ("conv1d" if self.dataset in SIGNAL_DATASETS else "simple")
         object.__setattr__(self, "model", model)
         if model not in MODELS:
-            raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+            raise ConfigError(_("unknown model {model!r}; choose one of {models}",
+                                model=model, models=', '.join(MODELS)))
         if (model in SIGNAL_MODELS) != (self.dataset in SIGNAL_DATASETS):
             raise ConfigError(
-                Name("model", model), " does not fit ", Name("dataset", self.dataset),
-                ": conv1d is for the 1-D signals of mnist1d, the others for 28x28 images",
+                Name("model", model), _(" does not fit "), Name("dataset", self.dataset),
+                _(": conv1d is for the 1-D signals of mnist1d, the others for 28x28 images"),
                 param="model", value=model)
         for name in ("epochs", "batch_size", "schedule_epochs", "early_stopping", "limit",
                      "test_limit", "threads"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 1):
-                raise ConfigError(Name(name), f" must be a whole number >= 1; got {value!r}",
+                raise ConfigError(Name(name), _(" must be a whole number >= 1; got {value!r}",
+                                                value=value),
                                   param=name, value=value)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError(Name("seed"), f" must be a whole number; got {self.seed!r}",
+            raise ConfigError(Name("seed"), _(" must be a whole number; got {seed!r}",
+                                              seed=self.seed),
                               param="seed", value=self.seed)
         for name in ("lr", "weight_decay"):  # their range is the optimizer's to check
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, int | float)):
-                raise ConfigError(Name(name), f" must be a number; got {value!r}",
+                raise ConfigError(Name(name), _(" must be a number; got {value!r}", value=value),
                                   param=name, value=value)
         if self.schedule not in SCHEDULES:
-            raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of "
-                              f"{', '.join(SCHEDULES)}")
+            raise ConfigError(_("unknown schedule {schedule!r}; choose one of {schedules}",
+                                schedule=self.schedule, schedules=', '.join(SCHEDULES)))
         if self.schedule_epochs is None:
             object.__setattr__(self, "schedule_epochs", self.epochs)
         if self.augment is not None:  # spelled out: a resume compares settings, not spellings
@@ -111,8 +115,8 @@ class TrainingPlan:
         if self.data_root is not None:  # absolute: a resume from another folder finds it
             object.__setattr__(self, "data_root", _absolute(self.data_root))
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of "
-                              f"{', '.join(OPTIMIZERS)}")
+            raise ConfigError(_("unknown optimizer {optimizer!r}; choose one of {optimizers}",
+                                optimizer=self.optimizer, optimizers=', '.join(OPTIMIZERS)))
 
     # -- saving and resuming -------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -123,12 +127,13 @@ class TrainingPlan:
         """A plan read back from ``plan.json``; a ConfigError names a damaged or unknown field."""
         unknown = sorted(set(document) - {f.name for f in fields(cls)})
         if unknown:
-            raise ConfigError(f"the run's plan has fields this tatamu does not know: "
-                              f"{', '.join(unknown)} (written by a newer version?)")
+            raise ConfigError(_("the run's plan has fields this tatamu does not know: {unknown} "
+                                "(written by a newer version?)", unknown=', '.join(unknown)))
         try:
             return cls(**document)
         except (ConfigError, TypeError) as exc:
-            raise ConfigError(f"the run's plan is damaged ({exc}); start a new run") from None
+            raise ConfigError(_("the run's plan is damaged ({exc}); start a new run",
+                                exc=exc)) from None
 
     def continued_with(self, given: dict[str, Any]) -> TrainingPlan:
         """This plan, resumed with options ``given`` again: each must agree with the plan.

@@ -14,6 +14,7 @@ import time
 from typing import Any, TextIO
 
 from ..errors import ConfigError
+from ..i18n import _
 
 
 class Callback:
@@ -84,7 +85,8 @@ class ProgressBar(Callback):
             display = choose_display(stream) if interactive is None else (
                 "terminal" if interactive else "plain")
         if display not in ("notebook", "terminal", "plain"):
-            raise ConfigError(f"display is 'notebook', 'terminal' or 'plain'; got {display!r}")
+            raise ConfigError(_("display is 'notebook', 'terminal' or 'plain'; got {display!r}",
+                                display=display))
         notebook = stream is None and in_notebook()
         # Only the automatic choice falls back for want of ipywidgets: say so, once.
         self._hint = chosen and notebook and display == "plain"
@@ -104,9 +106,11 @@ class ProgressBar(Callback):
             _hint_once(self.stream)
         if not self.interactive:
             print(
-                f"training {info['num_params']:,} parameters on {info['num_train']:,} samples, "
-                f"{info['epochs']} epoch{'s' if info['epochs'] != 1 else ''}, "
-                f"batch {info['batch_size']}",
+                _("training {num_params:,} parameters on {num_train:,} samples, {epochs} "
+                  "epoch{value}, batch {batch_size}",
+                  num_params=info['num_params'], num_train=info['num_train'],
+                  epochs=info['epochs'], value='s' if info['epochs'] != 1 else '',
+                  batch_size=info['batch_size']),
                 file=self.stream,
                 flush=True,
             )
@@ -139,7 +143,8 @@ class ProgressBar(Callback):
             self.bar.close()
             self.bar = None
         else:
-            print(f"epoch {epoch}/{self.epochs}: {text}", file=self.stream, flush=True)
+            print(_("epoch {epoch}/{epochs}: {text}", epoch=epoch, epochs=self.epochs,
+                    text=text), file=self.stream, flush=True)
 
     def on_train_end(self, history):
         if self.bar is not None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..checkpoint import store as ckpt
 from ..errors import CheckpointError, ConfigError, DataError, Fix, Name
+from ..i18n import _
 from ..layers import is_random
 
 INITIAL = "initial.npz"  # the weights before training
@@ -63,7 +64,7 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
     that is not empty, before anything is written. A folder that cannot be written is refused."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a folder; choose another ",
+        raise ConfigError(_("{folder} is a file, not a folder; choose another ", folder=folder),
                           Name("out", words="run folder"), param="out", value=str(folder))
     if folder.is_dir() and any(folder.iterdir()) and not reuse:
         raise RunFolderExists(folder)
@@ -73,7 +74,8 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(f"cannot write to {folder}: {exc.strerror or exc}; choose another ",
+        raise ConfigError(_("cannot write to {folder}: {strerror}; choose another ",
+                            folder=folder, strerror=exc.strerror or exc),
                           Name("out", words="run folder"), param="out",
                           value=str(folder)) from None
     return folder
@@ -86,10 +88,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
         for name in (BEST, LAST):
             if (path / name).is_file():
                 return path / name
-        raise ConfigError(f"{path} is a folder without {BEST} or {LAST} (not a run folder "
-                          "written by tatamu train)")
+        raise ConfigError(_("{path} is a folder without {best} or {last} (not a run folder "
+                            "written by tatamu train)", path=path, best=BEST, last=LAST))
     if not path.exists():
-        raise ConfigError(f"no checkpoint file at {path}: give a .npz file or a run folder")
+        raise ConfigError(_("no checkpoint file at {path}: give a .npz file or a run folder",
+                            path=path))
     return path
 
 
@@ -107,9 +110,11 @@ def read_plan(folder: str | Path) -> dict[str, Any] | None:
     try:
         plan = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path} is not readable JSON ({exc}); it is the run's plan") from exc
+        raise DataError(_("{path} is not readable JSON ({exc}); it is the run's plan",
+                          path=path, exc=exc)) from exc
     if not isinstance(plan, dict):
-        raise DataError(f"{path} holds {type(plan).__name__}, not the run's plan")
+        raise DataError(_("{path} holds {type}, not the run's plan",
+                          path=path, type=type(plan).__name__))
     return plan
 
 
@@ -121,10 +126,11 @@ def read_history(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
         try:
             history = json.loads(beside.read_text())
         except (OSError, ValueError) as exc:
-            raise DataError(f"{beside} is not readable JSON ({exc})") from exc
+            raise DataError(_("{path} is not readable JSON ({exc})", path=beside,
+                              exc=exc)) from exc
     if not history or not history.get("epoch"):
-        raise ConfigError(f"{path} has no training history (no finished epoch, and no "
-                          f"{HISTORY} beside it): nothing to plot")
+        raise ConfigError(_("{path} has no training history (no finished epoch, and no "
+                            "{history} beside it): nothing to plot", path=path, history=HISTORY))
     return history
 
 
@@ -177,12 +183,12 @@ class TrainState:
     def from_json(cls, ts: Any) -> TrainState:
         """Read a ``train_state`` back; TypeError/ValueError/KeyError name what is damaged."""
         if not isinstance(ts, dict):
-            raise TypeError(f"train_state is {type(ts).__name__}")
+            raise TypeError(_("train_state is {type}", type=type(ts).__name__))
         position = ts["position"]
         epoch, batch = _number(position["epoch"], "position epoch"), _number(
             position["batch"], "position batch")
         if epoch < 1 or batch < 0 or int(epoch) != epoch or int(batch) != batch:
-            raise ValueError(f"position {position}")
+            raise ValueError(_("position {position}", position=position))
         partial = ts.get("partial")
         if partial is not None:
             partial = {k: _number(partial[k], f"partial {k}")
@@ -194,9 +200,9 @@ class TrainState:
 
             augment = Augment.from_config(augment).config()  # ConfigError/TypeError if damaged
         if not isinstance(rng_states, dict):
-            raise TypeError(f"random states are {rng_states!r}")
+            raise TypeError(_("random states are {rng_states!r}", rng_states=rng_states))
         if not isinstance(schedule or {}, dict):
-            raise TypeError(f"schedule state is {schedule!r}")
+            raise TypeError(_("schedule state is {schedule!r}", schedule=schedule))
         best_loss = _number(ts.get("best_val_loss"), "best_val_loss", none=True)
         counts = {key: ts.get(key) for key in ("batch_size", "num_train", "threads")}
         for key, value in counts.items():  # absent from runs saved by older versions
@@ -214,18 +220,18 @@ class TrainState:
 def _number(value, what: str, *, none: bool = False):
     if (value is None and none) or (isinstance(value, int | float) and not isinstance(value, bool)):
         return value
-    raise TypeError(f"{what} is {value!r}")
+    raise TypeError(_("{what} is {value!r}", what=what, value=value))
 
 
 def parse_history(meta: dict[str, Any]) -> dict[str, list]:
     """The per-epoch lists of a checkpoint's history, checked (ValueError/TypeError if not)."""
     saved = meta.get("history", {})
     if not isinstance(saved, dict):
-        raise TypeError(f"history is {saved!r}")
+        raise TypeError(_("history is {saved!r}", saved=saved))
     for key in HISTORY_LISTS:
         values = saved.get(key, [])
         if not isinstance(values, list) or len(values) != len(saved.get("epoch", [])):
-            raise ValueError(f"history {key} is {values!r}")
+            raise ValueError(_("history {key} is {values!r}", key=key, values=values))
         for v in values:
             _number(v, f"history {key} entry", none=True)
     return {key: saved.get(key, []) for key in HISTORY_LISTS}
@@ -279,8 +285,9 @@ def check_resumable(folder: str | Path) -> Path:
     """``folder/last.npz``, the checkpoint a resume continues from; refused if absent."""
     path = Path(folder) / LAST
     if not path.is_file():
-        raise CheckpointError(f"nothing to resume: {path} does not exist (start the run "
-                              "without ", Name("resume"), ")", param="resume", value=True)
+        raise CheckpointError(_("nothing to resume: {path} does not exist (start the run "
+                                "without ", path=path), Name("resume"), ")", param="resume",
+                              value=True)
     return path
 
 
@@ -293,26 +300,30 @@ def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_tr
     saved = ckpt.read(path)
     if not isinstance(saved.meta.get("train_state"), dict):
         raise CheckpointError(
-            f"{path} holds a model but no training state (saved by tatamu.save, not by a "
-            "training run?), so it cannot be resumed: start a new run")
+            _("{path} holds a model but no training state (saved by tatamu.save, not by a "
+              "training run?), so it cannot be resumed: start a new run", path=path))
     try:
         history, state = parse_history(saved.meta), TrainState.from_json(saved.meta["train_state"])
         for name in state.rng_states:
             if not is_random(model.layers.get(name)):
-                raise ValueError(f"random states for layers {list(state.rng_states)}")
+                raise ValueError(_("random states for layers {rng_states}",
+                                   rng_states=list(state.rng_states)))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(
-            f"{path}: its training state is damaged ({exc!r}), so the run cannot be resumed; "
-            f"start a new run ({BEST} still holds a model)") from exc
+            _("{path}: its training state is damaged ({exc!r}), so the run cannot be resumed; "
+              "start a new run ({best} still holds a model)", path=path, exc=exc,
+              best=BEST)) from exc
     for value, saved_value, what, setting in (
             (batch_size, state.batch_size, "batch size", Fix("batch_size", state.batch_size)),
             (num_train, state.num_train, "number of training samples",
              Fix("num_train", state.num_train, words=f"the same {state.num_train} samples"))):
         if state.batch and saved_value is not None and value != saved_value:
             raise ConfigError(
-                f"{path} stopped in the middle of epoch {state.epoch}, with {what} "
-                f"{saved_value}; resuming with {value} would train on other samples. Resume "
-                "with the run's settings (", setting, ")", param=setting.param, value=value)
+                _("{path} stopped in the middle of epoch {epoch}, with {what} {saved_value}; "
+                  "resuming with {value} would train on other samples. Resume with the run's "
+                  "settings (",
+                  path=path, epoch=state.epoch, what=what, saved_value=saved_value,
+                  value=value), setting, ")", param=setting.param, value=value)
     ckpt.check_weights_fit(model, saved, path)
     try:
         if saved.optimizer_state:
@@ -322,8 +333,8 @@ def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_tr
         for name, rng_state in state.rng_states.items():
             model.layers[name].rng.bit_generator.state = rng_state
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: its optimizer, schedule or random state is damaged "
-                              f"({exc!r}); start a new run") from exc
+        raise CheckpointError(_("{path}: its optimizer, schedule or random state is damaged "
+                                "({exc!r}); start a new run", path=path, exc=exc)) from exc
     ckpt.copy_weights(model, saved, path)
     return history, state
 
@@ -339,8 +350,8 @@ def saved_state(folder: str | Path) -> tuple[TrainState, dict[str, Any]] | None:
         state = TrainState.from_json(saved.meta.get("train_state"))
         history = {**parse_history(saved.meta), "stop_reason": "", "message": ""}
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its training state is damaged ({exc!r}), so the run "
-                              "cannot be resumed; start a new run") from exc
+        raise CheckpointError(_("{path}: its training state is damaged ({exc!r}), so the run "
+                                "cannot be resumed; start a new run", path=path, exc=exc)) from exc
     beside = Path(folder) / HISTORY
     if beside.is_file():
         try:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy, get_array_module
 from ..errors import ConfigError, TatamuError
+from ..i18n import _
 from ..layers.base import is_random
 from ..validate import positive_int
 from .metrics import class_indices
@@ -47,10 +48,11 @@ def default_threads() -> int:
             try:
                 value = int(text)
             except ValueError:
-                raise ConfigError(f"{var}={text!r} is not a whole number of threads; "
-                                  f"set it to e.g. 2, or unset it") from None
+                raise ConfigError(_("{var}={text!r} is not a whole number of threads; set it to "
+                                    "e.g. 2, or unset it", var=var, text=text)) from None
             if value < 1:
-                raise ConfigError(f"{var}={text!r}: the thread count must be >= 1")
+                raise ConfigError(_("{var}={text!r}: the thread count must be >= 1",
+                                    var=var, text=text))
             return value
     try:
         return len(os.sched_getaffinity(0))

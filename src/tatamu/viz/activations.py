@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ConfigError
+from ..i18n import _
 from ..model import Sequential
 from .figure import draw_mosaic, draw_sample, finish, grid_shape, new_figure, symmetric_limit
 from .probe import layer_outputs, map_layers
@@ -37,8 +38,8 @@ def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path | None 
     """
     names = map_layers(model)
     if not names:
-        raise ConfigError(f"this model has no convolution or pooling layer (its layers: "
-                          f"{', '.join(model.layers)}): it makes no feature maps")
+        raise ConfigError(_("this model has no convolution or pooling layer (its layers: "
+                            "{layers}): it makes no feature maps", layers=', '.join(model.layers)))
     outputs = layer_outputs(model, x[None])
     probs = _softmax(outputs[list(model.layers)[-1]][0])
     pred = int(np.argmax(probs))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import ShapeError
+from ..i18n import _
 from ..training.metrics import class_indices, confusion_matrix
 from .figure import draw_sample, finish, grid_shape, new_figure
 
@@ -31,8 +32,8 @@ def most_confident_mistakes(probs: np.ndarray, labels: np.ndarray) -> np.ndarray
     """
     probs, labels = as_numpy(probs), as_numpy(labels)
     if probs.ndim != 2 or len(probs) != len(labels):
-        raise ShapeError(f"expected probabilities (N, classes) and labels (N,); got "
-                         f"{probs.shape} and {labels.shape}")
+        raise ShapeError(_("expected probabilities (N, classes) and labels (N,); got {shape} "
+                           "and {labels_shape}", shape=probs.shape, labels_shape=labels.shape))
     pred = class_indices(probs)
     wrong = np.flatnonzero(pred != labels)
     order = np.argsort(-probs[wrong, pred[wrong]], kind="stable")

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import ConfigError
+from ..i18n import _
 from ..layers import Layer
 from ..model import Sequential, softmax
 
@@ -38,8 +39,8 @@ def map_layers(model: Sequential) -> list[str]:
 def find_layer(model: Sequential, name: str) -> Layer:
     """``model[name]``, or a ConfigError that lists the layers there are."""
     if name not in model.layers:
-        raise ConfigError(f"no layer {name!r} in this model; its layers are: "
-                          f"{', '.join(model.layers)}")
+        raise ConfigError(_("no layer {name!r} in this model; its layers are: {layers}",
+                            name=name, layers=', '.join(model.layers)))
     return model.layers[name]
 
 
@@ -109,8 +110,8 @@ def saliency_map(model: Sequential, x: np.ndarray, target: int | None = None, *,
         if target is None:
             target = int(np.argmax(probs))
         if not 0 <= target < probs.shape[0]:
-            raise ConfigError(f"class {target} does not exist: the model has classes "
-                              f"0 to {probs.shape[0] - 1}")
+            raise ConfigError(_("class {target} does not exist: the model has classes 0 to "
+                                "{value}", target=target, value=probs.shape[0] - 1))
         if smooth > 0:  # (smooth, *x.shape): noisy copies, one batch
             rng = np.random.default_rng(seed)
             batch = x[None] + noise * rng.standard_normal((smooth, *x.shape))
@@ -144,18 +145,19 @@ def dream(model: Sequential, layer: str, channels: list[int], *, steps: int = 10
     width = model.output_shapes[names.index(layer)][0]
     for ch in channels:
         if not 0 <= ch < width:
-            raise ConfigError(f"{layer} has {width} channels (0 to {width - 1}); got channel {ch}")
+            raise ConfigError(_("{layer} has {width} channels (0 to {value}); got channel {ch}",
+                                layer=layer, width=width, value=width - 1, ch=ch))
     rng = np.random.default_rng(seed)
     x = (0.3 + 0.05 * rng.standard_normal((len(channels), *model.input_shape))).astype(model.dtype)
     with input_gradients(model):
-        for _ in range(steps):
-            _, dx = _objective(stack, x, channels)
+        for _step in range(steps):
+            _score, dx = _objective(stack, x, channels)
             # Normalised step: each input moves by about lr per pixel, whatever the gradient's
             # scale (which differs by orders of magnitude between layers).
             scale = np.abs(dx).reshape(len(x), -1).mean(axis=1) + 1e-12
             x = x + lr * dx / scale.reshape(-1, *([1] * (dx.ndim - 1))) - lr * decay * x
             x = np.clip(_smooth(x, blur), 0.0, 1.0).astype(model.dtype)
-        score, _ = _objective(stack, x, channels)
+        score, _dx = _objective(stack, x, channels)
     return x, score
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..checkpoint import store as ckpt
 from ..errors import ConfigError, DataError, Fix, Name
+from ..i18n import _
 from ..training import run
 
 #: What ``show`` can draw, in the order the CLI lists them.
@@ -34,7 +35,8 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
     ``limit``: use only the first N test images (errors, confusion). See ``tatamu show -h``.
     """
     if what not in WHATS:
-        raise ConfigError(f"cannot show {what!r}; choose one of {', '.join(WHATS)}")
+        raise ConfigError(_("cannot show {what!r}; choose one of {whats}",
+                            what=what, whats=', '.join(WHATS)))
     path = run.resolve_checkpoint(checkpoint)
     saved = ckpt.read(path)
     ctx = _Context(saved, path, dataset, data_root)
@@ -80,9 +82,10 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
 
     layer = layer or (conv_layers(saved.model) or [None])[0]
     if layer is None:
-        raise ConfigError("this model has no convolution layer; name a layer to dream "
-                          "about with ", Fix("layer"),
-                          f" (its layers: {', '.join(saved.model.layers)})", param="layer")
+        raise ConfigError(_("this model has no convolution layer; name a layer to dream about "
+                            "with "), Fix("layer"),
+                          _(" (its layers: {layers})", layers=", ".join(saved.model.layers)),
+                          param="layer")
     suffix = f"-ch{channels[0]}" if channels and len(channels) == 1 else ""
     return plot_dream(saved.model, layer, channels, output_path(out, f"dream-{layer}{suffix}.png"),
                       steps=steps, seed=seed, class_names=ctx.names)
@@ -102,15 +105,17 @@ class _Context:
     def test_set(self, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         if self._test is None:
             if self.dataset is None:
-                raise ConfigError(f"{self.path} does not say which dataset it was trained on; "
-                                  "pass ", Fix("dataset"), param="dataset")
+                raise ConfigError(_("{path} does not say which dataset it was trained on; pass ",
+                                    path=self.path), Fix("dataset"), param="dataset")
             from ..datasets import class_names, load_dataset
 
-            _, (xt, yt) = load_dataset(self.dataset, root=self.data_root)
+            _train, (xt, yt) = load_dataset(self.dataset, root=self.data_root)
             if tuple(xt.shape[1:]) != self.model.input_shape:
-                raise DataError(f"the model takes inputs of shape {self.model.input_shape}, "
-                                f"but {self.dataset} has {tuple(xt.shape[1:])}; pass the ",
-                                Name("dataset"), " it was trained on", param="dataset",
+                raise DataError(_("the model takes inputs of shape {input_shape}, but {dataset} "
+                                  "has {shape}; pass the ",
+                                  input_shape=self.model.input_shape, dataset=self.dataset,
+                                  shape=tuple(xt.shape[1:])),
+                                Name("dataset"), _(" it was trained on"), param="dataset",
                                 value=self.dataset)
             self._test = (xt, yt)
             self.names = self.names or list(class_names(self.dataset))
@@ -124,8 +129,10 @@ class _Context:
             index = int(text)
             xt, yt = self.test_set()
             if not 0 <= index < len(xt):
-                raise ConfigError(f"image {index} is out of range: the {self.dataset} test set "
-                                  f"has {len(xt):,} images (0 to {len(xt) - 1})")
+                raise ConfigError(_("image {index} is out of range: the {dataset} test set has "
+                                    "{n_xt:,} images (0 to {value})",
+                                    index=index, dataset=self.dataset, n_xt=len(xt),
+                                    value=len(xt) - 1))
             true = self.names[int(yt[index])] if self.names else str(yt[index])
             return xt[index], f"{self.dataset} test image #{index}, true {true}", str(index)
         from ..digits.images import load_image_for
@@ -144,8 +151,8 @@ def output_path(out: str | Path | None, default_name: str) -> Path:
     if out.suffix.lower() == ".png":
         return out
     if out.exists() and not out.is_dir():
-        raise ConfigError(Fix("out", str(out)), " is a file that is not a .png; give a folder "
-                          "or a .png", param="out", value=str(out))
+        raise ConfigError(Fix("out", str(out)), _(" is a file that is not a .png; give a folder "
+                                                  "or a .png"), param="out", value=str(out))
     return out / default_name
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import ConfigError
+from ..i18n import _
 from ..model import Sequential
 from .figure import draw_mosaic, finish, grid_shape, new_figure, symmetric_limit
 from .probe import conv_layers, find_layer
@@ -45,8 +46,9 @@ def plot_filters(model: Sequential, path: str | Path | None = None, *, layer: st
     weights = _filter_weights(model, name)
     before = _filter_weights(initial, name) if initial is not None else None
     if before is not None and before.shape != weights.shape:
-        raise ConfigError(f"the initial model's {name} has filters of shape {before.shape}, "
-                          f"not {weights.shape}: it is from another architecture")
+        raise ConfigError(_("the initial model's {name} has filters of shape {shape}, not "
+                            "{expected}: it is from another architecture",
+                            name=name, shape=before.shape, expected=weights.shape))
     fn, c, fh, fw = weights.shape
     spec = f"{fn} filters of {c}x{fh}x{fw}" if fh > 1 else f"{fn} filters of {c}x{fw}"
     if c == 1:
@@ -108,8 +110,8 @@ def _plot_per_channel(weights, path, name, spec, title, shown) -> Figure | Path:
 def _first_conv(model: Sequential) -> str:
     names = conv_layers(model)
     if not names:
-        raise ConfigError(f"this model has no convolution layer (its layers: "
-                          f"{', '.join(model.layers)}): it has no filters to draw")
+        raise ConfigError(_("this model has no convolution layer (its layers: {layers}): it has "
+                            "no filters to draw", layers=', '.join(model.layers)))
     return names[0]
 
 
@@ -117,7 +119,9 @@ def _filter_weights(model: Sequential, name: str) -> np.ndarray:
     """The filters of ``name`` as (FN, C, FH, FW) floats; a Conv1D's (FN, C, K) as (FN, C, 1, K)."""
     layer = find_layer(model, name)
     if name not in conv_layers(model):
-        raise ConfigError(f"{name} is a {type(layer).__name__}, not a convolution: it has no "
-                          f"filters; conv layers: {', '.join(conv_layers(model)) or 'none'}")
+        raise ConfigError(_("{name} is a {type}, not a convolution: it has no filters; conv "
+                            "layers: {conv_layers}",
+                            name=name, type=type(layer).__name__,
+                            conv_layers=', '.join(conv_layers(model)) or 'none'))
     w = as_numpy(layer.W).astype(np.float64)
     return w[:, :, None, :] if w.ndim == 3 else w

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from ...i18n import _
+
 
 class UserError(Exception):
     """An error in how the command was used (printed as one line, exit status 2)."""
@@ -14,9 +16,10 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a whole number, got {text!r}",
+                                           text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(_("must be at least 1, got {value}", value=value))
     return value
 
 
@@ -24,9 +27,9 @@ def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a number, got {text!r}", text=text)) from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(_("must be a positive number, got {text}", text=text))
     return value
 
 
@@ -34,8 +37,8 @@ def positive_float(text: str) -> float:
 def add_device_option(parser) -> None:
     """``--device cpu|cuda|cuda:N``: where the model runs (the data stays on the host)."""
     parser.add_argument("--device", default="cpu", metavar="DEVICE",
-                        help="where the model runs: cpu (NumPy, the default) or cuda / cuda:N "
-                             "(CuPy on a GPU: pip install 'tatamu[gpu13]' or 'tatamu[gpu12]')")
+                        help=_("where the model runs: cpu (NumPy, the default) or cuda / cuda:N "
+                               "(CuPy on a GPU: pip install 'tatamu[gpu13]' or 'tatamu[gpu12]')"))
 
 
 def checked_device(args) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ...i18n import _
 from ...learn.checker import KINDS, LearnerCodeError, check_all, resolve_kind
 from ...learn.checker.harness import ROUNDINGS
 
@@ -39,20 +40,20 @@ EPILOG = """examples:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "check", help="check your own Convolution/Pooling/Affine/Relu/SoftmaxWithLoss class "
-                      "(runs the file's code)",
+        "check", help=_("check your own Convolution/Pooling/Affine/Relu/SoftmaxWithLoss class "
+                        "(runs the file's code)"),
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="FILE.py:ClassName",
-                   help="the file and the class in it (runs the file); FILE.py alone checks "
-                        "every class named Convolution, Pooling, Affine, Relu, "
-                        "SoftmaxWithLoss (or the other usual names)")
+                   help=_("the file and the class in it (runs the file); FILE.py alone checks "
+                          "every class named Convolution, Pooling, Affine, Relu, "
+                          "SoftmaxWithLoss (or the other usual names)"))
     p.add_argument("--kind", type=_kind, default=None, metavar="KIND",
-                   help=f"what the class is: {', '.join(KINDS)} (or conv, pool, linear); "
-                        "default: detected from its arguments and name")
+                   help=_("what the class is: {kinds} (or conv, pool, linear); default: "
+                          "detected from its arguments and name", kinds=', '.join(KINDS)))
     p.add_argument("--rounding", choices=list(ROUNDINGS), default="strict",
-                   help="a size that does not divide must be refused (strict, tatamu's rule, "
-                        "default) or floored as the book's int() does (floor)")
+                   help=_("a size that does not divide must be refused (strict, tatamu's rule, "
+                          "default) or floored as the book's int() does (floor)"))
     p.set_defaults(run=run)
     return p
 

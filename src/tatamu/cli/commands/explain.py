@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...i18n import _
 from .arguments import UserError, positive_int
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("explain", help="convolution, pooling and im2col worked through with "
-                                       "your numbers",
-                       description="Work the output-size formula and every window through with "
-                                   "your numbers (default: the book's examples).")
+    p = sub.add_parser("explain", help=_("convolution, pooling and im2col worked through with "
+                                         "your numbers"),
+                       description=_("Work the output-size formula and every window through "
+                                     "with your numbers (default: the book's examples)."))
     topics = p.add_subparsers(dest="topic", metavar="TOPIC", required=True)
     defaults = {"conv": ("4x4", "3x3", "1"), "pool": ("4x4", "2x2", None),
                 "im2col": ("8x8", "4x4", "2")}
@@ -20,17 +21,18 @@ def add_parser(sub) -> None:
                         ("im2col", "im2col: every window becomes a row of a matrix")):
         size, kernel, stride = defaults[topic]
         q = topics.add_parser(topic, help=text, description=text[0].upper() + text[1:] + ".")
-        q.add_argument("--input", default=size, metavar="HxW", help=f"input size (default {size})")
+        q.add_argument("--input", default=size, metavar="HxW", help=_("input size (default "
+                                                                      "{size})", size=size))
         q.add_argument("--kernel", default=kernel, metavar="FHxFW",
-                       help=f"filter/window size (default {kernel})")
+                       help=_("filter/window size (default {kernel})", kernel=kernel))
         q.add_argument("--stride", default=stride, metavar="S",
-                       help=f"stride (default {stride or 'the kernel size'})")
-        q.add_argument("--padding", default="0", metavar="P", help="padding (default 0)")
+                       help=_("stride (default {stride})", stride=stride or 'the kernel size'))
+        q.add_argument("--padding", default="0", metavar="P", help=_("padding (default 0)"))
         q.add_argument("--values", default=None, metavar="V,V,...",
-                       help="the input's numbers, row by row (default: the book's example)")
+                       help=_("the input's numbers, row by row (default: the book's example)"))
         if topic == "conv":
             q.add_argument("--filter-values", default=None, metavar="V,V,...",
-                           help="the filter's numbers, row by row")
+                           help=_("the filter's numbers, row by row"))
             q.add_argument("--bias", type=float, default=0.0)
         if topic == "pool":
             q.add_argument("--mode", choices=["max", "avg"], default="max")
@@ -40,9 +42,9 @@ def add_parser(sub) -> None:
         else:
             q.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
             q.add_argument("--max-windows", type=positive_int, default=16, metavar="N")
-        q.add_argument("--png", action="store_true", help="also draw the sliding window")
+        q.add_argument("--png", action="store_true", help=_("also draw the sliding window"))
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
-                       help="where --png writes (a .png file or a folder; default: here)")
+                       help=_("where --png writes (a .png file or a folder; default: here)"))
         q.set_defaults(run=run)
 
 
@@ -55,9 +57,9 @@ def run(args) -> int:
         (args.input, "input"), (args.kernel, "kernel"), (args.padding, "padding"))]
     stride = None if args.stride is None else explain.parse_size(args.stride, "--stride")
     if stride is not None and min(stride) < 1:
-        raise UserError(f"--stride must be at least 1; got {args.stride}")
+        raise UserError(_("--stride must be at least 1; got {stride}", stride=args.stride))
     if min(sizes[1]) < 1:
-        raise UserError(f"--kernel must be at least 1; got {args.kernel}")
+        raise UserError(_("--kernel must be at least 1; got {kernel}", kernel=args.kernel))
     try:  # the size formula first: if it fails, show its arithmetic before the refusal
         for axis, size, k, s, p in zip("HW", sizes[0], sizes[1], stride or sizes[1], sizes[2],
                                        strict=True):
@@ -68,7 +70,7 @@ def run(args) -> int:
         parts = list(exc.parts)  # the library's message, its fixes still data, plus ours
         if parts and isinstance(parts[-1], str):
             parts[-1] = parts[-1].rstrip(".")
-        raise ConfigError(*parts, "; or change ", Name("stride"), " or ", Name("kernel"), ".",
+        raise ConfigError(*parts, _("; or change "), Name("stride"), _(" or "), Name("kernel"), ".",
                           param=exc.param, value=exc.value) from None
     if args.topic == "conv":
         walk = explain.explain_conv(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import ConfigError
+from ...i18n import _
 from .shapes import checkpoint_file
 
 FORMATS = {".safetensors": "safetensors", ".onnx": "onnx"}
@@ -12,18 +13,18 @@ FORMATS = {".safetensors": "safetensors", ".onnx": "onnx"}
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "export", help="write a checkpoint as safetensors (PyTorch names) or ONNX",
-        description="safetensors: PyTorch's names and layouts, for the nn.Sequential that "
-                    "--print-torch prints. onnx: a graph for ONNX Runtime (input 'input' with a "
-                    "free batch size, output 'probabilities').")
-    p.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
+        "export", help=_("write a checkpoint as safetensors (PyTorch names) or ONNX"),
+        description=_("safetensors: PyTorch's names and layouts, for the nn.Sequential that "
+                      "--print-torch prints. onnx: a graph for ONNX Runtime (input 'input' with "
+                      "a free batch size, output 'probabilities')."))
+    p.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
     p.add_argument("out", type=Path, metavar="OUT",
-                   help="the file to write (.safetensors or .onnx)")
+                   help=_("the file to write (.safetensors or .onnx)"))
     p.add_argument("--format", choices=sorted(set(FORMATS.values())), default=None,
-                   help="default: from OUT's suffix")
+                   help=_("default: from OUT's suffix"))
     p.add_argument("--print-torch", action="store_true",
-                   help="print the matching torch.nn.Sequential definition")
-    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+                   help=_("print the matching torch.nn.Sequential definition"))
+    p.add_argument("--force", action="store_true", help=_("replace OUT if it exists"))
     p.set_defaults(run=run)
 
 
@@ -33,8 +34,8 @@ def run(args) -> int:
 
     fmt = args.format or FORMATS.get(args.out.suffix.lower())
     if fmt is None:
-        raise ConfigError(f"cannot tell the format from {args.out.name}: pass --format "
-                          "safetensors or --format onnx")
+        raise ConfigError(_("cannot tell the format from {name}: pass --format safetensors or "
+                            "--format onnx", name=args.out.name))
     path = checkpoint_file(args.checkpoint)
     model = checkpoint.load(path)
     model.eval()
@@ -42,14 +43,16 @@ def run(args) -> int:
         from ...interop.safetensors_io import save_safetensors
 
         save_safetensors(model, args.out, overwrite=args.force)
-        print(f"wrote {args.out} (PyTorch names and layouts, {model.num_params():,} parameters)")
+        print(_("wrote {out} (PyTorch names and layouts, {num_params:,} parameters)",
+                out=args.out, num_params=model.num_params()))
     elif fmt == "onnx":
         from ...interop.onnx_export import save_onnx
 
         save_onnx(model, args.out, overwrite=args.force)
         note = "" if model.dtype == "float32" else f"; {model.dtype} weights written as float32"
-        print(f"wrote {args.out} (ONNX opset 19; input 'input' (N, "
-              f"{', '.join(map(str, model.input_shape))}), output 'probabilities'{note})")
+        print(_("wrote {out} (ONNX opset 19; input 'input' (N, {map}), output "
+                "'probabilities'{note})",
+                out=args.out, map=', '.join(map(str, model.input_shape)), note=note))
     if args.print_torch:
         weights = str(args.out) if fmt == "safetensors" else "model.safetensors"
         print(torch_definition(model, weights))

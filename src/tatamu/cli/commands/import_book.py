@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...i18n import _
 from .shapes import input_shape
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "import-book", help="read the book's params.pkl (safely) into a tatamu checkpoint",
-        description="Read a params.pkl written by the book's SimpleConvNet or DeepConvNet "
-                    "(network.save_params) without running anything in it, and save it as a "
-                    "tatamu checkpoint that predicts as the book's network did.")
-    p.add_argument("params", type=Path, help="the book's params.pkl")
+        "import-book", help=_("read the book's params.pkl (safely) into a tatamu checkpoint"),
+        description=_("Read a params.pkl written by the book's SimpleConvNet or DeepConvNet "
+                      "(network.save_params) without running anything in it, and save it as a "
+                      "tatamu checkpoint that predicts as the book's network did."))
+    p.add_argument("params", type=Path, help=_("the book's params.pkl"))
     p.add_argument("--model", choices=["simple", "deep"], required=True,
-                   help="simple: ch. 7 SimpleConvNet; deep: ch. 8 DeepConvNet")
+                   help=_("simple: ch. 7 SimpleConvNet; deep: ch. 8 DeepConvNet"))
     p.add_argument("--input", type=input_shape, default=None, metavar="CxHxW",
-                   help="input shape the network was trained on (default: 1x28x28)")
-    p.add_argument("--out", type=Path, required=True, metavar="CKPT", help="a .npz to write")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+                   help=_("input shape the network was trained on (default: 1x28x28)"))
+    p.add_argument("--out", type=Path, required=True, metavar="CKPT", help=_("a .npz to write"))
+    p.add_argument("--force", action="store_true", help=_("replace --out if it exists"))
     p.set_defaults(run=run)
 
 
@@ -38,9 +39,11 @@ def run(args) -> int:
     for key, name in result.names.items():
         layers.setdefault(name.split(".")[0], []).append(key)
     mapping = "; ".join(f"{','.join(keys)} -> {layer}" for layer, keys in layers.items())
-    print(f"read {args.params} (the book's {BOOK_MODELS[args.model]}): {mapping}")
+    print(_("read {params} (the book's {book_models}): {mapping}",
+            params=args.params, book_models=BOOK_MODELS[args.model], mapping=mapping))
     for note in result.notes:
-        print(f"note: {note}")
-    print(f"wrote {args.out} ({model.num_params():,} parameters, input "
-          f"{'x'.join(map(str, model.input_shape))}); try: tatamu summary {args.out}")
+        print(_("note: {note}", note=note))
+    print(_("wrote {out} ({num_params:,} parameters, input {map}); try: tatamu summary {out}",
+            out=args.out, num_params=model.num_params(),
+            map='x'.join(map(str, model.input_shape))))
     return 0

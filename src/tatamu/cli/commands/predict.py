@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...i18n import _
 from .arguments import add_device_option, checked_device, positive_int
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="classify image files (PNG, JPEG, NPY)")
-    p.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
+    p = sub.add_parser("predict", help=_("classify image files (PNG, JPEG, NPY)"))
+    p.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
-    p.add_argument("--top", type=positive_int, default=3, help="show the top K classes")
+    p.add_argument("--top", type=positive_int, default=3, help=_("show the top K classes"))
     p.add_argument("--no-invert", action="store_true",
-                   help="never invert light-background images")
+                   help=_("never invert light-background images"))
     p.add_argument("--skip", action="append", default=[], metavar="STEP",
-                   help="leave out a preprocessing step (repeatable; 'all' for every one)")
+                   help=_("leave out a preprocessing step (repeatable; 'all' for every one)"))
     p.add_argument("--show", type=Path, default=None, metavar="PNG",
-                   help="write a picture of every step (IMAGE-2.png... for more images)")
+                   help=_("write a picture of every step (IMAGE-2.png... for more images)"))
     add_device_option(p)
     p.set_defaults(run=run)
 
@@ -40,10 +41,11 @@ def run(args) -> int:
     for k, image_path in enumerate(args.images):
         rec = recognise.recognise(saved.model, saved.meta, image_path, top=args.top, skip=skip,
                                   name=str(image_path))
-        best = ", ".join(f"{name} ({100 * p:.1f}%)" for _, name, p in rec.top)
+        best = ", ".join(f"{name} ({100 * p:.1f}%)" for _class, name, p in rec.top)
         print(f"{image_path}: {'unsure: ' if rec.unsure else ''}{best}")
         print(f"  {'; '.join(rec.prepared.notes) or 'nothing changed'}")
         if args.show is not None:
             show = args.show if k == 0 else args.show.with_stem(f"{args.show.stem}-{k + 1}")
-            print(f"  picture of the steps: {plot_digit_steps(rec, show, str(image_path))}")
+            print(_("  picture of the steps: {plot_digit_steps}",
+                    plot_digit_steps=plot_digit_steps(rec, show, str(image_path))))
     return 0

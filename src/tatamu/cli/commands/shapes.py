@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from ...errors import CheckpointError
+from ...i18n import _
 
 
 def input_shape(text: str) -> tuple[int, ...]:
@@ -16,10 +17,11 @@ def input_shape(text: str) -> tuple[int, ...]:
         shape = tuple(int(p) for p in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a shape like 1x28x28 (C×H×W) or 1x40 (C×L); got {text!r}") from None
+            _("expected a shape like 1x28x28 (C×H×W) or 1x40 (C×L); got {text!r}",
+              text=text)) from None
     if len(shape) not in (2, 3) or min(shape) < 1:
         raise argparse.ArgumentTypeError(
-            f"expected 2 or 3 positive sizes like 1x28x28; got {text!r}")
+            _("expected 2 or 3 positive sizes like 1x28x28; got {text!r}", text=text))
     return shape
 
 
@@ -29,5 +31,5 @@ def checkpoint_file(path: Path) -> Path:
         for name in ("best.npz", "last.npz"):
             if (path / name).is_file():
                 return path / name
-        raise CheckpointError(f"{path} is a folder without best.npz or last.npz")
+        raise CheckpointError(_("{path} is a folder without best.npz or last.npz", path=path))
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...i18n import _
 from .arguments import positive_int
 
 _SHOW_HELP = {
@@ -20,40 +21,40 @@ _SHOW_HELP = {
 def add_parser(sub) -> None:
     from ...datasets import DATASETS
 
-    p = sub.add_parser("show", help="draw a picture of a trained model (a PNG file)",
-                       description="Draw a picture of a trained model into a PNG file and "
-                                   "print its path.")
+    p = sub.add_parser("show", help=_("draw a picture of a trained model (a PNG file)"),
+                       description=_("Draw a picture of a trained model into a PNG file and "
+                                     "print its path."))
     whats = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     for what, text in _SHOW_HELP.items():
         q = whats.add_parser(what, help=text, description=text[0].upper() + text[1:] + ".")
-        q.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
+        q.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
-                       help="a .png file or a folder (default: the current folder)")
+                       help=_("a .png file or a folder (default: the current folder)"))
         if what in ("feature-maps", "saliency"):
             q.add_argument("--image", default="0", metavar="N|FILE",
-                           help="a test-set index (default 0) or an image file")
+                           help=_("a test-set index (default 0) or an image file"))
         if what in ("filters", "dream"):
-            q.add_argument("--layer", default=None, help="layer name (default: the first conv)")
+            q.add_argument("--layer", default=None, help=_("layer name (default: the first conv)"))
         if what in ("errors", "confusion", "feature-maps", "saliency"):
             q.add_argument("--dataset", choices=DATASETS,
-                           default=None, help="default: the dataset the model was trained on")
+                           default=None, help=_("default: the dataset the model was trained on"))
             q.add_argument("--data-root", type=Path, default=None)
         if what in ("errors", "confusion"):
             q.add_argument("--limit", type=positive_int, default=None, metavar="N",
-                           help="use the first N test images only")
+                           help=_("use the first N test images only"))
         if what == "errors":
-            q.add_argument("--count", type=positive_int, default=25, help="mistakes to draw")
+            q.add_argument("--count", type=positive_int, default=25, help=_("mistakes to draw"))
         if what == "saliency":
             q.add_argument("--class", dest="target", type=int, default=None, metavar="K",
-                           help="the class whose score to explain (default: the predicted one)")
+                           help=_("the class whose score to explain (default: the predicted one)"))
             q.add_argument("--smooth", type=int, default=0, metavar="N",
-                           help="average over N noisy copies (SmoothGrad; less speckle)")
+                           help=_("average over N noisy copies (SmoothGrad; less speckle)"))
         if what == "dream":
             q.add_argument("--channel", type=int, nargs="+", default=None, metavar="K",
-                           help="channel(s) to excite (default: all of the layer's)")
+                           help=_("channel(s) to excite (default: all of the layer's)"))
             q.add_argument("--steps", type=positive_int, default=100,
-                           help="gradient ascent steps (default 100)")
-            q.add_argument("--seed", type=int, default=0, help="seed of the starting noise")
+                           help=_("gradient ascent steps (default 100)"))
+            q.add_argument("--seed", type=int, default=0, help=_("seed of the starting noise"))
         q.set_defaults(run=run)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...i18n import _
 from .arguments import UserError
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("summary", help="layer table: output shapes and parameter counts")
-    p.add_argument("model", help="a model name (simple, deep, lenet5, conv1d) or a checkpoint")
-    p.add_argument("--input", default=None, metavar="C,H,W", help="input shape, e.g. 1,28,28")
+    p = sub.add_parser("summary", help=_("layer table: output shapes and parameter counts"))
+    p.add_argument("model", help=_("a model name (simple, deep, lenet5, conv1d) or a checkpoint"))
+    p.add_argument("--input", default=None, metavar="C,H,W", help=_("input shape, e.g. 1,28,28"))
     p.set_defaults(run=run)
 
 
@@ -25,14 +26,15 @@ def run(args) -> int:
             try:
                 kwargs["input_shape"] = tuple(int(v) for v in args.input.split(","))
             except ValueError:
-                raise UserError(f"--input takes numbers like 1,28,28; got {args.input!r}") from None
+                raise UserError(_("--input takes numbers like 1,28,28; got {input!r}",
+                                  input=args.input)) from None
         model = models.MODELS[args.model](**kwargs)
     elif Path(args.model).exists():
         model = checkpoint.load(resolve_checkpoint(args.model))
     else:
         raise UserError(
-            f"{args.model!r} is neither a model name ({', '.join(models.MODELS)}) nor a "
-            "checkpoint file"
+            _("{model!r} is neither a model name ({models}) nor a checkpoint file",
+              model=args.model, models=', '.join(models.MODELS))
         )
     print(model.summary())
     return 0

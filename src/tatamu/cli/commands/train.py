@@ -14,6 +14,7 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
+from ...i18n import _
 from .arguments import UserError, add_device_option, checked_device, positive_float, positive_int
 
 EXIT_INTERRUPTED = 130
@@ -43,9 +44,9 @@ def add_parser(sub) -> None:
     from ...optim import OPTIMIZERS
     from ...training.plan import SCHEDULES
 
-    p = sub.add_parser("train", help="train a ConvNet (default: SimpleConvNet on MNIST)",
-                       description="Train a model; writes checkpoints, history.json and a plot "
-                                   "into a run folder.",
+    p = sub.add_parser("train", help=_("train a ConvNet (default: SimpleConvNet on MNIST)"),
+                       description=_("Train a model; writes checkpoints, history.json and a "
+                                     "plot into a run folder."),
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = {"model": {"choices": list(MODELS)}, "dataset": {"choices": DATASETS},
              "optimizer": {"choices": list(OPTIMIZERS)}, "schedule": {"choices": SCHEDULES},
@@ -60,15 +61,15 @@ def add_parser(sub) -> None:
         p.add_argument("--" + f.name.replace("_", "-"), default=argparse.SUPPRESS,
                        help=f.metadata["help"] + default, **kind)
     p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
-                   help="run folder (default: runs/MODEL-DATASET-TIME); never overwritten")
+                   help=_("run folder (default: runs/MODEL-DATASET-TIME); never overwritten"))
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR (or in --out) with its saved plan")
-    p.add_argument("--force", action="store_true", help="allow reusing a non-empty --out")
-    p.add_argument("--download", action="store_true", help="download Fashion-MNIST if missing")
+                   help=_("continue the run in RUN_DIR (or in --out) with its saved plan"))
+    p.add_argument("--force", action="store_true", help=_("allow reusing a non-empty --out"))
+    p.add_argument("--download", action="store_true", help=_("download Fashion-MNIST if missing"))
     p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar: one line per epoch instead (for logs, nohup)")
+                   help=_("no progress bar: one line per epoch instead (for logs, nohup)"))
     p.add_argument("--quiet", action="store_true",
-                   help="print nothing (errors, and what to type after a Ctrl-C, still print)")
+                   help=_("print nothing (errors, and what to type after a Ctrl-C, still print)"))
     # Not part of the plan: a run started on the CPU may continue on a GPU and back (the
     # checkpoints are NumPy); the last bits then differ, as with another machine.
     add_device_option(p)
@@ -92,17 +93,18 @@ def run(args) -> int:
     try:
         runs.create(folder, reuse=args.force)
     except runs.RunFolderExists:
-        raise UserError(f"run folder {folder} already exists and is not empty; nothing was "
-                        "overwritten. Use --resume to continue it, --force to reuse it, or "
-                        "another --out.") from None
+        raise UserError(_("run folder {folder} already exists and is not empty; nothing was "
+                          "overwritten. Use --resume to continue it, --force to reuse it, or "
+                          "another --out.", folder=folder)) from None
     return _train(args, plan, folder, resume=False, write_plan=True)
 
 
 def _folder_asked(args) -> Path | None:
     if isinstance(args.resume, str):  # tatamu train --resume RUN_DIR
         if args.out is not None and Path(args.resume) != args.out:
-            raise UserError(f"--resume {args.resume} and --out {args.out} name two runs; give "
-                            "the run folder once (tatamu train --resume RUN_DIR)")
+            raise UserError(_("--resume {resume} and --out {out} name two runs; give the run "
+                              "folder once (tatamu train --resume RUN_DIR)",
+                              resume=args.resume, out=args.out))
         return Path(args.resume)
     return args.out
 
@@ -112,15 +114,16 @@ def _resume(args, folder: Path | None, given: dict) -> int:
     from ...training.plan import TrainingPlan
 
     if folder is None:
-        raise UserError("--resume needs --out RUN_DIR (the run to continue): "
-                        "tatamu train --resume RUN_DIR")
+        raise UserError(_("--resume needs --out RUN_DIR (the run to continue): tatamu train "
+                          "--resume RUN_DIR"))
     saved_plan = runs.read_plan(folder) if folder.is_dir() else None
     if saved_plan is not None and not (folder / runs.LAST).is_file():
         # Stopped before its first checkpoint (killed while loading, say): nothing was
         # trained, so continuing the plan is starting it.
         plan = TrainingPlan.from_json(saved_plan).continued_with(given)
         if not args.quiet:
-            print(f"nothing trained yet in {folder}: starting its plan", file=sys.stderr)
+            print(_("nothing trained yet in {folder}: starting its plan", folder=folder),
+                  file=sys.stderr)
         return _train(args, plan, folder, resume=False, write_plan=True)
     runs.check_resumable(folder)
     plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder)
@@ -145,9 +148,9 @@ def _plan_of_older_run(folder: Path):
     meta = checkpoint.read(folder / runs.LAST).meta
     command = meta.get("command")
     if not (isinstance(command, list) and command[:1] == ["train"]):
-        raise UserError(f"{folder} has no {runs.PLAN} and no recorded tatamu train command "
-                        "(was it made by fit()?); resume it from Python with fit(..., "
-                        "resume=True)")
+        raise UserError(_("{folder} has no {plan} and no recorded tatamu train command (was it "
+                          "made by fit()?); resume it from Python with fit(..., resume=True)",
+                          folder=folder, plan=runs.PLAN))
     args = build_parser().parse_args(command)
     old = {f.name: getattr(args, f.name) for f in _plan_fields() if hasattr(args, f.name)}
     threads = (meta.get("train_state") or {}).get("threads")

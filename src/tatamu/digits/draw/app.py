@@ -18,6 +18,7 @@ import numpy as np
 
 from ...checkpoint import store as checkpoint
 from ...errors import DataError
+from ...i18n import _
 from ...layers.padding import pad
 from ...learn.explain import format_number
 from ...viz.probe import conv_layers, layer_outputs, map_layers
@@ -88,13 +89,13 @@ class DrawApp:
         output (the sum is checked against it, never computed instead of it).
         """
         if self.first_conv is None:
-            raise RequestError("this model has no convolution layer to explain")
+            raise RequestError(_("this model has no convolution layer to explain"))
         picture, skip = self._read(payload)
         with self.lock:  # the cached input and maps belong to this very picture
             key = (payload["image"], tuple(sorted(skip)))
             if self._last is None or self._last[0] != key:
                 self._run(payload["image"], picture, skip)
-            _, x, outputs = self._last
+            _key, x, outputs = self._last
         layer = self.model.layers[self.first_conv]
         fmap = outputs[self.first_conv][0]  # (FN, OH, OW)
         c, i, j = (_index(payload, k, n) for k, n in zip(("channel", "row", "col"),
@@ -111,25 +112,27 @@ class DrawApp:
 
     def _read(self, payload: Any) -> tuple[bytes, list[str]]:
         if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
-            raise RequestError('expected a JSON object {"image": "data:image/png;base64,..."}')
+            raise RequestError(_("expected a JSON object {\"image\": "
+                                 "\"data:image/png;base64,...\"}"))
         match = DATA_URL.fullmatch(payload["image"].strip())
         if not match:
-            raise RequestError('"image" must be a data URL: data:image/png;base64,...')
+            raise RequestError(_("\"image\" must be a data URL: data:image/png;base64,..."))
         try:
             picture = base64.b64decode("".join(match["data"].split()), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise RequestError(f'"image" is not valid base64 ({exc})') from None
+            raise RequestError(_("\"image\" is not valid base64 ({exc})", exc=exc)) from None
         skip = payload.get("skip", [])
         if not isinstance(skip, list) or not all(s in OPTIONAL_STEPS for s in skip):
-            raise RequestError(f'"skip" must be a list of step names from: '
-                               f'{", ".join(OPTIONAL_STEPS)}')
+            raise RequestError(_("\"skip\" must be a list of step names from: {optional_steps}",
+                                 optional_steps=", ".join(OPTIONAL_STEPS)))
         return picture, skip
 
 
 def _index(payload: dict, key: str, size: int) -> int:
     value = payload.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < size:
-        raise RequestError(f'"{key}" must be a whole number from 0 to {size - 1}')
+        raise RequestError(_("\"{key}\" must be a whole number from 0 to {value}",
+                             key=key, value=size - 1))
     return value
 
 

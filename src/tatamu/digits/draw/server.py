@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any
 
 from ...errors import ConfigError, DataError
+from ...i18n import _
 from .app import DrawApp, RequestError
 
 #: The largest request body read (a 280x280 canvas PNG is 10-40 kB).
@@ -182,13 +183,14 @@ def make_server(app: DrawApp, host: str = "127.0.0.1", port: int = 8000) -> Draw
         return DrawServer((host, port), app)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on {host} is already in use; choose another with "
-                              f"--port N (or stop what is using it)") from None
+            raise ConfigError(_("port {port} on {host} is already in use; choose another with "
+                                "--port N (or stop what is using it)", port=port,
+                                host=host)) from None
         if exc.errno in (errno.EACCES, errno.EPERM):
-            raise ConfigError(f"not allowed to listen on port {port}; ports under 1024 need "
-                              f"root: choose --port 8000 or above") from None
-        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
-                          f"check --host") from None
+            raise ConfigError(_("not allowed to listen on port {port}; ports under 1024 need "
+                                "root: choose --port 8000 or above", port=port)) from None
+        raise ConfigError(_("cannot listen on {host}:{port} ({strerror}); check --host",
+                            host=host, port=port, strerror=exc.strerror or exc)) from None
 
 
 def serve(server: DrawServer, ready: threading.Event | None = None) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+from ...i18n import _
 from . import affine, conv, pool, relu, softmax
 from .harness import ROUNDINGS, Harness, run_checks
 from .loading import (
@@ -48,7 +49,8 @@ def resolve_kind(kind: str) -> str:
     key = kind.lower().replace("-", "").replace("_", "")
     key = ALIASES.get(key, key)
     if key not in KINDS:
-        raise LearnerCodeError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise LearnerCodeError(_("unknown kind {kind!r}; choose one of {kinds}",
+                                 kind=kind, kinds=', '.join(KINDS)))
     return key
 
 
@@ -77,12 +79,12 @@ def detect_kind(cls: type) -> tuple[str, str]:
     if len(forward) >= 2:
         return "softmax", f"detected from forward({', '.join(forward)})"
     name = cls.__name__.lower()
-    for kind, (_, _, names) in KINDS.items():
+    for kind, (_what, _checks, names) in KINDS.items():
         if any(n.lower() in name for n in names):
             return kind, f"detected from the class name {cls.__name__}"
     raise LearnerCodeError(
-        f"cannot tell what kind of layer {cls.__name__} is (from {shown} and its name); "
-        f"say it with --kind ({', '.join(KINDS)})")
+        _("cannot tell what kind of layer {cls} is (from {shown} and its name); say it with "
+          "--kind ({kinds})", cls=cls.__name__, shown=shown, kinds=', '.join(KINDS)))
 
 
 def check_class(cls: type, kind: str | None = None, *, rounding: str = "strict",
@@ -93,12 +95,13 @@ def check_class(cls: type, kind: str | None = None, *, rounding: str = "strict",
     exception, as tatamu), ``"floor"`` the book's floored output.
     """
     if rounding not in ROUNDINGS:
-        raise LearnerCodeError(f"rounding must be one of {ROUNDINGS}; got {rounding!r}")
+        raise LearnerCodeError(_("rounding must be one of {roundings}; got {rounding!r}",
+                                 roundings=ROUNDINGS, rounding=rounding))
     if kind is None:
         kind, how = detect_kind(cls)
     else:
         kind, how = resolve_kind(kind), "as asked"
-    _, checks, _ = KINDS[kind]
+    _what, checks, _names = KINDS[kind]
     if files is None:
         source = inspect.getsourcefile(cls) if hasattr(cls, "__module__") else None
         files = [Path(source)] if source else []

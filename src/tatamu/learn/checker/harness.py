@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...i18n import _
 from .compare import LearnerError, describe, mismatch
 from .report import Check
 
@@ -39,7 +40,8 @@ class Harness:
             return fn(*args)
         except Exception as exc:  # anything the learner's code raises
             where = what or getattr(fn, "__qualname__", None) or "the layer"
-            raise LearnerError(f"{where} raised {describe(exc, self.files)}", exc) from None
+            raise LearnerError(_("{where} raised {describe}",
+                                 where=where, describe=describe(exc, self.files)), exc) from None
 
     def new(self, *args):
         """The learner's class built with the book's positional arguments (copied)."""

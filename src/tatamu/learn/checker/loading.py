@@ -20,6 +20,7 @@ import types
 from pathlib import Path
 
 from ...errors import TatamuError
+from ...i18n import _
 from .compare import describe
 
 
@@ -102,7 +103,8 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
     path = Path(source)
     if source.endswith(".py") or path.exists() or "/" in source or "\\" in source:
         if not path.is_file():
-            raise LearnerCodeError(f"no such file: {source} (give FILE.py:ClassName)")
+            raise LearnerCodeError(_("no such file: {source} (give FILE.py:ClassName)",
+                                     source=source))
         name = f"_tatamu_learner_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -111,18 +113,20 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         try:
             spec.loader.exec_module(module)
         except SyntaxError as exc:
-            raise LearnerCodeError(f"could not import {path.name}: SyntaxError: {exc.msg} "
-                                   f"({Path(exc.filename or path).name}, line {exc.lineno})"
+            raise LearnerCodeError(_("could not import {name}: SyntaxError: {msg} ({file}, "
+                                     "line {lineno})",
+                                     name=path.name, msg=exc.msg,
+                                     file=Path(exc.filename or path).name, lineno=exc.lineno)
                                    ) from None
         except (Exception, SystemExit) as exc:  # anything the learner's file raised
-            raise LearnerCodeError(f"could not import {path.name}: "
-                                   f"{describe(exc, [path])}") from None
+            raise LearnerCodeError(_("could not import {name}: {describe}",
+                                     name=path.name, describe=describe(exc, [path]))) from None
         return module, files
     try:
         module = importlib.import_module(source)
     except (Exception, SystemExit) as exc:
-        raise LearnerCodeError(f"could not import module {source}: {type(exc).__name__}: "
-                               f"{exc}") from None
+        raise LearnerCodeError(_("could not import module {source}: {type}: {exc}",
+                                 source=source, type=type(exc).__name__, exc=exc)) from None
     return module, [Path(module.__file__)] if getattr(module, "__file__", None) else []
 
 
@@ -137,10 +141,11 @@ def find_classes(module: types.ModuleType, name: str | None, source: str,
         found = [n for n in default_names if n in classes]
         if found and (every or len(found) == 1):
             return [classes[n] for n in found]
-        raise LearnerCodeError(f"name the class to check: {source}:ClassName (classes in the "
-                               f"file: {listed})")
+        raise LearnerCodeError(_("name the class to check: {source}:ClassName (classes in the "
+                                 "file: {listed})", source=source, listed=listed))
     value = getattr(module, name, None)
     if not inspect.isclass(value):
         what = "is not a class" if value is not None else "not found"
-        raise LearnerCodeError(f"{source}: class {name} {what}; classes in the file: {listed}")
+        raise LearnerCodeError(_("{source}: class {name} {what}; classes in the file: {listed}",
+                                 source=source, name=name, what=what, listed=listed))
     return [value]
