@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
-from ..i18n import _
+from ..i18n import N_, _
 from ..im2col import conv_output_size, im2col, window_geometry
 from ..layers import AvgPool2D, Conv2D, MaxPool2D
 from ..layers.padding import pad
@@ -29,7 +29,7 @@ SEED_INPUT = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], 
 SEED_FILTER = np.array([[2, 0, 1], [0, 1, 2], [1, 0, 2]], dtype=np.float64)
 #: The book's max-pooling example (Fig. 7-14): 2x2 windows, stride 2 -> [[2, 3], [4, 2]].
 POOL_INPUT = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]], dtype=np.float64)
-TOO_BIG = "  (too large to print whole: each window's numbers are shown below)"
+TOO_BIG = N_("  (too large to print whole: each window's numbers are shown below)")
 
 
 @dataclass
@@ -121,14 +121,14 @@ def explain_conv(input_size=(4, 4), kernel_size=(3, 3), stride=1, padding=0, *, 
     """
     (h, w), (kh, kw) = parse_size(input_size, "input"), parse_size(kernel_size, "kernel")
     s, p = parse_size(stride, "stride"), parse_size(padding, "padding")
-    lines = [f"Convolution: a {h}x{w} input ⊛ a {kh}x{kw} filter, padding {_pair(p)}, "
-             f"stride {_pair(s)}", ""]
-    lines += ["Step 1. The output size: how many positions the filter fits in", *size_lines(
+    lines = [_("Convolution: a {h}x{w} input ⊛ a {kh}x{kw} filter, padding {padding}, "
+               "stride {stride}", h=h, w=w, kh=kh, kw=kw, padding=_pair(p), stride=_pair(s)), ""]
+    lines += [_("Step 1. The output size: how many positions the filter fits in"), *size_lines(
         (h, w), (kh, kw), s, p), ""]
     oh, ow = _sizes((h, w), (kh, kw), s, p, rounding)
     x = _default(values, (h, w), SEED_INPUT, "values")
     f = _default(weights, (kh, kw), SEED_FILTER if (kh, kw) == (3, 3) else np.ones((kh, kw)),
-                 "filter values")
+                 _("filter values"))
     conv = Conv2D(1, 1, (kh, kw), s, p, rounding=rounding, dtype=np.float64)
     conv.W[...] = f
     conv.b[...] = bias
@@ -136,12 +136,13 @@ def explain_conv(input_size=(4, 4), kernel_size=(3, 3), stride=1, padding=0, *, 
     col = im2col(x[None, None], (kh, kw), s, p, rounding=rounding)  # (OH*OW, FH*FW)
     padded, is_pad = _padded(x, (kh, kw), s, p, rounding)
     fits = _fits(padded)  # else show each window's numbers only, not the whole input
-    lines += _side_by_side([f"input ({h}x{w})", *(_grid(x) if fits else [TOO_BIG])],
-                           [f"filter ({kh}x{kw})", *_grid(f)])
+    lines += _side_by_side([_("input ({h}x{w})", h=h, w=w), *(_grid(x) if fits else [_(TOO_BIG)])],
+                           [_("filter ({kh}x{kw})", kh=kh, kw=kw), *_grid(f)])
     if padded.shape != x.shape:
-        lines += ["", f"with padding {_pair(p)}: a border of zeros (shown as .) around the input"]
-    lines += ["", "Step 2. Slide the filter; at each position multiply the numbers on top of",
-              "each other and add them up (積和演算, multiply-add)", ""]
+        lines += ["", _("with padding {padding}: a border of zeros (shown as .) around the input",
+                        padding=_pair(p))]
+    lines += ["", *_("Step 2. Slide the filter; at each position multiply the numbers on top of\n"
+                     "each other and add them up (積和演算, multiply-add)").splitlines(), ""]
     windows = []
     for r, row in enumerate(col):
         i, j = divmod(r, ow)
@@ -153,15 +154,17 @@ def explain_conv(input_size=(4, 4), kernel_size=(3, 3), stride=1, padding=0, *, 
             terms = " + ".join(f"{format_number(a)}*{format_number(b)}"
                                for a, b in zip(row, f.ravel(), strict=True))
             with_bias = f" + {format_number(bias)}" if bias else ""
-            lines += [f"out[{i}, {j}]: the window at rows {top}-{top + kh - 1}, columns "
-                      f"{left}-{left + kw - 1} of the {'padded ' if p != (0, 0) else ''}input",
+            where = _("of the padded input") if p != (0, 0) else _("of the input")
+            lines += [_("out[{i}, {j}]: the window at rows {top}-{bottom}, columns {left}-{right} "
+                        "{where}", i=i, j=j, top=top, bottom=top + kh - 1, left=left,
+                        right=left + kw - 1, where=where),
                       *_side_by_side(_window_grid(padded, is_pad, top, left, kh, kw, fits),
                                      _grid(f), middle="⊛"),
                       *_wrap(f"  {terms}{with_bias} = {format_number(out[i, j])}"), ""]
     if len(col) > max_windows:
-        lines += [f"... and {len(col) - max_windows} more windows, the same way "
-                  f"(--max-windows shows more)", ""]
-    lines += [f"Step 3. The output ({oh}x{ow}), computed by tatamu.layers.Conv2D:",
+        lines += [_("... and {count} more windows, the same way (--max-windows shows more)",
+                    count=len(col) - max_windows), ""]
+    lines += [_("Step 3. The output ({oh}x{ow}), computed by tatamu.layers.Conv2D:", oh=oh, ow=ow),
               *_grid(out)]
     return Walkthrough("conv", lines, padded, is_pad, (kh, kw), windows, out, f)
 
@@ -179,10 +182,12 @@ def explain_pool(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, 
     (h, w), (kh, kw) = parse_size(input_size, "input"), parse_size(kernel_size, "kernel")
     s = (kh, kw) if stride is None else parse_size(stride, "stride")
     p = parse_size(padding, "padding")
-    name = "Max" if mode == "max" else "Average"
-    lines = [f"{name} pooling: a {h}x{w} input, {kh}x{kw} windows, stride {_pair(s)}, "
-             f"padding {_pair(p)}", ""]
-    lines += ["Step 1. The output size (the same formula as convolution)",
+    title = (_("Max pooling: a {h}x{w} input, {kh}x{kw} windows, stride {stride}, padding "
+               "{padding}") if mode == "max" else
+             _("Average pooling: a {h}x{w} input, {kh}x{kw} windows, stride {stride}, padding "
+               "{padding}"))
+    lines = [title.format(h=h, w=w, kh=kh, kw=kw, stride=_pair(s), padding=_pair(p)), ""]
+    lines += [_("Step 1. The output size (the same formula as convolution)"),
               *size_lines((h, w), (kh, kw), s, p), ""]
     oh, ow = _sizes((h, w), (kh, kw), s, p, rounding)
     x = _default(values, (h, w), POOL_INPUT, "values")
@@ -192,9 +197,10 @@ def explain_pool(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, 
     col = im2col(x[None, None], (kh, kw), s, p, rounding=rounding, pad_value=fill)
     padded, is_pad = _padded(x, (kh, kw), s, p, rounding, fill)
     fits = _fits(padded)
-    lines += [f"input ({h}x{w})", *(_grid(x) if fits else [TOO_BIG]), ""]
-    lines += [f"Step 2. Each window gives its {'largest' if mode == 'max' else 'mean'} value "
-              "(no weights to learn)", ""]
+    lines += [_("input ({h}x{w})", h=h, w=w), *(_grid(x) if fits else [_(TOO_BIG)]), ""]
+    lines += [_("Step 2. Each window gives its largest value (no weights to learn)")
+              if mode == "max" else
+              _("Step 2. Each window gives its mean value (no weights to learn)"), ""]
     windows = []
     for r, row in enumerate(col):
         i, j = divmod(r, ow)
@@ -204,13 +210,14 @@ def explain_pool(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, 
             seen = ", ".join("." if np.isinf(v) else format_number(v) for v in row)
             how = (f"max({seen})" if mode == "max" else
                    f"({' + '.join(format_number(v) for v in row)}) / {row.size}")
-            lines += [f"out[{i}, {j}]: rows {top}-{top + kh - 1}, columns {left}-{left + kw - 1}",
+            lines += [_("out[{i}, {j}]: rows {top}-{bottom}, columns {left}-{right}", i=i, j=j,
+                        top=top, bottom=top + kh - 1, left=left, right=left + kw - 1),
                       *_window_grid(padded, is_pad, top, left, kh, kw, fits),
                       f"  {how} = {format_number(out[i, j])}", ""]
     if len(col) > max_windows:
-        lines += [f"... and {len(col) - max_windows} more windows", ""]
-    lines += [f"Step 3. The output ({oh}x{ow}), computed by tatamu.layers."
-              f"{type(layer).__name__}:", *_grid(out)]
+        lines += [_("... and {count} more windows", count=len(col) - max_windows), ""]
+    lines += [_("Step 3. The output ({oh}x{ow}), computed by tatamu.layers.{layer}:", oh=oh,
+                ow=ow, layer=type(layer).__name__), *_grid(out)]
     return Walkthrough("pool", lines, padded, is_pad, (kh, kw), windows, out,
                        extra={"mode": mode})
 
@@ -228,14 +235,16 @@ def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
     for value, what in ((channels, "channels"), (batch, "batch")):
         positive_int(value, what)
     shape = (batch, channels, h, w)
-    lines = [f"im2col: each {kh}x{kw} window of a {'x'.join(map(str, shape))} input (N x C x H x W)"
-             f" becomes a row; stride {_pair(s)}, padding {_pair(p)}", ""]
-    lines += ["Step 1. How many windows: the output size", *size_lines((h, w), (kh, kw), s, p)]
+    lines = [_("im2col: each {kh}x{kw} window of a {shape} input (N x C x H x W) becomes a row; "
+               "stride {stride}, padding {padding}", kh=kh, kw=kw, shape="x".join(map(str, shape)),
+               stride=_pair(s), padding=_pair(p)), ""]
+    lines += [_("Step 1. How many windows: the output size"), *size_lines((h, w), (kh, kw), s, p)]
     oh, ow = _sizes((h, w), (kh, kw), s, p, "strict")
     n_rows, n_cols = batch * oh * ow, channels * kh * kw
-    lines += [f"  -> N*OH*OW = {batch}*{oh}*{ow} = {n_rows} rows, one per window "
-              f"(per image of the batch)",
-              f"  and C*FH*FW = {channels}*{kh}*{kw} = {n_cols} columns, one per filter weight",
+    lines += [_("  -> N*OH*OW = {batch}*{oh}*{ow} = {rows} rows, one per window (per image of "
+                "the batch)", batch=batch, oh=oh, ow=ow, rows=n_rows),
+              _("  and C*FH*FW = {channels}*{kh}*{kw} = {cols} columns, one per filter weight",
+                channels=channels, kh=kh, kw=kw, cols=n_cols),
               ""]
     x = (np.arange(np.prod(shape), dtype=np.float64).reshape(shape) if values is None
          else parse_values(values, shape, "values"))
@@ -243,29 +252,30 @@ def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
     for n in range(batch):
         for c in range(channels):
             lines += [f"x[{n}, {c}] ({h}x{w}):", *_grid(x[n, c]), ""]
-    lines += [f"Step 2. col = im2col(x, {kh}x{kw}, stride {_pair(s)}): shape {col.shape}", ""]
+    lines += [_("Step 2. col = im2col(x, {kh}x{kw}, stride {stride}): shape {shape}", kh=kh,
+                kw=kw, stride=_pair(s), shape=col.shape), ""]
     width = max(len(format_number(v)) for v in col.ravel())
     for r, row in enumerate(col[:max_rows]):
         n, rest = divmod(r, oh * ow)
         i, j = divmod(rest, ow)
-        where = (f"image {n}, " if batch > 1 else "") + (
-            f"rows {i * s[0]}-{i * s[0] + kh - 1}, cols {j * s[1]}-{j * s[1] + kw - 1}")
+        where = (_("image {n}, ", n=n) if batch > 1 else "") + _(
+            "rows {top}-{bottom}, cols {left}-{right}", top=i * s[0], bottom=i * s[0] + kh - 1,
+            left=j * s[1], right=j * s[1] + kw - 1)
         numbers = " ".join(format_number(v).rjust(width) for v in row)
-        lines.append(f"  row {r:>2} ({where}): {numbers}")
+        lines.append(_("  row {r:>2} ({where}): {numbers}", r=r, where=where, numbers=numbers))
     if len(col) > max_rows:
-        lines.append(f"  ... {len(col) - max_rows} more rows")
-    lines += ["", "Step 3. Why: with FN filters W of shape (FN, C, FH, FW) the whole "
-              "convolution is",
-              "one matrix product:",
+        lines.append(_("  ... {count} more rows", count=len(col) - max_rows))
+    lines += ["", *_("Step 3. Why: with FN filters W of shape (FN, C, FH, FW) the whole "
+                     "convolution is\none matrix product:").splitlines(),
               f"  col {col.shape} @ W.reshape(FN, {n_cols}).T ({n_cols}, FN) -> "
               f"({n_rows}, FN)",
               f"  -> reshape (N, OH, OW, FN) = ({batch}, {oh}, {ow}, FN)",
               f"  -> transpose(0, 3, 1, 2) -> (N, FN, OH, OW) = ({batch}, FN, {oh}, {ow})",
-              f"col holds {col.size:,} numbers for an input of {x.size:,} "
-              f"({col.size / x.size:.2f}x as many): where windows",
-              "overlap, a pixel is copied into several rows. That is the price of one big "
-              "matrix",
-              "product (and where the seeds' MemoryError on 10,000 images came from)."]
+              *_("col holds {col_size:,} numbers for an input of {x_size:,} ({ratio:.2f}x as "
+                 "many): where windows\noverlap, a pixel is copied into several rows. That is the "
+                 "price of one big matrix\nproduct (and where the seeds' MemoryError on 10,000 "
+                 "images came from).", col_size=col.size, x_size=x.size,
+                 ratio=col.size / x.size).splitlines()]
     padded, is_pad = _padded(x[0, 0], (kh, kw), s, p, "strict")
     windows = [Window(divmod(r, ow), divmod(r, ow)[0] * s[0], divmod(r, ow)[1] * s[1],
                       col[r, :kh * kw].reshape(kh, kw), float("nan"))
@@ -283,9 +293,9 @@ def size_lines(input_hw, kernel_hw, stride, padding) -> list[str]:
         value = room / s + 1
         note = ""
         if room < 0:
-            note = "  <- the filter does not fit"
+            note = _("  <- the filter does not fit")
         elif room % s:
-            note = "  <- not a whole number"
+            note = _("  <- not a whole number")
         lines.append(f"  O{axis} = ({axis} + 2P - F{axis}) / S + 1 = ({size} + 2*{p} - {k}) / "
                      f"{s} + 1 = {room} / {s} + 1 = {format_number(value)}{note}")
     return lines

@@ -14,7 +14,7 @@ import time
 from typing import Any, TextIO
 
 from ..errors import ConfigError
-from ..i18n import _
+from ..i18n import N_, _, ngettext
 
 
 class Callback:
@@ -28,8 +28,8 @@ class Callback:
 
 
 #: The hint a notebook without ipywidgets gets, once per Python process.
-WIDGETS_HINT = ("tatamu: for a live progress bar in this notebook, install ipywidgets "
-                "(pip install ipywidgets) and restart the kernel; until then, one line per epoch")
+WIDGETS_HINT = N_("tatamu: for a live progress bar in this notebook, install ipywidgets (pip "
+                  "install ipywidgets) and restart the kernel; until then, one line per epoch")
 _hinted = False
 
 
@@ -106,34 +106,35 @@ class ProgressBar(Callback):
             _hint_once(self.stream)
         if not self.interactive:
             print(
-                _("training {num_params:,} parameters on {num_train:,} samples, {epochs} "
-                  "epoch{value}, batch {batch_size}",
-                  num_params=info['num_params'], num_train=info['num_train'],
-                  epochs=info['epochs'], value='s' if info['epochs'] != 1 else '',
-                  batch_size=info['batch_size']),
+                ngettext("training {params:,} parameters on {samples:,} samples, {n} epoch, "
+                         "batch {batch}", "training {params:,} parameters on {samples:,} "
+                         "samples, {n} epochs, batch {batch}", info["epochs"],
+                         params=info["num_params"], samples=info["num_train"],
+                         batch=info["batch_size"]),
                 file=self.stream,
                 flush=True,
             )
 
     def on_epoch_begin(self, epoch, num_batches):
         self._start, self._seen = time.perf_counter(), 0
-        desc = f"epoch {epoch}/{self.epochs}"
+        desc = _("epoch {epoch}/{epochs}", epoch=epoch, epochs=self.epochs)
         if self.display == "notebook":
             from tqdm.notebook import tqdm as notebook_tqdm
 
-            self.bar = notebook_tqdm(total=num_batches, desc=desc, unit="batch", leave=True)
+            self.bar = notebook_tqdm(total=num_batches, desc=desc, unit=_("batch"), leave=True)
         elif self.display == "terminal":
             from tqdm import tqdm
 
-            self.bar = tqdm(total=num_batches, desc=desc, unit="batch", file=self.stream,
+            self.bar = tqdm(total=num_batches, desc=desc, unit=_("batch"), file=self.stream,
                             leave=True, dynamic_ncols=True)
 
     def on_batch_end(self, epoch, batch, logs):
         self._seen += logs["batch_size"]
         if self.bar is not None:
             rate = self._seen / max(time.perf_counter() - self._start, 1e-9)
-            self.bar.set_postfix(loss=f"{logs['loss']:.4f}", acc=f"{logs['accuracy']:.3f}",
-                                 img_s=f"{rate:,.0f}", refresh=False)
+            self.bar.set_postfix({_("loss"): f"{logs['loss']:.4f}",
+                                  _("acc"): f"{logs['accuracy']:.3f}",
+                                  _("img_s"): f"{rate:,.0f}"}, refresh=False)
             self.bar.update(1)
 
     def on_epoch_end(self, epoch, logs):
@@ -156,13 +157,16 @@ def _hint_once(stream: TextIO) -> None:
     global _hinted
     if not _hinted:
         _hinted = True
-        print(WIDGETS_HINT, file=stream, flush=True)
+        print(_(WIDGETS_HINT), file=stream, flush=True)
 
 
 def format_epoch(logs: dict[str, Any]) -> str:
     """One line: train loss/accuracy, validation loss/accuracy if any, speed."""
-    parts = [f"loss {logs['train_loss']:.4f}", f"acc {logs['train_accuracy']:.4f}"]
+    parts = [_("loss {loss:.4f}", loss=logs["train_loss"]),
+             _("acc {accuracy:.4f}", accuracy=logs["train_accuracy"])]
     if logs.get("val_loss") is not None:
-        parts += [f"val_loss {logs['val_loss']:.4f}", f"val_acc {logs['val_accuracy']:.4f}"]
-    parts.append(f"{logs['images_per_s']:,.0f} img/s, {logs['epoch_time']:.1f} s")
+        parts += [_("val_loss {loss:.4f}", loss=logs["val_loss"]),
+                  _("val_acc {accuracy:.4f}", accuracy=logs["val_accuracy"])]
+    parts.append(_("{rate:,.0f} img/s, {seconds:.1f} s", rate=logs["images_per_s"],
+                   seconds=logs["epoch_time"]))
     return ", ".join(parts)

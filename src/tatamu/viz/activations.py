@@ -56,7 +56,7 @@ def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path | None 
                 fontsize=10)
     for ax, name in zip(axes[1:], names, strict=True):
         _draw_layer(fig, ax, model, name, maps[name])
-    fig.suptitle("feature maps: each conv/pool layer's output channels for this input",
+    fig.suptitle(_("feature maps: each conv/pool layer's output channels for this input"),
                  fontsize=11)
     return finish(fig, path)
 
@@ -65,21 +65,22 @@ def _draw_layer(fig, ax, model: Sequential, name: str, m: np.ndarray) -> None:
     layer = model.layers[name]
     shape = model.output_shapes[list(model.layers).index(name)]
     size = "x".join(str(s) for s in shape[1:])
-    shown = "" if len(m) == shape[0] else f", first {len(m)} shown"
+    shown = "" if len(m) == shape[0] else _(", first {count} shown", count=len(m))
     signed = bool(np.min(m) < 0)
     cmap, vmin, vmax = ("RdBu_r", -symmetric_limit(m), symmetric_limit(m)) if signed else (
         "gray", 0.0, max(float(np.max(m)), 1e-12))
     if m.ndim == 3:
-        _, cols = grid_shape(len(m))
+        _rows, cols = grid_shape(len(m))
         image = draw_mosaic(ax, m, cols, [str(i) for i in range(len(m))], cmap=cmap,
                             vmin=vmin, vmax=vmax, fontsize=6)
     else:  # (C, L): one row per channel
         image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
                           interpolation="nearest")
-        ax.set_ylabel("channel")
-        ax.set_xlabel("position")
-    ax.set_title(f"{name} ({type(layer).__name__}{_after(model, name)}): {shape[0]} channels "
-                 f"of {size}{shown}", fontsize=10)
+        ax.set_ylabel(_("channel"))
+        ax.set_xlabel(_("position"))
+    ax.set_title(_("{name} ({type}{after}): {shape} channels of {size}{shown}",
+                   name=name, type=type(layer).__name__, after=_after(model, name),
+                   shape=shape[0], size=size, shown=shown), fontsize=10)
     fig.colorbar(image, ax=ax, shrink=0.9, label="activation")
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..i18n import N_, _
 from .figure import finish, new_figure
 
 #: The pictures of :class:`tatamu.digits.images.PreparedDigit` shown, with their titles.
-PANELS = (("original", "original"), ("crop", "cropped to the ink"),
-          ("stroke", "stroke width normalised"), ("fit", "fitted (longer side)"),
-          ("input", "what the model sees"))
+PANELS = (("original", N_("original")), ("crop", N_("cropped to the ink")),
+          ("stroke", N_("stroke width normalised")), ("fit", N_("fitted (longer side)")),
+          ("input", N_("what the model sees")))
 
 
 def plot_digit_steps(recognition, path: str | Path | None = None, title: str = ""):
@@ -33,13 +34,13 @@ def plot_digit_steps(recognition, path: str | Path | None = None, title: str = "
     for ax, (key, text) in zip(axes, panels, strict=False):
         picture = pictures[key]
         ax.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"{text}\n{picture.shape[1]}x{picture.shape[0]}", fontsize=9)
+        ax.set_title(f"{_(text)}\n{picture.shape[1]}x{picture.shape[0]}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     bars = axes[-1]
     probs = recognition.probabilities
     names = [str(i) for i in range(len(probs))]
-    for index, name, _ in recognition.top:
+    for index, name, _probability in recognition.top:
         names[index] = name
     colours = ["#d62728" if i == recognition.prediction else "#7f7f7f" for i in range(len(probs))]
     bars.barh(np.arange(len(probs)), probs, color=colours)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..i18n import _
 from ..model import Sequential
 from .figure import draw_mosaic, draw_sample, finish, grid_shape, new_figure, symmetric_limit
 from .probe import dream, find_layer, saliency_map
@@ -59,18 +60,18 @@ def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path | None = No
             ax.set_xticks([])
             ax.set_yticks([])
     if grad.ndim == 2:
-        ax_mag.set_title("where the score is sensitive\n(high = changing this value matters)",
+        ax_mag.set_title(_("where the score is sensitive\n(high = changing this value matters)"),
                          fontsize=9)
-        ax_sign.set_title(f"which way: > 0 = a larger value here\nraises the score for "
-                          f"{names[target]}", fontsize=9)
+        ax_sign.set_title(_("which way: > 0 = a larger value here\nraises the score for {names}",
+                            names=names[target]), fontsize=9)
     else:
-        ax_mag.set_title("where the score is sensitive\n(bright = changing this pixel matters)",
+        ax_mag.set_title(_("where the score is sensitive\n(bright = changing this pixel matters)"),
                          fontsize=9)
-        ax_sign.set_title(f"which way: red = brighter here raises\nthe score for "
-                          f"{names[target]}, blue = lowers it", fontsize=9)
-    how = f", averaged over {smooth} noisy copies (SmoothGrad)" if smooth else ""
-    fig.suptitle(f"saliency: gradient of the class score for {names[target]} with respect to "
-                 f"the input{how}", fontsize=11)
+        ax_sign.set_title(_("which way: red = brighter here raises\nthe score for {names}, blue "
+                            "= lowers it", names=names[target]), fontsize=9)
+    how = _(", averaged over {smooth} noisy copies (SmoothGrad)", smooth=smooth) if smooth else ""
+    fig.suptitle(_("saliency: gradient of the class score for {names} with respect to the "
+                   "input{how}", names=names[target], how=how), fontsize=11)
     return finish(fig, path)
 
 
@@ -99,7 +100,7 @@ def plot_dream(model: Sequential, layer: str, channels: list[int] | None = None,
     ax = fig.add_subplot()
     if x.ndim == 4 and x.shape[1] == 1:
         image = draw_mosaic(ax, x[:, 0], cols, labels, vmin=0, vmax=1, fontsize=7)
-        fig.colorbar(image, ax=ax, shrink=0.8, label="pixel (0 black, 1 white)",
+        fig.colorbar(image, ax=ax, shrink=0.8, label=_("pixel (0 black, 1 white)"),
                      panchor=False)  # keep the tiles centred, not pushed to the colour bar
     else:  # several input channels or a 1-D signal: one small plot per channel
         ax.remove()
@@ -109,8 +110,9 @@ def plot_dream(model: Sequential, layer: str, channels: list[int] | None = None,
         for a, xi, label in zip(sub, x, labels, strict=False):
             a.set_axis_on()
             draw_sample(a, xi, label, fontsize=7)
-    what = "class" if last else "channel"
-    fig.suptitle(f"what excites each {what} of {layer}: inputs found by gradient ascent "
-                 f"({steps} steps from dark noise)\nlabel = {what}: its final "
-                 f"{'score' if last else 'mean positive activation'}", fontsize=10)
+    title = (_("what excites each class of {layer}: inputs found by gradient ascent ({steps} "
+               "steps from dark noise)\nlabel = class: its final score") if last else
+             _("what excites each channel of {layer}: inputs found by gradient ascent ({steps} "
+               "steps from dark noise)\nlabel = channel: its final mean positive activation"))
+    fig.suptitle(title.format(layer=layer, steps=steps), fontsize=10)
     return finish(fig, path)

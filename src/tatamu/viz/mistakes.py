@@ -72,11 +72,13 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray,
                      fontsize=7 if long_names else 8, color="firebrick")
     total = len(labels)
     if len(wrong) == 0:
-        axes[0].text(0.5, 0.5, "no mistakes", ha="center", va="center", fontsize=12)
-    shown_text = (f"; the {len(shown)} most confident mistakes, most confident first"
+        axes[0].text(0.5, 0.5, _("no mistakes"), ha="center", va="center", fontsize=12)
+    shown_text = (_("; the {count} most confident mistakes, most confident first",
+                    count=len(shown))
                   if len(wrong) else "")
-    fig.suptitle(f"{len(wrong):,} of {total:,} test images misclassified "
-                 f"({100 * len(wrong) / total:.1f}%){shown_text}", fontsize=10)
+    fig.suptitle(_("{wrong:,} of {total:,} test images misclassified ({percent:.1f}%)"
+                   "{shown_text}", wrong=len(wrong), total=total,
+                   percent=100 * len(wrong) / total, shown_text=shown_text), fontsize=10)
     return finish(fig, path)
 
 
@@ -107,12 +109,13 @@ def plot_confusion(probs: np.ndarray, labels: np.ndarray, path: str | Path | Non
     ax.set_xticks(range(k), names, rotation=45 if long_names else 0,
                   ha="right" if long_names else "center")
     ax.set_yticks(range(k), names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    fig.colorbar(image, ax=ax, shrink=0.85, label="images (log scale)")
+    ax.set_xlabel(_("predicted class"))
+    ax.set_ylabel(_("true class"))
+    fig.colorbar(image, ax=ax, shrink=0.85, label=_("images (log scale)"))
     accuracy = np.trace(matrix) / max(1, matrix.sum())
-    ax.set_title(title or f"confusion matrix: {matrix.sum():,} test images, accuracy "
-                 f"{100 * accuracy:.2f}%\n(diagonal = correct; red numbers = mistakes)",
+    ax.set_title(title or _("confusion matrix: {images:,} test images, accuracy "
+                            "{accuracy:.2f}%\n(diagonal = correct; red numbers = mistakes)",
+                            images=matrix.sum(), accuracy=100 * accuracy),
                  fontsize=10)
     return finish(fig, path)
 

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..i18n import _
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -97,7 +99,7 @@ def plot_history(history: dict[str, Any], path: str | Path | None = None,
                      label="test")
         ax_acc.plot(val_epochs, [100 * v for v in history["val_accuracy"] if v is not None],
                     "s-", label="test")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_loss.set(xlabel=_("epoch"), ylabel=_("cross-entropy loss"), title=_("loss"))
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(True, alpha=0.3)

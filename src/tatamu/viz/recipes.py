@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets.augment import Augment
+from ..i18n import _
 from .figure import DPI, draw_mosaic, finish, new_figure
 
 
@@ -63,7 +64,7 @@ def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = No
     if ymin is not None:
         ax.set_ylim(bottom=ymin)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(_("test accuracy (%)"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     if title:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checkpoint import store as ckpt
 from ..errors import ConfigError, DataError, Fix, Name
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..training import run
 
 #: What ``show`` can draw, in the order the CLI lists them.
@@ -74,8 +74,9 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
         from .plots import plot_history
 
         history = run.read_history(path, saved.meta)
-        title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
-                 "train = mean over each epoch's batches, test = after each epoch")
+        title = _("{model} on {dataset}: train = mean over each epoch's batches, test = after "
+                  "each epoch", model=saved.meta.get("model_name", "model"),
+                  dataset=ctx.dataset or _("its data"))
         return plot_history(history, output_path(out, "curves.png"), title=title)
     from .gradients import plot_dream
     from .probe import conv_layers
@@ -134,7 +135,8 @@ class _Context:
                                     index=index, dataset=self.dataset, n_xt=len(xt),
                                     value=len(xt) - 1))
             true = self.names[int(yt[index])] if self.names else str(yt[index])
-            return xt[index], f"{self.dataset} test image #{index}, true {true}", str(index)
+            return xt[index], _("{dataset} test image #{index}, true {true}",
+                                dataset=self.dataset, index=index, true=true), str(index)
         from ..digits.images import load_image_for
 
         file = Path(text)
@@ -160,8 +162,8 @@ def _after_label(meta: dict[str, Any]) -> str:
     history = meta.get("history") or {}
     epochs, accuracy = history.get("epoch") or [], history.get("val_accuracy") or []
     if not epochs:
-        return "after training"
-    label = f"after training: {epochs[-1]} epoch{'s' if epochs[-1] != 1 else ''}"
+        return _("after training")
+    label = ngettext("after training: {n} epoch", "after training: {n} epochs", epochs[-1])
     if accuracy and accuracy[-1] is not None:
-        label += f", test accuracy {100 * accuracy[-1]:.1f}%"
+        label += _(", test accuracy {accuracy:.1f}%", accuracy=100 * accuracy[-1])
     return label

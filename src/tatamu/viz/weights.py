@@ -29,19 +29,21 @@ CMAP = "RdBu_r"  # red positive, white zero, blue negative
 
 
 def plot_filters(model: Sequential, path: str | Path | None = None, *, layer: str | None = None,
-                 initial: Sequential | None = None, after: str = "after training",
+                 initial: Sequential | None = None, after: str | None = None,
                  max_filters: int = 64, max_channels: int = 16, title: str = "") -> Figure | Path:
     """Draw the filters of ``layer`` (default: the first convolution): saved to ``path``
     (returned), or, with no path, returned as the Figure.
 
     For a layer whose input has one channel (the first layer on MNIST) every filter is one
     tile. With ``initial`` (the model before training: ``initial.npz`` of a run) the picture
-    has three panels: the filters before training, after (labelled ``after``), and the change
+    has three panels: the filters before training, after (labelled ``after``, by default
+    "after training" in the current language), and the change
     that training made. With He initialisation the random start is large and the change is
     where the learned strokes show; with the book's small ``init=0.01`` "after" looks like the
     change. For more input channels the grid has a row per filter and a column per channel
     (up to ``max_filters`` x ``max_channels``). Red is positive, blue negative, white zero.
     """
+    after = _("after training") if after is None else after  # in the language of the call
     name = layer or _first_conv(model)
     weights = _filter_weights(model, name)
     before = _filter_weights(initial, name) if initial is not None else None
@@ -50,7 +52,8 @@ def plot_filters(model: Sequential, path: str | Path | None = None, *, layer: st
                             "{expected}: it is from another architecture",
                             name=name, shape=before.shape, expected=weights.shape))
     fn, c, fh, fw = weights.shape
-    spec = f"{fn} filters of {c}x{fh}x{fw}" if fh > 1 else f"{fn} filters of {c}x{fw}"
+    spec = (_("{fn} filters of {c}x{fh}x{fw}", fn=fn, c=c, fh=fh, fw=fw) if fh > 1 else
+            _("{fn} filters of {c}x{fw}", fn=fn, c=c, fw=fw))
     if c == 1:
         return _plot_single_channel(weights, before, path, name, spec, after, title)
     return _plot_per_channel(weights[:max_filters, :max_channels], path, name, spec, title,
@@ -58,20 +61,21 @@ def plot_filters(model: Sequential, path: str | Path | None = None, *, layer: st
 
 
 def _plot_single_channel(weights, before, path, name, spec, after, title) -> Figure | Path:
-    fn, _, fh, fw = weights.shape
+    fn, _c, fh, fw = weights.shape
     rows, cols = grid_shape(fn)
     panels = [(after, weights)]
     if before is not None:
-        panels = [(f"before training: random initial weights (std {before.std():.2f})", before),
+        panels = [(_("before training: random initial weights (std {std:.2f})",
+                     std=before.std()), before),
                   (after, weights),
-                  ("the change training made (after - before), its own colour scale",
+                  (_("the change training made (after - before), its own colour scale"),
                    weights - before)]
     tile_w, tile_h = TILE_IN * max(1.0, fw / fh / 3), TILE_IN * max(1.0, fh / fw)
     panel_h = rows * tile_h * 1.45 + 0.45
     fig = new_figure(figsize=(cols * tile_w + 1.7, len(panels) * panel_h + 0.5),
                      layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
-    shared = symmetric_limit(*(w for _, w in panels[:2]))
+    shared = symmetric_limit(*(w for _label, w in panels[:2]))
     labels = [f"#{i}" for i in range(fn)]
     images = []
     for i, (ax, (label, w)) in enumerate(zip(axes, panels, strict=True)):
@@ -79,9 +83,9 @@ def _plot_single_channel(weights, before, path, name, spec, after, title) -> Fig
         images.append(draw_mosaic(ax, w[:, 0], cols, labels, cmap=CMAP, vmin=-vmax, vmax=vmax))
         ax.set_title(label, fontsize=10)
     weight_axes = list(axes[:2]) if len(panels) == 3 else list(axes)
-    fig.colorbar(images[0], ax=weight_axes, shrink=0.8, label="weight (red +, blue -, white 0)")
+    fig.colorbar(images[0], ax=weight_axes, shrink=0.8, label=_("weight (red +, blue -, white 0)"))
     if len(panels) == 3:
-        fig.colorbar(images[2], ax=axes[2], shrink=0.9, label="change in weight")
+        fig.colorbar(images[2], ax=axes[2], shrink=0.9, label=_("change in weight"))
     fig.suptitle(title or f"{name}: {spec}", fontsize=11)
     return finish(fig, path)
 
@@ -99,10 +103,11 @@ def _plot_per_channel(weights, path, name, spec, title, shown) -> Figure | Path:
                   fontsize=7)
     ax.set_yticks([i * (fh + gap) + (fh - 1) / 2 for i in range(fn)],
                   [str(i) for i in range(fn)], fontsize=7)
-    ax.set_xlabel("input channel (one slice of each filter per channel)")
-    ax.set_ylabel("filter (output channel)")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="weight (red +, blue -, white 0)")
-    more = "" if shown == (fn, c) else f" (first {shown[0]} filters x {shown[1]} channels)"
+    ax.set_xlabel(_("input channel (one slice of each filter per channel)"))
+    ax.set_ylabel(_("filter (output channel)"))
+    fig.colorbar(image, ax=ax, shrink=0.8, label=_("weight (red +, blue -, white 0)"))
+    more = "" if shown == (fn, c) else _(" (first {filters} filters x {channels} channels)",
+                                         filters=shown[0], channels=shown[1])
     fig.suptitle(title or f"{name}: {spec}{more}", fontsize=11)
     return finish(fig, path)
 

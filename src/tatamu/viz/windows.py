@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..i18n import _
 from ..learn.explain import Walkthrough, format_number
 from .figure import finish, grid_shape, new_figure
 
@@ -29,8 +30,9 @@ def plot_walkthrough(walk: Walkthrough, path: str | Path | None = None,
     if walk.kind == "im2col":
         return _plot_im2col(walk, path)
     windows = walk.windows[:max_windows]
-    extra = [("filter", walk.weights)] if walk.weights is not None else []
-    extra.append((f"output ({walk.output.shape[0]}x{walk.output.shape[1]})", walk.output))
+    extra = [(_("filter"), walk.weights)] if walk.weights is not None else []
+    extra.append((_("output ({oh}x{ow})", oh=walk.output.shape[0], ow=walk.output.shape[1]),
+                  walk.output))
     rows, cols = grid_shape(len(windows) + len(extra), max_cols=4)
     hp, wp = walk.padded.shape
     fig = new_figure(figsize=(cols * (wp * CELL_IN + 0.3), rows * (hp * CELL_IN + 0.6) + 0.5),
@@ -49,12 +51,12 @@ def plot_walkthrough(walk: Walkthrough, path: str | Path | None = None,
     for ax, (title, table) in zip(axes[len(windows):], extra, strict=False):
         _table(ax, table)
         ax.set_title(title, fontsize=10)
-    what = "convolution: multiply-add under the window" if walk.kind == "conv" else (
-        "pooling: the largest value of each window (red)" if walk.extra.get("mode") == "max"
-        else "pooling: the mean of each window")
-    more = f" (first {len(windows)} of {len(walk.windows)} windows)" if len(
-        walk.windows) > len(windows) else ""
-    pad_note = "; grey = padding" if walk.is_pad.any() else ""
+    what = _("convolution: multiply-add under the window") if walk.kind == "conv" else (
+        _("pooling: the largest value of each window (red)") if walk.extra.get("mode") == "max"
+        else _("pooling: the mean of each window"))
+    more = _(" (first {shown} of {count} windows)", shown=len(windows),
+             count=len(walk.windows)) if len(walk.windows) > len(windows) else ""
+    pad_note = _("; grey = padding") if walk.is_pad.any() else ""
     fig.suptitle(f"{walk.lines[0]}\n{what}{more}{pad_note}", fontsize=10)
     return finish(fig, path)
 
@@ -76,14 +78,16 @@ def _plot_im2col(walk: Walkthrough, path: str | Path | None) -> Figure | Path:
         win = walk.windows[pick]
         ax = fig.add_subplot(grid[0, k])
         _table(ax, walk.padded, walk.is_pad, [(win.top, win.left, kh, kw, COLOURS[k])])
-        ax.set_title(f"window {pick}: rows {win.top}-{win.top + kh - 1}, "
-                     f"cols {win.left}-{win.left + kw - 1}", fontsize=9)
+        ax.set_title(_("window {pick}: rows {top}-{bottom}, cols {left}-{right}", pick=pick,
+                       top=win.top, bottom=win.top + kh - 1, left=win.left,
+                       right=win.left + kw - 1), fontsize=9)
     ax_col = fig.add_subplot(grid[1, :])
     _table(ax_col, shown, None, [(pick, 0, 1, shown.shape[1], COLOURS[k])
                                  for k, pick in enumerate(picks)], fontsize=7)
-    more = f" (first {len(shown)} rows)" if len(shown) < len(col) else ""
-    ax_col.set_title(f"col = im2col(x): {col.shape[0]} x {col.shape[1]}, row k = window k, "
-                     f"read left to right, top to bottom{more}", fontsize=9)
+    more = _(" (first {count} rows)", count=len(shown)) if len(shown) < len(col) else ""
+    ax_col.set_title(_("col = im2col(x): {rows} x {cols}, row k = window k, read left to right, "
+                       "top to bottom{more}", rows=col.shape[0], cols=col.shape[1], more=more),
+                     fontsize=9)
     fig.suptitle(walk.lines[0], fontsize=10)
     return finish(fig, path)
 

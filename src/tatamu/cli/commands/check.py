@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 
-from ...i18n import _
+from ...i18n import N_, _
 from ...learn.checker import KINDS, LearnerCodeError, check_all, resolve_kind
 from ...learn.checker.harness import ROUNDINGS
 
-DESCRIPTION = """\
+DESCRIPTION = N_("""\
 Check your own layer class, written with the book's interface, against the seeds' worked
 examples, the output-size formula, tatamu's layers and numerical gradients.
 
@@ -23,26 +23,33 @@ WARNING: this imports and so RUNS the given file's code (its top-level statement
 you trust.
 
 Kinds and the interface expected (detected from __init__'s arguments, or give --kind):
-""" + "\n".join(f"  {kind:12s} {what}" for kind, (what, _, _) in KINDS.items()) + """
+""")
+INTERFACE = N_("""\
 Each has forward(x) and backward(dout) and keeps its gradients in dW, db (SoftmaxWithLoss:
 forward(x, t), backward(dout=1)). The file may import the book's helpers: if no 'common'
 package sits next to it, 'from common.util import im2col, col2im' (and common.functions,
 common.layers) resolve to tatamu's book-compatible versions.
 
-Exit status: 0 all checks pass, 1 a check fails, 2 the file or class cannot be loaded."""
+Exit status: 0 all checks pass, 1 a check fails, 2 the file or class cannot be loaded.""")
 
-EPILOG = """examples:
+EPILOG = N_("""examples:
   tatamu check my_layers.py:Convolution
   tatamu check common/layers.py                    (every layer class it recognises)
   tatamu check ch07/simple_layers.py:MyPool --kind pooling
-  tatamu check tatamu.layers.book:Convolution      (a module's dotted name works too)"""
+  tatamu check tatamu.layers.book:Convolution      (a module's dotted name works too)""")
+
+
+def description() -> str:
+    """The help's description in the current language (the kinds' interfaces listed)."""
+    kinds = "\n".join(f"  {kind:12s} {_(what)}" for kind, (what, *_rest) in KINDS.items())
+    return _(DESCRIPTION) + kinds + "\n" + _(INTERFACE)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "check", help=_("check your own Convolution/Pooling/Affine/Relu/SoftmaxWithLoss class "
                         "(runs the file's code)"),
-        description=DESCRIPTION, epilog=EPILOG,
+        description=description(), epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="FILE.py:ClassName",
                    help=_("the file and the class in it (runs the file); FILE.py alone checks "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from ...i18n import _
+from ...i18n import N_, _
 from . import affine, conv, pool, relu, softmax
 from .harness import ROUNDINGS, Harness, run_checks
 from .loading import (
@@ -34,11 +34,11 @@ from .report import Check, CheckReport
 #: kind -> (what it is, the checks, the arguments it is built with, usual class names)
 KINDS = {
     "convolution": ("Convolution(W, b, stride, pad)", conv.CHECKS, ["Convolution", "Conv"]),
-    "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", pool.CHECKS,
+    "pooling": (N_("Pooling(pool_h, pool_w, stride, pad), max pooling"), pool.CHECKS,
                 ["Pooling", "MaxPooling", "Pool"]),
     "affine": ("Affine(W, b)", affine.AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
     "relu": ("Relu()", relu.RELU_CHECKS, ["Relu", "ReLU"]),
-    "softmax": ("SoftmaxWithLoss() with forward(x, t) and backward(dout=1)",
+    "softmax": (N_("SoftmaxWithLoss() with forward(x, t) and backward(dout=1)"),
                 softmax.SOFTMAX_CHECKS, ["SoftmaxWithLoss", "SoftmaxCrossEntropy"]),
 }
 ALIASES = {"conv": "convolution", "pool": "pooling", "maxpool": "pooling", "linear": "affine",
@@ -71,17 +71,17 @@ def detect_kind(cls: type) -> tuple[str, str]:
     shown = f"__init__({', '.join(named)})"
     init = [a.lower() for a in named]
     if {"pool_h", "pool_w"} <= set(init) or (init[:2] and all("pool" in a for a in init[:2])):
-        return "pooling", f"detected from {shown}"
+        return "pooling", _("detected from {shown}", shown=shown)
     if len(init) >= 3 and init[:2] in (["w", "b"], ["weight", "bias"]):
-        return "convolution", f"detected from {shown}"
+        return "convolution", _("detected from {shown}", shown=shown)
     if len(init) == 2 and init in (["w", "b"], ["weight", "bias"]):
-        return "affine", f"detected from {shown}"
+        return "affine", _("detected from {shown}", shown=shown)
     if len(forward) >= 2:
-        return "softmax", f"detected from forward({', '.join(forward)})"
+        return "softmax", _("detected from forward({forward})", forward=", ".join(forward))
     name = cls.__name__.lower()
     for kind, (_what, _checks, names) in KINDS.items():
         if any(n.lower() in name for n in names):
-            return kind, f"detected from the class name {cls.__name__}"
+            return kind, _("detected from the class name {cls}", cls=cls.__name__)
     raise LearnerCodeError(
         _("cannot tell what kind of layer {cls} is (from {shown} and its name); say it with "
           "--kind ({kinds})", cls=cls.__name__, shown=shown, kinds=', '.join(KINDS)))
@@ -100,7 +100,7 @@ def check_class(cls: type, kind: str | None = None, *, rounding: str = "strict",
     if kind is None:
         kind, how = detect_kind(cls)
     else:
-        kind, how = resolve_kind(kind), "as asked"
+        kind, how = resolve_kind(kind), _("as asked")
     _what, checks, _names = KINDS[kind]
     if files is None:
         source = inspect.getsourcefile(cls) if hasattr(cls, "__module__") else None
@@ -146,7 +146,7 @@ def _check_source(target, class_name, kind, rounding, every: bool) -> list[Check
             report = check_class(cls, wanted, rounding=rounding, files=files,
                                  target=f"{source}:{cls.__name__}")
             if common.used:
-                report.notes.append(COMMON_NOTE)
+                report.notes.append(_(COMMON_NOTE))
             reports.append(report)
     return reports
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import _
 from ...layers import Linear
 from ..gradcheck import check_layer
 from .compare import LearnerError, diagnose, mismatch, same
@@ -34,7 +35,7 @@ def affine_hand(h: Harness) -> Check:
     """a hand example: [1, 2] @ [[1, 2, 3], [4, 5, 6]] + 1 -> 10 13 16"""
     got = h.forward(h.new(np.array(HAND_W), np.array(HAND_B)), np.array(HAND_X))
     return result(affine_hand.__doc__, mismatch(got, HAND_OUT, "out"),
-                  diagnose(got, [(lambda: np.array(HAND_OUT) - 1, "the bias is not added")]))
+                  diagnose(got, [(lambda: np.array(HAND_OUT) - 1, _("the bias is not added"))]))
 
 
 def affine_forward(h: Harness) -> Check:
@@ -49,12 +50,12 @@ def affine_forward(h: Harness) -> Check:
             if len(x_shape) == 2:
                 raise
             return result(affine_forward.__doc__, f"x {x_shape}, W {W_shape}: {exc}",
-                          "a (N, C, H, W) input must be flattened to (N, C*H*W) first: "
-                          "x = x.reshape(x.shape[0], -1), keeping x.shape for backward")
+                          _("a (N, C, H, W) input must be flattened to (N, C*H*W) first: x = "
+                            "x.reshape(x.shape[0], -1), keeping x.shape for backward"))
         problem = mismatch(got, linear_ref(W, b).forward(x), "out")
         if problem:
             return result(affine_forward.__doc__, f"x {x_shape}, W {W_shape}: {problem}",
-                          "flatten the input first: x = x.reshape(x.shape[0], -1)"
+                          _("flatten the input first: x = x.reshape(x.shape[0], -1)")
                           if len(x_shape) > 2 else "")
     return result(affine_forward.__doc__, None)
 
@@ -81,19 +82,21 @@ def affine_backward(h: Harness) -> Check:
 
 def affine_diagnosis(dx, dW, db, x, dx_ref, ref, dout) -> str:
     if getattr(dx, "shape", None) == dx_ref.reshape(len(x), -1).shape and x.ndim > 2:
-        return ("dx is (N, D) but x was " + str(x.shape) + ": restore the input's shape, "
-                "dx.reshape(*self.original_x_shape)")
+        return _("dx is (N, D) but x was {shape}: restore the input's shape, "
+                 "dx.reshape(*self.original_x_shape)", shape=x.shape)
     if not same(dx, dx_ref):
         return diagnose(dx, [(lambda: (dout @ ref.W).reshape(x.shape),
-                              "dx must be dout @ W.T")])
+                              _("dx must be dout @ W.T"))])
     if not same(dW, ref.dW):
         if getattr(dW, "shape", None) == ref.dW.T.shape:
-            return "dW is transposed: dW = x.T @ dout, shape (D, M) like W"
-        return diagnose(dW, [(lambda: ref.dW / len(x), "dW is divided by the batch size")])
+            return _("dW is transposed: dW = x.T @ dout, shape (D, M) like W")
+        return diagnose(dW, [(lambda: ref.dW / len(x), _("dW is divided by the batch size"))])
     if getattr(db, "shape", None) != ref.db.shape:
-        return (f"db has shape {getattr(db, 'shape', None)}: it must be {ref.db.shape}, dout "
-                f"summed over the batch: np.sum(dout, axis=0) (db summed over the wrong axis)")
-    return diagnose(db, [(lambda: ref.db / len(x), "db is the mean over the batch; use the sum")])
+        return _("db has shape {shape}: it must be {expected}, dout summed over the batch: "
+                 "np.sum(dout, axis=0) (db summed over the wrong axis)",
+                 shape=getattr(db, "shape", None), expected=ref.db.shape)
+    return diagnose(db, [(lambda: ref.db / len(x),
+                          _("db is the mean over the batch; use the sum"))])
 
 
 def affine_numerical(h: Harness) -> Check:
@@ -101,7 +104,7 @@ def affine_numerical(h: Harness) -> Check:
     rng = h.rng(40)
     layer = h.new(rng.standard_normal((12, 4)), rng.standard_normal(4))
     report = h.call(check_layer, layer, rng.standard_normal((3, 3, 2, 2)),
-                    what="the gradient check")
+                    what=_("the gradient check"))
     wrong = [e for e in report.errors if not e.passed]
     return result(affine_numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...i18n import _
+
 #: float64 comparisons (the learner's layer runs on float64 copies of the inputs)
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -34,17 +36,19 @@ def shape_of(value) -> str:
 def mismatch(got, want, name: str = "output", rtol: float = RTOL, atol: float = ATOL) -> str | None:
     """``None`` when ``got`` equals ``want`` within tolerance; else the first difference."""
     if got is None:
-        return f"{name} is None (nothing returned or assigned)"
+        return _("{name} is None (nothing returned or assigned)", name=name)
     if not isinstance(got, (np.ndarray, np.generic)):
-        return (f"{name} is a {type(got).__name__}, not a NumPy array (layers pass arrays on: "
-                f"np.asarray it, or drop the .tolist())")
+        return (_("{name} is a {type}, not a NumPy array (layers pass arrays on: np.asarray it, "
+                  "or drop the .tolist())", name=name, type=type(got).__name__))
     try:
         got_arr = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        return f"{name} is a {type(got).__name__}, not an array of numbers"
+        return _("{name} is a {type}, not an array of numbers", name=name,
+                 type=type(got).__name__)
     want = np.asarray(want, dtype=np.float64)
     if got_arr.shape != want.shape:
-        return f"{name} has shape {got_arr.shape}; expected {want.shape}"
+        return _("{name} has shape {shape}; expected {expected}",
+                 name=name, shape=got_arr.shape, expected=want.shape)
     # Differences below rounding at the array's own scale are not mistakes (a wrong index or
     # axis is off by O(1)). A layer that computes in float32 whatever it is given is held to
     # float32 accuracy here; keeping the input's dtype is a check of its own.
@@ -60,7 +64,8 @@ def mismatch(got, want, name: str = "output", rtol: float = RTOL, atol: float = 
     a, b = num(want[where]), num(got_arr[where])
     if a == b:  # equal to 6 digits: show more
         a, b = f"{want[where]:.12g}", f"{got_arr[where]:.12g}"
-    return f"{name}{list(where)}: expected {a}, got {b} ({len(bad)} of {want.size} values differ)"
+    return _("{name}{where}: expected {expected}, got {got} ({n_bad} of {size} values differ)",
+             name=name, where=list(where), expected=a, got=b, n_bad=len(bad), size=want.size)
 
 
 def same(got, want, rtol: float = RTOL, atol: float = ATOL) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import _
 from ...im2col import conv_output_size
 from ..explain import SEED_FILTER, SEED_INPUT
 from ..gradcheck import check_layer
@@ -62,12 +63,13 @@ def _seed(h: Harness, bias: float, pad: int, want, name: str) -> Check:
     got = h.forward(h.new(W, b, 1, pad), x)
     problem = mismatch(got, np.array(want, np.float64)[None, None], "out")
     if problem and getattr(got, "size", 0) == np.size(want):
-        problem += f"\nexpected {grid(want)}; got {grid(np.asarray(got).reshape(np.shape(want)))}"
+        problem += _("\nexpected {grid}; got {grid2}",
+                     grid=grid(want), grid2=grid(np.asarray(got).reshape(np.shape(want))))
     diagnosis = ""
     if problem:
         diagnosis = forward_diagnosis(got, x, W, b, 1, pad)
         if not diagnosis and pad and same(got, np.array(SEED_OUT_PAD1)[1:3, 1:3][None, None]):
-            diagnosis = "the padding is ignored"
+            diagnosis = _("the padding is ignored")
         if not diagnosis:
             shape = getattr(got, "shape", None)
             diagnosis = shape_diagnosis(shape, x.shape, W.shape, 1, pad) if shape else ""
@@ -113,7 +115,7 @@ def output_shapes(h: Harness) -> Check:
         try:
             got = h.forward(h.new(W, b, s, p), x)
         except LearnerError as exc:
-            return result(output_shapes.__doc__, f"{where}: {exc}", REFUSED_EVEN)
+            return result(output_shapes.__doc__, f"{where}: {exc}", _(REFUSED_EVEN))
         oh = conv_output_size(x_shape[2], W_shape[2], s, p)
         ow = conv_output_size(x_shape[3], W_shape[3], s, p)
         want = (x_shape[0], W_shape[0], oh, ow)
@@ -130,7 +132,7 @@ def output_shapes(h: Harness) -> Check:
 def uneven_sizes(h: Harness) -> Check:
     """a size that does not divide ((6 - 3)/2 + 1 = 2.5) is refused"""
     name = uneven_sizes.__doc__ if h.rounding == "strict" else \
-        "a size that does not divide ((6 - 3)/2 + 1 = 2.5) is floored (--rounding floor)"
+        _("a size that does not divide ((6 - 3)/2 + 1 = 2.5) is floored (--rounding floor)")
     rng = h.rng(2)
     for x_shape, W_shape, s, p in UNEVEN:
         x, W, b = (rng.standard_normal(x_shape), rng.standard_normal(W_shape),
@@ -176,8 +178,8 @@ def backward_random(h: Harness) -> Check:
         y_ref = ref.forward(x)
         dout = h.rng(30 + i).standard_normal(y_ref.shape)
         if not same(y, y_ref):
-            return result(backward_random.__doc__, "forward is wrong (see above): backward not "
-                                                   "checked")
+            return result(backward_random.__doc__, _("forward is wrong (see above): backward "
+                                                     "not checked"))
         dx = h.backward(layer, dout.copy())
         dx_ref = ref.backward(dout)
         dW, db = getattr(layer, "dW", None), getattr(layer, "db", None)
@@ -193,7 +195,7 @@ def numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (dx, dW, db; random dout)"""
     x, W, b, s, p = _random_case(h, 40, ((2, 2, 5, 5), (3, 2, 3, 3), 2, 1))
     layer = h.new(W, b, s, p)
-    report = h.call(check_layer, layer, x, what="the gradient check")
+    report = h.call(check_layer, layer, x, what=_("the gradient check"))
     wrong = [e for e in report.errors if not e.passed]
     return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) if wrong else None)
 
@@ -210,9 +212,9 @@ def leaves_inputs(h: Harness) -> Check:
     problem = (unchanged(x0, x, "x") or unchanged(d0, dout, "dout")
                or unchanged(W0, np.asarray(getattr(layer, "W", W0), np.float64), "W"))
     return result(leaves_inputs.__doc__, problem,
-                  "backward wrote into dout (e.g. dout[...] = 0 or dout -= ...): the caller's "
-                  "array must stay as it was; work on a copy" if problem and "dout" in problem
-                  else "the layer wrote into an array it was given; work on a copy")
+                  _("backward wrote into dout (e.g. dout[...] = 0 or dout -= ...): the caller's "
+                    "array must stay as it was; work on a copy") if problem and "dout" in problem
+                  else _("the layer wrote into an array it was given; work on a copy"))
 
 
 def keeps_dtype(h: Harness) -> Check:
@@ -239,9 +241,9 @@ def repeatable(h: Harness) -> Check:
     second = (h.backward(layer, dout.copy()), getattr(layer, "dW", 0), getattr(layer, "db", 0))
     problem = first_problem(*((g, w, name) for g, w, name in
                               zip(second, first, ("dx", "dW", "db"), strict=True)))
-    return result(repeatable.__doc__, problem and f"second call: {problem}",
-                  "a gradient is added to the previous call's (self.dW += ...) or backward "
-                  "changed what forward cached: assign the gradients (self.dW = ...)")
+    return result(repeatable.__doc__, problem and _("second call: {problem}", problem=problem),
+                  _("a gradient is added to the previous call's (self.dW += ...) or backward "
+                    "changed what forward cached: assign the gradients (self.dW = ...)"))
 
 
 CHECKS = [seed_example, seed_example_bias, seed_example_padding, output_shapes, uneven_sizes,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...i18n import _
+from ...i18n import N_, _
 from .compare import LearnerError, describe, mismatch
 from .report import Check
 
@@ -39,7 +39,7 @@ class Harness:
         try:
             return fn(*args)
         except Exception as exc:  # anything the learner's code raises
-            where = what or getattr(fn, "__qualname__", None) or "the layer"
+            where = what or getattr(fn, "__qualname__", None) or _("the layer")
             raise LearnerError(_("{where} raised {describe}",
                                  where=where, describe=describe(exc, self.files)), exc) from None
 
@@ -78,25 +78,26 @@ def _run_one(harness: Harness, fn: Callable[[Harness], Check]) -> Check:
     except LearnerError as exc:
         return Check(title, False, str(exc), _hint(exc.exc))
     except Exception as exc:  # e.g. a forward that returned a list where an array belongs
-        return Check(title, False, f"could not be checked: {type(exc).__name__}: {exc}")
+        return Check(title, False, _("could not be checked: {type}: {exc}",
+                                     type=type(exc).__name__, exc=exc))
 
 
 def _hint(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, TypeError) and "interpreted as an integer" in text:
-        return ("a size computed with / is a float: use // (or int()) for OH and OW, "
-                "e.g. out_h = (H + 2*pad - FH) // stride + 1")
+        return (_("a size computed with / is a float: use // (or int()) for OH and OW, e.g. "
+                  "out_h = (H + 2*pad - FH) // stride + 1"))
     if "reshape" in text:
-        return ("the array does not have the size the reshape asks for: check OH, OW "
-                "(the size formula) and the order of the axes")
+        return (_("the array does not have the size the reshape asks for: check OH, OW (the "
+                  "size formula) and the order of the axes"))
     if "not aligned" in text or "matmul" in text:
-        return ("a matrix product's shapes do not fit: a .T missing or extra? Write each "
-                "factor's shape beside np.dot, e.g. (N*OH*OW, C*FH*FW) @ (C*FH*FW, FN)")
+        return (_("a matrix product's shapes do not fit: a .T missing or extra? Write each "
+                  "factor's shape beside np.dot, e.g. (N*OH*OW, C*FH*FW) @ (C*FH*FW, FN)"))
     if "broadcast" in text:
-        return ("two arrays' shapes do not match: check the padding (np.pad on both sides of "
-                "H and W) and that OH, OW come from the same formula as the windows")
+        return (_("two arrays' shapes do not match: check the padding (np.pad on both sides of "
+                  "H and W) and that OH, OW come from the same formula as the windows"))
     if isinstance(exc, TypeError) and ("positional argument" in text or "argument" in text):
-        return "the class must take the book's arguments (see 'tatamu check --help')"
+        return _("the class must take the book's arguments (see 'tatamu check --help')")
     return ""
 
 
@@ -118,13 +119,15 @@ def unchanged(before, after, name: str) -> str | None:
     if not np.array_equal(before, after):
         changed = np.argwhere(before != after)
         where = list(int(i) for i in changed[0])
-        return (f"{name} was changed: {name}{where} was {before[tuple(where)]:.6g}, now "
-                f"{after[tuple(where)]:.6g} ({len(changed)} values changed)")
+        return (_("{name} was changed: {name}{where} was {before:.6g}, now {after:.6g} "
+                  "({n_changed} values changed)",
+                  name=name, where=where, before=before[tuple(where)], after=after[tuple(where)],
+                  n_changed=len(changed)))
     return None
 
 
-REFUSED_EVEN = ("this size divides, so it has an output: are the stride and padding used "
-                "the ones given to __init__ (self.stride, self.pad)?")
+REFUSED_EVEN = N_("this size divides, so it has an output: are the stride and padding used the "
+                  "ones given to __init__ (self.stride, self.pad)?")
 
 
 def uneven_outcome(h: Harness, make, x, floor_ref, where: str):
@@ -135,27 +138,29 @@ def uneven_outcome(h: Harness, make, x, floor_ref, where: str):
     except Exception as exc:  # the learner refused (or crashed: told apart by the message)
         text = f"{type(exc).__name__}: {exc}"
         if h.rounding == "floor":
-            return (f"{where}: raised {text}", "with --rounding floor the layer must floor "
-                    "the output size as the book's // does")
+            return (_("{where}: raised {text}", where=where, text=text),
+                    _("with --rounding floor the layer must floor the output size as the book's "
+                      "// does"))
         if any(word in str(exc) for word in ("reshape", "broadcast", "interpreted as an integer",
                                              "could not be broadcast")):
-            return (f"{where}: crashed with {text}", "refuse a size that does not divide "
-                    "with a clear ValueError before computing (check (H + 2*pad - FH) % "
-                    "stride == 0)")
+            return (_("{where}: crashed with {text}", where=where, text=text),
+                    _("refuse a size that does not divide with a clear ValueError before "
+                      "computing (check (H + 2*pad - FH) % stride == 0)"))
         return None
     want = floor_ref()
     if h.rounding == "floor":
         problem = mismatch(got, want, "out")
         return None if problem is None else (f"{where}: {problem}", "")
     shape = tuple(getattr(got, "shape", ()))
-    refuse = ("raise a ValueError saying (H + 2*pad - FH) is not divisible by the stride (or "
-              "run tatamu check --rounding floor to accept the book's flooring)")
+    refuse = (_("raise a ValueError saying (H + 2*pad - FH) is not divisible by the stride (or "
+                "run tatamu check --rounding floor to accept the book's flooring)"))
     if shape != want.shape:
-        return (f"{where}: returned {shape} without complaint (floored it would be "
-                f"{want.shape})", f"a size that does not divide must be refused: {refuse}")
-    return (f"{where}: returned {shape} without complaint",
-            f"the output size is floored where it does not divide: the last input rows/columns "
-            f"are silently ignored (the book's int() or //); {refuse}")
+        return (_("{where}: returned {shape} without complaint (floored it would be "
+                  "{floored})", where=where, shape=shape, floored=want.shape),
+                _("a size that does not divide must be refused: {refuse}", refuse=refuse))
+    return (_("{where}: returned {shape} without complaint", where=where, shape=shape),
+            _("the output size is floored where it does not divide: the last input rows/columns "
+              "are silently ignored (the book's int() or //); {refuse}", refuse=refuse))
 
 
 def dtype_check(name: str, run) -> Check:
@@ -166,15 +171,17 @@ def dtype_check(name: str, run) -> Check:
             if got == dtype:
                 continue
             if not isinstance(value, np.ndarray):
-                return result(name, f"{what} is {type(value).__name__}, not an array, for a "
-                                    f"{np.dtype(dtype)} input")
+                return result(name, _("{what} is {type}, not an array, for a {dtype} input",
+                                      what=what, type=type(value).__name__,
+                                      dtype=np.dtype(dtype)))
             if got == np.float64:
-                hint = ("np.zeros(...) without dtype= makes float64 (the book's im2col and "
-                        "col2im do): pass dtype=x.dtype, or use np.zeros_like")
+                hint = (_("np.zeros(...) without dtype= makes float64 (the book's im2col and "
+                          "col2im do): pass dtype=x.dtype, or use np.zeros_like"))
             else:
-                hint = (f"a {np.dtype(dtype)} input came back as {got}: is a dtype written into "
-                        f"the code? use the input's, x.dtype")
-            return result(name, f"{what} is {got} for a {np.dtype(dtype)} input", hint)
+                hint = (_("a {dtype} input came back as {got}: is a dtype written into the "
+                          "code? use the input's, x.dtype", dtype=np.dtype(dtype), got=got))
+            return result(name, _("{what} is {got} for a {dtype} input",
+                                  what=what, got=got, dtype=np.dtype(dtype)), hint)
     return result(name, None)
 
 
@@ -188,9 +195,9 @@ def leaves_check(h: Harness, name: str, layer, x) -> Check:
     problem = unchanged(x0, x, "x") or unchanged(d0, dout, "dout")
     hint = ""
     if problem and problem.startswith("dout"):
-        hint = ("backward wrote into dout (the book's Relu does dout[self.mask] = 0): the "
-                "caller's array must stay as it was; dx = dout.copy(), then dx[self.mask] = 0")
+        hint = (_("backward wrote into dout (the book's Relu does dout[self.mask] = 0): the "
+                  "caller's array must stay as it was; dx = dout.copy(), then dx[self.mask] = 0"))
     elif problem:
-        hint = ("forward wrote into x (out = x is not a copy: out[mask] = 0 zeroes the "
-                "caller's x); use out = x.copy()")
+        hint = (_("forward wrote into x (out = x is not a copy: out[mask] = 0 zeroes the "
+                  "caller's x); use out = x.copy()"))
     return result(name, problem, hint)

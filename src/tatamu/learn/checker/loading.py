@@ -20,7 +20,7 @@ import types
 from pathlib import Path
 
 from ...errors import TatamuError
-from ...i18n import _
+from ...i18n import N_, _
 from .compare import describe
 
 
@@ -36,8 +36,8 @@ def parse_target(target: str) -> tuple[str, str | None]:
     return source, name
 
 
-COMMON_NOTE = ("the file imports the book's 'common' package and none is next to it: "
-               "tatamu's book-compatible common.util/functions/layers were used")
+COMMON_NOTE = N_("the file imports the book's 'common' package and none is next to it: tatamu's "
+                 "book-compatible common.util/functions/layers were used")
 
 
 class BookCommon(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import _
 from ...im2col import conv_output_size, im2col
 from ...layers import AvgPool2D, MaxPool2D
 from ..explain import POOL_INPUT
@@ -46,19 +47,19 @@ def forward_diagnosis(got, x, ph, pw, s, p) -> str:
     want = reference(ph, pw, s, p, "floor").forward(x)
     return diagnose(got, [
         (lambda: want.transpose(0, 2, 3, 1),
-         "the output is (N, OH, OW, C): finish with out.reshape(N, out_h, out_w, C)"
-         ".transpose(0, 3, 1, 2)"),
+         _("the output is (N, OH, OW, C): finish with out.reshape(N, out_h, out_w, "
+           "C).transpose(0, 3, 1, 2)")),
         (lambda: want.transpose(0, 2, 3, 1).reshape(want.shape),
-         "the maxima were reshaped straight to (N, C, OH, OW): their order is (N, OH, OW, C); "
-         "reshape to (N, out_h, out_w, C) and transpose(0, 3, 1, 2)"),
+         _("the maxima were reshaped straight to (N, C, OH, OW): their order is (N, OH, OW, C); "
+           "reshape to (N, out_h, out_w, C) and transpose(0, 3, 1, 2)")),
         (lambda: AvgPool2D((ph, pw), s, p, rounding="floor").forward(x),
-         "this is average pooling: take np.max of each row, not the mean"),
+         _("this is average pooling: take np.max of each row, not the mean")),
         (lambda: -reference(ph, pw, s, p, "floor").forward(-x),
-         "this is the minimum of each window: use np.max"),
-        (lambda: reference(ph, pw, 1, p, "floor").forward(x), "the stride is ignored"),
+         _("this is the minimum of each window: use np.max")),
+        (lambda: reference(ph, pw, 1, p, _("floor")).forward(x), _("the stride is ignored")),
         (lambda: reference(ph, pw, ph, p, "floor").forward(x),
-         "the stride is taken as pool_h: use self.stride"),
-        (lambda: reference(ph, pw, s, 0, "floor").forward(x), "the padding is ignored"),
+         _("the stride is taken as pool_h: use self.stride")),
+        (lambda: reference(ph, pw, s, 0, _("floor")).forward(x), _("the padding is ignored")),
     ])
 
 
@@ -68,7 +69,8 @@ def book_figure(h: Harness) -> Check:
     got = h.forward(h.new(2, 2, 2, 0), x)
     problem = mismatch(got, np.array(POOL_OUT, np.float64)[None, None], "out")
     if problem and getattr(got, "size", 0) == 4:
-        problem += f"\nexpected {grid(POOL_OUT)}; got {grid(np.asarray(got).reshape(2, 2))}"
+        problem += _("\nexpected {grid}; got {grid2}",
+                     grid=grid(POOL_OUT), grid2=grid(np.asarray(got).reshape(2, 2)))
     return result(book_figure.__doc__, problem,
                   forward_diagnosis(got, x, 2, 2, 2, 0) if problem else "")
 
@@ -90,7 +92,7 @@ def output_shapes(h: Harness) -> Check:
         try:
             got = h.forward(h.new(ph, pw, s, p), _input(h, tried, x_shape, p))
         except LearnerError as exc:
-            return result(output_shapes.__doc__, f"{where}: {exc}", REFUSED_EVEN)
+            return result(output_shapes.__doc__, f"{where}: {exc}", _(REFUSED_EVEN))
         oh, ow = conv_output_size(H, ph, s, p), conv_output_size(W, pw, s, p)
         got_shape = tuple(getattr(got, "shape", ()))
         if got_shape != (2, 3, oh, ow):
@@ -110,14 +112,14 @@ def pool_shape_diagnosis(got_shape, x_shape, ph, pw, s, p) -> str:
 
     oh, ow = size(H, ph, s, p), size(W, pw, s, p)
     known = [
-        ((n, oh, ow, c), "the output is (N, OH, OW, C): the last transpose(0, 3, 1, 2) is "
-                         "missing"),
-        ((n, c, size(H, ph, 1, p), size(W, pw, 1, p)), "the stride is ignored"),
+        ((n, oh, ow, c), _("the output is (N, OH, OW, C): the last transpose(0, 3, 1, 2) is "
+                           "missing")),
+        ((n, c, size(H, ph, 1, p), size(W, pw, 1, p)), _("the stride is ignored")),
         ((n, c, size(H, ph, ph, p), size(W, pw, pw, p)),
-         "the stride is taken as the window size: use self.stride"),
+         _("the stride is taken as the window size: use self.stride")),
         ((n, c, size(H, ph, s, 0), size(W, pw, s, 0)),
-         "the padding is ignored in the output size: OH = (H + 2*pad - pool_h) // stride + 1"),
-        ((n, c, ow, oh), "OH and OW are swapped"),
+         _("the padding is ignored in the output size: OH = (H + 2*pad - pool_h) // stride + 1")),
+        ((n, c, ow, oh), _("OH and OW are swapped")),
     ]
     return next((text for shape, text in known
                  if tuple(got_shape) == shape and shape != (n, c, oh, ow)), "")
@@ -126,7 +128,7 @@ def pool_shape_diagnosis(got_shape, x_shape, ph, pw, s, p) -> str:
 def uneven_sizes(h: Harness) -> Check:
     """a size that does not divide ((5 - 2)/2 + 1 = 2.5) is refused"""
     name = uneven_sizes.__doc__ if h.rounding == "strict" else \
-        "a size that does not divide ((5 - 2)/2 + 1 = 2.5) is floored (--rounding floor)"
+        _("a size that does not divide ((5 - 2)/2 + 1 = 2.5) is floored (--rounding floor)")
     for i, (shape, ph, pw, s, p) in enumerate(UNEVEN):
         x = _input(h, 80 + i, shape, p)
         problem = uneven_outcome(
@@ -160,22 +162,22 @@ def backward_random(h: Harness) -> Check:
         ref = reference(ph, pw, s, p)
         y_ref = ref.forward(x)
         if not same(y, y_ref):
-            return result(backward_random.__doc__, "forward is wrong (see above): backward "
-                                                   "not checked")
+            return result(backward_random.__doc__, _("forward is wrong (see above): backward "
+                                                     "not checked"))
         dout = h.rng(30 + i).standard_normal(y_ref.shape)
         dx = h.backward(layer, dout.copy())
         problem = mismatch(dx, ref.backward(dout), "dx")
         if problem:
             overlapping = diagnose(dx, [(lambda x=x, ph=ph, pw=pw, s=s, p=p, dout=dout:
                                          overwriting_backward(x, ph, pw, s, p, dout),
-                                         "col2im overwrites where windows overlap: a pixel in "
-                                         "several windows must get the sum of their gradients "
-                                         "(img[...] += col[...], not =)")])
+                                         _("col2im overwrites where windows overlap: a pixel in "
+                                           "several windows must get the sum of their gradients "
+                                           "(img[...] += col[...], not =)"))])
             return result(backward_random.__doc__,
                           f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}: {problem}",
                           overlapping or backward_diagnosis(h) or (
-                              "dx must hold each window's dout at the window's maximum (the "
-                              "first one on a tie), summed where windows overlap"))
+                              _("dx must hold each window's dout at the window's maximum (the "
+                                "first one on a tie), summed where windows overlap")))
     return result(backward_random.__doc__, None)
 
 
@@ -198,7 +200,8 @@ def backward_diagnosis(h: Harness) -> str:
     h.forward(layer, x)
     dx = h.backward(layer, dout.copy())
     if getattr(dx, "shape", None) != x.shape:
-        return f"dx must have x's shape {x.shape}; got {getattr(dx, 'shape', None)}"
+        return _("dx must have x's shape {shape}; got {getattr}",
+                 shape=x.shape, getattr=getattr(dx, 'shape', None))
     # (N, C, OH*2, OW*2) -> (N, C, OH, OW, 2*2): one row per window
     rows = np.asarray(dx, np.float64).reshape(n, c, oh, k, ow, k).transpose(0, 1, 2, 4, 3, 5)
     rows = rows.reshape(n, c, oh, ow, k * k)
@@ -206,34 +209,35 @@ def backward_diagnosis(h: Harness) -> str:
     hit = rows != 0
     if hit.all():
         if np.allclose(rows, dout[..., None]):
-            return ("every element of the window gets the gradient: only the maximum reached "
-                    "the output, so only it gets dout (dmax[np.arange(...), arg_max] = dout)")
+            return (_("every element of the window gets the gradient: only the maximum reached "
+                      "the output, so only it gets dout (dmax[np.arange(...), arg_max] = dout)"))
         if np.allclose(rows, dout[..., None] / (k * k)):
-            return ("the gradient is spread evenly over the window (average pooling's "
-                    "backward): max pooling sends it all to the maximum")
-        return "every element of the window gets some gradient: only the maximum should"
+            return (_("the gradient is spread evenly over the window (average pooling's "
+                      "backward): max pooling sends it all to the maximum"))
+        return _("every element of the window gets some gradient: only the maximum should")
     if (hit.sum(axis=-1) == 1).all():
         where = hit.argmax(axis=-1)
         best = xs.argmax(axis=-1)
         if (where != best).any():
             a = tuple(int(i) for i in np.argwhere(where != best)[0])
-            return (f"the gradient goes to one element per window, but not to its maximum: "
-                    f"window {list(a)} has its max {num(xs[a][best[a]])} at element "
-                    f"{int(best[a])} (row-major), the gradient went to element {int(where[a])} "
-                    f"(x = {num(xs[a][where[a]])}); arg_max must index the same rows as "
-                    f"col.reshape(-1, pool_h*pool_w)")
+            return (_("the gradient goes to one element per window, but not to its maximum: "
+                      "window {a} has its max {num} at element {best} (row-major), the gradient "
+                      "went to element {where} (x = {num2}); arg_max must index the same rows "
+                      "as col.reshape(-1, pool_h*pool_w)",
+                      a=list(a), num=num(xs[a][best[a]]), best=int(best[a]), where=int(where[a]),
+                      num2=num(xs[a][where[a]])))
         got = rows.max(axis=-1) + rows.min(axis=-1)  # the one non-zero value of each window
         if np.allclose(np.sort(got.ravel()), np.sort(dout.ravel())):
-            return ("each maximum gets a gradient, but another window's: dout must be "
-                    "transposed to (N, OH, OW, C) before it is flattened, like the maxima")
-        return "each maximum gets a gradient of the wrong size: it must be that window's dout"
+            return (_("each maximum gets a gradient, but another window's: dout must be "
+                      "transposed to (N, OH, OW, C) before it is flattened, like the maxima"))
+        return _("each maximum gets a gradient of the wrong size: it must be that window's dout")
     return ""
 
 
 def numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (random dout)"""
     x = _input(h, 40, (2, 2, 7, 7), 1)  # overlapping, padded windows
-    report = h.call(check_layer, h.new(3, 3, 2, 1), x, what="the gradient check")
+    report = h.call(check_layer, h.new(3, 3, 2, 1), x, what=_("the gradient check"))
     wrong = [e for e in report.errors if not e.passed]
     return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) if wrong else None)
 
@@ -249,7 +253,7 @@ def leaves_inputs(h: Harness) -> Check:
     h.backward(layer, dout)
     problem = unchanged(x0, x, "x") or unchanged(d0, dout, "dout")
     return result(leaves_inputs.__doc__, problem,
-                  "the layer wrote into an array it was given; work on a copy")
+                  _("the layer wrote into an array it was given; work on a copy"))
 
 
 def keeps_dtype(h: Harness) -> Check:
@@ -270,8 +274,8 @@ def repeatable(h: Harness) -> Check:
     dout = h.rng(71).standard_normal(np.shape(y))
     first = np.array(h.backward(layer, dout.copy()), dtype=np.float64, copy=True)
     problem = mismatch(h.backward(layer, dout.copy()), first, "dx")
-    return result(repeatable.__doc__, problem and f"second call: {problem}",
-                  "backward changed what forward cached (arg_max, x): work on copies")
+    return result(repeatable.__doc__, problem and _("second call: {problem}", problem=problem),
+                  _("backward changed what forward cached (arg_max, x): work on copies"))
 
 
 CHECKS = [book_figure, output_shapes, uneven_sizes, forward_random, backward_random, numerical,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import _
 from ..gradcheck import check_layer
 from .compare import diagnose, mismatch
 from .harness import Harness, dtype_check, first_problem, leaves_check, result
@@ -26,18 +27,18 @@ def relu_hand(h: Harness) -> Check:
     problem = mismatch(got, [[1.0, 0.0], [0.0, 3.0]], "out")
     if problem:
         return result(relu_hand.__doc__, problem, diagnose(got, [
-            (lambda: np.minimum(x, 0), "this is min(0, x): keep the positive values"),
-            (lambda: x, "nothing is zeroed: out[self.mask] = 0 where x <= 0")]))
+            (lambda: np.minimum(x, 0), _("this is min(0, x): keep the positive values")),
+            (lambda: x, _("nothing is zeroed: out[self.mask] = 0 where x <= 0"))]))
     dx = h.backward(layer, np.array([[5.0, 6.0], [7.0, 8.0]]))
     problem = mismatch(dx, [[5.0, 0.0], [0.0, 8.0]], "dx")
     return result(relu_hand.__doc__, problem and f"backward(dout = [[5, 6], [7, 8]]): {problem}",
                   diagnose(dx, [
-                      (lambda: [[5.0, 6.0], [7.0, 8.0]], "backward ignores the mask: dx = dout "
-                                                         "where x > 0, 0 elsewhere"),
-                      (lambda: [[0.0, 6.0], [7.0, 0.0]], "the mask is inverted: the gradient "
-                                                         "passes where x > 0"),
-                      (lambda: [[1.0, 0.0], [0.0, 1.0]], "dx is the mask itself: multiply dout "
-                                                         "by it")]))
+                      (lambda: [[5.0, 6.0], [7.0, 8.0]], _("backward ignores the mask: dx = "
+                                                           "dout where x > 0, 0 elsewhere")),
+                      (lambda: [[0.0, 6.0], [7.0, 0.0]], _("the mask is inverted: the gradient "
+                                                           "passes where x > 0")),
+                      (lambda: [[1.0, 0.0], [0.0, 1.0]], _("dx is the mask itself: multiply "
+                                                           "dout by it"))]))
 
 
 def relu_random(h: Harness) -> Check:
@@ -51,18 +52,19 @@ def relu_random(h: Harness) -> Check:
         problem = first_problem((got, np.maximum(x, 0), "out"), (dx, dout * (x > 0), "dx"))
         if problem:
             return result(relu_random.__doc__, f"x {shape}: {problem}", diagnose(dx, [
-                (lambda x=x: (x > 0).astype(float), "dx is the mask itself: multiply dout by it"),
-                (lambda dout=dout: dout, "backward ignores the mask: dx = dout where x > 0, 0 "
-                                         "elsewhere"),
+                (lambda x=x: (x > 0).astype(float), _("dx is the mask itself: multiply dout by "
+                                                      "it")),
+                (lambda dout=dout: dout, _("backward ignores the mask: dx = dout where x > 0, 0 "
+                                           "elsewhere")),
                 (lambda x=x, dout=dout: dout * (x <= 0),
-                 "the mask is inverted: the gradient passes where x > 0")]))
+                 _("the mask is inverted: the gradient passes where x > 0"))]))
     return result(relu_random.__doc__, None)
 
 
 def relu_numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (random dout)"""
     report = h.call(check_layer, h.new(), _relu_input(h, 40, (2, 3, 3)),
-                    what="the gradient check")
+                    what=_("the gradient check"))
     wrong = [e for e in report.errors if not e.passed]
     return result(relu_numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
 
@@ -89,8 +91,8 @@ def relu_repeatable(h: Harness) -> Check:
     dout = h.rng(71).standard_normal(x.shape)
     first = np.array(h.backward(layer, dout.copy()), dtype=np.float64, copy=True)
     problem = mismatch(h.backward(layer, dout.copy()), first, "dx")
-    return result(relu_repeatable.__doc__, problem and f"second call: {problem}",
-                  "backward changed the cached mask (or x): leave forward's cache as it was")
+    return result(relu_repeatable.__doc__, problem and _("second call: {problem}", problem=problem),
+                  _("backward changed the cached mask (or x): leave forward's cache as it was"))
 
 
 RELU_CHECKS = [relu_hand, relu_random, relu_numerical, relu_leaves, relu_dtype, relu_repeatable]

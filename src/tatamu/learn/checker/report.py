@@ -2,11 +2,15 @@
 
 A check passes or fails; a failure shows the first mismatch in numbers (``detail``) and, when
 the wrong numbers match a known mistake, what that mistake is and how to fix it (``diagnosis``).
+The text is in the current language (:mod:`tatamu.i18n`); a check's ``name`` stays English,
+since it is also the check's key (``report["output shapes"]``), and is translated where shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ...i18n import _, ngettext
 
 
 @dataclass
@@ -19,11 +23,12 @@ class Check:
     diagnosis: str = ""  # the likely mistake and its fix
 
     def lines(self) -> list[str]:
-        out = [f"  {'PASS' if self.passed else 'FAIL'}  {self.name}"]
+        verdict = _("PASS") if self.passed else _("FAIL")
+        out = [f"  {verdict}  {_(self.name)}"]  # the name is English data, shown translated
         if self.detail:
             out += [f"        {line}" for line in self.detail.splitlines()]
         if self.diagnosis:
-            out += [f"        diagnosis: {self.diagnosis}"]
+            out += [_("        diagnosis: {diagnosis}", diagnosis=self.diagnosis)]
         return out
 
 
@@ -58,10 +63,12 @@ class CheckReport:
     def __str__(self) -> str:
         how = f" ({self.how})" if self.how else ""
         lines = [f"tatamu check {self.target}: {self.kind}{how}"]
-        lines += [f"  note: {n}" for n in self.notes]
+        lines += [_("  note: {note}", note=n) for n in self.notes]
         for c in self.checks:
             lines += c.lines()
         n_failed = len(self.failed)
-        lines.append(f"{len(self.checks)} checks: {len(self.checks) - n_failed} passed, "
-                     f"{n_failed} failed" + ("" if n_failed else " - all good"))
+        lines.append(ngettext("{n} check: {passed} passed, {failed} failed",
+                              "{n} checks: {passed} passed, {failed} failed", len(self.checks),
+                              passed=len(self.checks) - n_failed, failed=n_failed)
+                     + ("" if n_failed else _(" - all good")))
         return "\n".join(lines)

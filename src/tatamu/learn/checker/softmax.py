@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import N_, _
 from ...losses import SoftmaxCrossEntropy
 from ..gradcheck import check_loss
 from .compare import LearnerError, diagnose, mismatch
@@ -23,9 +24,9 @@ HAND_DX = [[-0.75, 0.25, 0.25, 0.25]]
 LOSS_TOL = 1e-4  # the book's + 1e-7 inside the log moves the loss by about 1e-7 / p
 
 
-INT_LABELS = ("integer labels (N,) are not handled; the book's chapter 7 trains with them: "
-              "if t.size == y.size: t = t.argmax(axis=1), then pick y[np.arange(N), t]; in "
-              "backward, dx = y.copy(); dx[np.arange(N), t] -= 1; dx /= N")
+INT_LABELS = N_("integer labels (N,) are not handled; the book's chapter 7 trains with them: if "
+                "t.size == y.size: t = t.argmax(axis=1), then pick y[np.arange(N), t]; in "
+                "backward, dx = y.copy(); dx[np.arange(N), t] -= 1; dx /= N")
 
 
 def one_hot(labels, k):
@@ -49,7 +50,8 @@ def softmax_hand(h: Harness) -> Check:
     layer = h.new()
     loss = _float(h.forward(layer, np.ones((1, 4)), one_hot([0], 4)))
     if loss is None or not np.isclose(loss, HAND_LOSS, rtol=LOSS_TOL):
-        return result(softmax_hand.__doc__, f"loss: expected {HAND_LOSS:.6f}, got {loss}",
+        return result(softmax_hand.__doc__, _("loss: expected {hand_loss:.6f}, got {loss}",
+                                              hand_loss=HAND_LOSS, loss=loss),
                       loss_diagnosis(loss, HAND_LOSS, np.ones((1, 4)), np.array([0])))
     dx = h.backward(layer, 1)
     return result(softmax_hand.__doc__, mismatch(dx, HAND_DX, "dx"),
@@ -67,18 +69,21 @@ def softmax_forward(h: Harness) -> Check:
         except LearnerError as exc:
             if labels != "integer":
                 raise
-            return result(softmax_forward.__doc__, f"integer labels (N,): {exc}", INT_LABELS)
+            return result(softmax_forward.__doc__, _("integer labels (N,): {error}", error=exc),
+                          _(INT_LABELS))
         want = SoftmaxCrossEntropy().forward(x, t)
         if got is None or not np.isclose(got, want, rtol=LOSS_TOL, atol=LOSS_TOL):
             hint = loss_diagnosis(got, want, x, t)
             if shift and (got is None or not np.isfinite(got)):
-                hint = ("exp overflowed: subtract each row's maximum before np.exp "
-                        "(x - x.max(axis=1, keepdims=True)); softmax does not change")
+                hint = (_("exp overflowed: subtract each row's maximum before np.exp (x - "
+                          "x.max(axis=1, keepdims=True)); softmax does not change"))
             elif labels == "integer":
-                hint = INT_LABELS
-            return result(softmax_forward.__doc__,
-                          f"scores (4, 10){f' + {shift:g}' if shift else ''}, {labels} labels: "
-                          f"expected loss {want:.6f}, got {got}", hint)
+                hint = _(INT_LABELS)
+            scores = f"(4, 10){f' + {shift:g}' if shift else ''}"
+            return result(softmax_forward.__doc__, _(
+                "scores {scores}, {labels} labels: expected loss {want:.6f}, got {got}",
+                scores=scores, labels=_("integer") if labels == "integer" else labels,
+                want=want, got=got), hint)
     return result(softmax_forward.__doc__, None)
 
 
@@ -90,10 +95,10 @@ def loss_diagnosis(got, want, x, t) -> str:
     e = np.exp(x - x.max(axis=0, keepdims=True))
     down = e / e.sum(axis=0, keepdims=True)  # softmax over axis 0: the batch, not the classes
     if np.isclose(got, want * n, rtol=LOSS_TOL):
-        return "the loss is the sum over the batch: divide by the batch size N (the mean)"
+        return _("the loss is the sum over the batch: divide by the batch size N (the mean)")
     if np.isclose(got, -np.log(down[np.arange(n), t] + 1e-7).mean(), rtol=LOSS_TOL):
-        return ("softmax runs down the wrong axis (over the batch): each row, one sample's "
-                "scores, must sum to 1: axis=1 (or -1) with keepdims=True")
+        return (_("softmax runs down the wrong axis (over the batch): each row, one sample's "
+                  "scores, must sum to 1: axis=1 (or -1) with keepdims=True"))
     return ""
 
 
@@ -111,10 +116,13 @@ def softmax_backward(h: Harness) -> Check:
         except LearnerError as exc:
             if labels != "integer":
                 raise
-            return result(softmax_backward.__doc__, f"integer labels (N,): {exc}", INT_LABELS)
+            return result(softmax_backward.__doc__, _("integer labels (N,): {error}", error=exc),
+                          _(INT_LABELS))
         problem = mismatch(got, want, "dx")
         if problem:
-            return result(softmax_backward.__doc__, f"{labels} labels: {problem}",
+            return result(softmax_backward.__doc__, _(
+                "{labels} labels: {problem}", problem=problem,
+                labels=_("integer") if labels == "integer" else labels),
                           dx_diagnosis(got, want, x, t))
     return result(softmax_backward.__doc__, None)
 
@@ -124,20 +132,20 @@ def dx_diagnosis(got, want, x, t) -> str:
     n, k = x.shape
     return diagnose(got, [
         (lambda: want * n,
-         "dx is not divided by the batch size: dx = (self.y - self.t) / batch_size"),
-        (lambda: want / n, "dx is divided by the batch size twice"),
-        (lambda: want / k, "dx is divided by t.size (N*K for one-hot labels): divide by the "
-                           "batch size, t.shape[0]"),
-        (lambda: -want, "the sign is flipped: dx = (y - t) / N"),
+         _("dx is not divided by the batch size: dx = (self.y - self.t) / batch_size")),
+        (lambda: want / n, _("dx is divided by the batch size twice")),
+        (lambda: want / k, _("dx is divided by t.size (N*K for one-hot labels): divide by the "
+                             "batch size, t.shape[0]")),
+        (lambda: -want, _("the sign is flipped: dx = (y - t) / N")),
         (lambda: (x - one_hot(t, k)) / n,
-         "dx uses the scores, not the softmax probabilities: (y - t) / N"),
+         _("dx uses the scores, not the softmax probabilities: (y - t) / N")),
     ])
 
 
 def softmax_numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients of the loss"""
     x, t = _loss_case(h, 40, n=3, k=5)
-    report = h.call(check_loss, h.new(), x, one_hot(t, 5), what="the gradient check")
+    report = h.call(check_loss, h.new(), x, one_hot(t, 5), what=_("the gradient check"))
     wrong = [e for e in report.errors if not e.passed]
     return result(softmax_numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
 
@@ -151,7 +159,7 @@ def softmax_leaves(h: Harness) -> Check:
     h.forward(layer, x, t1)
     h.backward(layer, 1)
     return result(softmax_leaves.__doc__, unchanged(x0, x, "x") or unchanged(t0, t1, "t"),
-                  "the layer wrote into an array it was given; work on a copy")
+                  _("the layer wrote into an array it was given; work on a copy"))
 
 
 def softmax_dtype(h: Harness) -> Check:
