@@ -80,7 +80,11 @@ def extract(package: Path = PACKAGE) -> dict[tuple, Entry]:
 
 
 def messages_in(source: str, where: str = "<source>"):
-    """(line, context, msgid, plural, note) for each message in ``source``."""
+    """(line, context, msgid, plural, note) for each message in ``source``, in line order."""
+    return sorted(_messages_in(source, where), key=lambda m: m[0])
+
+
+def _messages_in(source: str, where: str):
     tree = ast.parse(source)
     lines = source.splitlines()
     documented = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute)

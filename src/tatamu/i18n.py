@@ -22,6 +22,7 @@ import functools
 import gettext
 import io
 import os
+import unicodedata
 from collections.abc import Iterator
 from contextvars import ContextVar
 from importlib import resources
@@ -113,6 +114,17 @@ def using_language(language: str | None) -> Iterator[None]:
         _thread_language.reset(token)
 
 
+def japanese_font():
+    """tatamu's Japanese font: just the glyphs its Japanese messages use, as a TrueType file.
+
+    A subset of BIZ UDPGothic (Morisawa's font made for reading in schools; SIL Open Font
+    License 1.1, ``locale/fonts/OFL.txt``), made by ``scripts/i18n.py font``; a test checks
+    that it holds every character of the Japanese catalog. The drawing page and the figures
+    use it, so Japanese shows without a Japanese font installed. A Traversable (``.read_bytes()``).
+    """
+    return resources.files(__package__).joinpath("locale", "fonts", "tatamu-ja.ttf")
+
+
 @functools.cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalog of ``language`` (English: none, the messages are written in it)."""
@@ -152,6 +164,21 @@ def pgettext(context: str, message: str, /, **values: object) -> str:
     """:func:`_` for a word whose translation depends on where it stands (``context``)."""
     text = translations(language()).pgettext(context, message)
     return text.format(**values) if values else text
+
+
+def text_width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: two for a wide character (漢字, かな), one else.
+
+    >>> text_width("入力 (4x4)")
+    10
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad_columns(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (``right``: spaces first)."""
+    fill = " " * max(0, width - text_width(text))
+    return fill + text if right else text + fill
 
 
 def N_(message: str, /) -> str:  # noqa: N802 (gettext's own name for it)

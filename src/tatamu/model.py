@@ -24,7 +24,7 @@ from .backend.arrays import (
     to_device,
 )
 from .errors import ConfigError, DataError, ShapeError
-from .i18n import _
+from .i18n import _, pad_columns, text_width
 from .layers import LAYER_CLASSES, Layer, is_random
 from .losses import SoftmaxCrossEntropy
 from .training.shards import ShardRunner, resolve_threads
@@ -270,7 +270,7 @@ class Sequential:
 
     def summary_rows(self) -> list[tuple[str, str, str, str]]:
         """The summary's rows: (layer, type, output shape, parameter count), input first."""
-        rows = [("input", "", _fmt_shape(self.input_shape), "")]
+        rows = [(_("input"), "", _fmt_shape(self.input_shape), "")]
         for (name, layer), shape in zip(self.layers.items(), self.output_shapes, strict=True):
             count = sum(v.size for v in layer.params().values())
             rows.append((name, type(layer).__name__, _fmt_shape(shape), f"{count:,}"))
@@ -278,27 +278,30 @@ class Sequential:
 
     def summary(self) -> str:
         """A table of layers with their output shapes and parameter counts."""
-        rows = [("layer", "type", "output shape", "params"), *self.summary_rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        rows = [_summary_header(), *self.summary_rows()]
+        widths = [max(text_width(r[i]) for r in rows) for i in range(4)]  # Japanese is 2 wide
         lines = [
             "  ".join(
-                cell.rjust(w) if i == 3 else cell.ljust(w)
+                pad_columns(cell, w, right=i == 3)
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
             for row in rows
         ]
-        rule = "-" * len(max(lines, key=len))
+        rule = "-" * max(text_width(line) for line in lines)
         return "\n".join(
-            [lines[0], rule, *lines[1:], rule, f"total parameters: {self.num_params():,}"]
+            [lines[0], rule, *lines[1:], rule,
+             _("total parameters: {count:,}", count=self.num_params())]
         )
 
     def _repr_html_(self) -> str:
         """The summary as an HTML table: how a notebook cell shows a model."""
         from .display import table_html
 
-        return table_html(("layer", "type", "output shape", "params"), self.summary_rows(),
-                          caption=f"Sequential ({self.dtype}, one sample's shape, no batch axis)",
-                          footer=f"total parameters: {self.num_params():,}", numeric=(3,))
+        return table_html(_summary_header(), self.summary_rows(),
+                          caption=_("Sequential ({dtype}, one sample's shape, no batch axis)",
+                                    dtype=self.dtype),
+                          footer=_("total parameters: {count:,}", count=self.num_params()),
+                          numeric=(3,))
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rebuild the architecture (not the weights), JSON-friendly."""
@@ -379,3 +382,8 @@ def _derive_names(layers: list[Layer]) -> dict[str, Layer]:
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _summary_header() -> tuple[str, str, str, str]:
+    """The summary's column names, in the current language."""
+    return (_("layer"), _("type"), _("output shape"), _("params"))

@@ -32,8 +32,8 @@ def int_at_least(value: Any, name: str, minimum: int = 1, *,
     3
     """
     if not is_int(value) or value < minimum:
-        raise error(where, Name(name), f" must be an int >= {minimum}; got {value!r}",
-                    param=name, value=value)
+        raise error(where, Name(name), _(" must be an int >= {minimum}; got {value!r}",
+                                         minimum=minimum, value=value), param=name, value=value)
     return int(value)
 
 
@@ -86,4 +86,5 @@ def channels_last_hint(shape: tuple[int, ...], channels: int,
     if spatial is not None and tuple(shape[1:-1]) != tuple(spatial):
         return ""
     order = (0, ndim - 1, *range(1, ndim - 1))
-    return f" This looks like channels-last (NHWC) data; tatamu uses NCHW: x.transpose{order}."
+    return _(" This looks like channels-last (NHWC) data; tatamu uses NCHW: x.transpose{order}.",
+             order=order)

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ..i18n import _
+from ..i18n import N_, _
 
 #: The dtype every layer, initialiser and dataset uses unless told otherwise.
 DEFAULT_DTYPE = np.dtype(np.float32)
 
 #: What pip installs for a GPU: one CuPy wheel per CUDA major version (pyproject's extras).
-GPU_INSTALL = ("pip install 'tatamu[gpu13]' (CUDA 13) or 'tatamu[gpu12]' (CUDA 12); "
-               "nvidia-smi shows your CUDA version")
+GPU_INSTALL = N_("pip install 'tatamu[gpu13]' (CUDA 13) or 'tatamu[gpu12]' (CUDA 12); "
+                 "nvidia-smi shows your CUDA version")
 
 
 def _is_cupy_array(a: Any) -> bool:
@@ -98,7 +98,7 @@ def require_cuda(device: str = "cuda") -> ModuleType:
     except ImportError as exc:
         raise DeviceError(
             _("device {device!r} needs CuPy, which is not installed ({exc}); {gpu_install}; or "
-              "run on the CPU (", device=device, exc=exc, gpu_install=GPU_INSTALL),
+              "run on the CPU (", device=device, exc=exc, gpu_install=_(GPU_INSTALL)),
             Fix("device", "cpu"), _(", the default)"), param="device",
             value=device,
         ) from None

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..backend.arrays import as_numpy
 from ..errors import CheckpointError, ConfigError, Fix, Name
-from ..i18n import _
+from ..i18n import N_, _
 from ..model import Sequential
 from ..validate import all_finite, is_int
 from . import guard as guard
@@ -196,6 +196,10 @@ def copy_weights(model: Sequential, saved: Checkpoint, path: str | os.PathLike[s
     copy_into(Path(path), "buffer", model.buffers(), saved.model.buffers())
 
 
+#: The kinds of array ``copy_into`` and ``check_fits`` name in their messages (translated there).
+KINDS = (N_("parameter"), N_("buffer"))
+
+
 def copy_into(path: Path, kind: str, targets: dict[str, Any], sources: dict[str, Any]) -> None:
     """Copy ``sources`` into the arrays ``targets`` in place, refusing any mismatch."""
     check_fits(path, kind, targets, sources)  # all checked first: a refusal changes nothing
@@ -211,7 +215,7 @@ def check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str
         raise CheckpointError(
             _("{path}: {kind}s do not match the architecture (missing: {missing}; unexpected: "
               "{extra}); the file is from another model",
-              path=path, kind=kind, missing=missing or 'none', extra=extra or 'none')
+              path=path, kind=_(kind), missing=missing or 'none', extra=extra or 'none')
         )
     for name, target in targets.items():
         source = sources[name]
@@ -219,14 +223,14 @@ def check_fits(path: Path, kind: str, targets: dict[str, Any], sources: dict[str
             raise CheckpointError(
                 _("{path}: {kind} {name} has shape {shape} in the file, but the architecture "
                   "needs {expected}; the file is from another model",
-                  path=path, kind=kind, name=name, shape=source.shape, expected=target.shape)
+                  path=path, kind=_(kind), name=name, shape=source.shape, expected=target.shape)
             )
         if source.dtype.kind != "f":
             raise CheckpointError(_("{path}: {kind} {name} has non-float dtype {dtype}",
-                                    path=path, kind=kind, name=name, dtype=source.dtype))
+                                    path=path, kind=_(kind), name=name, dtype=source.dtype))
         if not all_finite(source):
             raise CheckpointError(_("{path}: {kind} {name} contains NaN or inf; the file is "
-                                    "corrupt", path=path, kind=kind, name=name))
+                                    "corrupt", path=path, kind=_(kind), name=name))
 
 
 def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

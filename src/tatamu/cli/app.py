@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # --lang first: the help texts are made in the language it names
         set_language(language_option(argv) or before)
     except UserError as exc:
-        print(f"tatamu: error: {exc}", file=sys.stderr)
+        print(_("tatamu: error: {message}", message=exc), file=sys.stderr)
         return EXIT_USER_ERROR
     try:
         return _run(argv)

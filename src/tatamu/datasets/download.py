@@ -143,7 +143,8 @@ def download_file(
             return target
         report.append(f"  {url}: " + _summarise(answers))
     part.unlink(missing_ok=True)
-    raise DownloadError(f"could not download {filename} from any mirror:\n" + "\n".join(report))
+    raise DownloadError(_("could not download {filename} from any mirror:", filename=filename)
+                        + "\n" + "\n".join(report))
 
 
 def _prepare_dest(dest_dir: str | os.PathLike[str]) -> Path:
@@ -178,13 +179,14 @@ def _try_mirror(
             return False
         try:
             got = sha256_uncompressed(part, max_bytes=4 * MAX_DOWNLOAD_BYTES)
-            problem = f"wrong sha256 {got[:16]}... (expected {sha256[:16]}...)"
+            problem = _("wrong sha256 {got}... (expected {expected}...)", got=got[:16],
+                        expected=sha256[:16])
         except DataError as e:  # e.g. a cut-off gzip stream the server called complete
-            got, problem = "", f"corrupt data ({str(e).rpartition(': ')[2]})"
+            got, problem = "", _("corrupt data ({detail})", detail=str(e).rpartition(": ")[2])
         if got == sha256.lower():
             return True
         part.unlink()  # never keep bytes that fail the check
-        answers.append(problem + (" after resuming, starting over" if resumed else ""))
+        answers.append(problem + (_(" after resuming, starting over") if resumed else ""))
         if not resumed:  # a clean full download with the wrong bytes will not get better
             return False
     return False
@@ -284,7 +286,7 @@ def _summarise(answers: list[str]) -> str:
 def _describe(e: BaseException, timeout: float) -> str:
     reason = getattr(e, "reason", None)  # URLError wraps the socket error
     if isinstance(e, TimeoutError) or isinstance(reason, TimeoutError):
-        return f"timed out (no data for {timeout:g} s)"
+        return _("timed out (no data for {timeout:g} s)", timeout=timeout)
     if isinstance(e, urllib.error.URLError):
-        return f"connection failed ({reason})"
-    return f"connection error ({type(e).__name__}: {e})"
+        return _("connection failed ({reason})", reason=reason)
+    return _("connection error ({type}: {error})", type=type(e).__name__, error=e)

@@ -117,8 +117,8 @@ def load_mnist(
     folder = SHIPPED_MNIST_DIR if root is None else Path(root)
     paths, missing = _locate(folder)
     if missing:
-        hint = ("the tatamu installation is incomplete: reinstall it" if root is None else
-                "point root= at a folder holding all four MNIST files")
+        hint = (_("the tatamu installation is incomplete: reinstall it") if root is None else
+                _("point root= at a folder holding all four MNIST files"))
         raise DataError(_("MNIST not found in {folder}: missing {names}; {hint}",
                           folder=folder, names=_names(missing), hint=hint))
     return _load_idx_set(paths, MNIST_SHA256, normalize, dtype)
@@ -180,19 +180,20 @@ def load_fashion_mnist(
     check_normalize(normalize)  # fail before reading tens of megabytes
     cache = user_cache_dir(cache_dir) / FASHION_MNIST_CACHE_SUBDIR
     places = [] if root is None else [(Path(root), "root=")]
-    places.append((cache, "user cache"))
-    places += [(d, "Debian package dataset-fashion-mnist") for d in DEBIAN_FASHION_MNIST_DIRS]
+    places.append((cache, _("user cache")))
+    places += [(d, _("Debian package dataset-fashion-mnist")) for d in DEBIAN_FASHION_MNIST_DIRS]
     looked = []
     for folder, label in places:
         paths, missing = _locate(folder)
         if not missing:
             return _load_idx_set(paths, FASHION_MNIST_SHA256, normalize, dtype)
         looked.append(f"  {folder} ({label}): " + (
-            f"missing {_names(missing)}" if folder.is_dir() else "no such folder"))
+            _("missing {names}", names=_names(missing)) if folder.is_dir() else
+            _("no such folder")))
     if not download:
         raise DataError(
-            "Fashion-MNIST not found. Looked in:\n" + "\n".join(looked) + "\n"
-            "Fix: pass ", Fix("download", True), _(" to fetch it into the user cache {cache}; "
+            _("Fashion-MNIST not found. Looked in:") + "\n" + "\n".join(looked) + "\n"
+            + _("Fix: pass "), Fix("download", True), _(" to fetch it into the user cache {cache}; "
                                                    "or `sudo apt-get install "
                                                    "dataset-fashion-mnist`; or pass ", cache=cache),
             Fix("root"), _(" a folder holding the four *-ubyte.gz (or uncompressed) files."),

@@ -71,7 +71,7 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
         image = _read_picture(path, height, width, notes)
     if invert and image.mean() > 0.5:
         image = 1.0 - image
-        notes.append("inverted (dark on light -> light on dark, like MNIST)")
+        notes.append(_("inverted (dark on light -> light on dark, like MNIST)"))
     if image.ndim == 2:
         image = np.repeat(image[None], channels, axis=0)  # (H, W) -> (C, H, W)
     if image.shape != tuple(input_shape):
@@ -85,7 +85,7 @@ def _read_picture(path: Path, height: int, width: int, notes: list[str]) -> np.n
 
     with open_picture(path) as img:
         if img.mode != "L":
-            notes.append(f"converted {img.mode} to grey")
+            notes.append(_("converted {mode} to grey", mode=img.mode))
             img = img.convert("L")
         if img.size != (width, height):
             notes.append(f"resized {img.size[0]}x{img.size[1]} to {width}x{height}")
@@ -103,7 +103,7 @@ def open_picture(source: str | Path | bytes, name: str | None = None):
     from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
 
     if isinstance(source, (bytes, bytearray)):
-        data, name = bytes(source), name or "the picture"
+        data, name = bytes(source), name or _("the picture")
     else:
         path = Path(source)
         if not path.is_file():
@@ -135,7 +135,7 @@ def open_picture(source: str | Path | bytes, name: str | None = None):
                           "few hundred pixels a side first", name=name, exc=exc)) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error,
             IndexError) as exc:  # SyntaxError: Pillow's "broken PNG file"
-        detail = ("unknown file format" if isinstance(exc, UnidentifiedImageError)
+        detail = (_("unknown file format") if isinstance(exc, UnidentifiedImageError)
                   else exc or type(exc).__name__)
         raise DataError(_("{name} is not an image tatamu can read (PNG, JPEG, BMP, .npy): "
                           "{detail}", name=name, detail=detail)) from exc
@@ -215,11 +215,12 @@ def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarra
     from PIL import Image, ImageOps
 
     if isinstance(source, np.ndarray):
-        return _array_picture(source, name or "the array")
+        return _array_picture(source, name or _("the array"))
     img = source if isinstance(source, Image.Image) else open_picture(source, name)
     notes = []
     if _orientation(img) not in (0, 1):  # a phone photo stored sideways, EXIF says how to turn
-        notes.append(f"turned upright (EXIF orientation {_orientation(img)})")
+        notes.append(_("turned upright (EXIF orientation {orientation})",
+                       orientation=_orientation(img)))
         img = ImageOps.exif_transpose(img)
     mode = img.mode
     if mode.startswith("I") or mode == "F":  # 16-bit or 32-bit grey
@@ -227,7 +228,7 @@ def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarra
         full = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
         if mode == "F" and arr.max(initial=0) <= 1.0:
             full = 1.0
-        return np.clip(arr / full, 0, 1), None, [*notes, f"read {mode} as grey"]
+        return np.clip(arr / full, 0, 1), None, [*notes, _("read {mode} as grey", mode=mode)]
     has_alpha = mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in img.info
     if has_alpha:
         rgba = img.convert("RGBA")
@@ -235,7 +236,7 @@ def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarra
         grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / 255.0
         return grey, alpha, notes
     if mode not in ("L", "1"):
-        notes.append(f"converted {mode} to grey")
+        notes.append(_("converted {mode} to grey", mode=mode))
         img = img.convert("RGB") if mode not in ("RGB", "P") else img
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None, notes
 
@@ -312,22 +313,23 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
 
     if alpha is not None and alpha.min() < 1.0:
         if "composite_alpha" in skip:  # what a reader that drops alpha sees
-            out.notes.append("transparency ignored")
+            out.notes.append(_("transparency ignored"))
         else:
             grey = digits.composite_alpha(grey, alpha)
             out.pictures["original"] = grey.copy()
-            done("composite_alpha", "transparent background laid over a plain one")
+            done("composite_alpha", _("transparent background laid over a plain one"))
     background, noise = digits.border_level(grey)
     if background > 0.5 and "invert_light_background" not in skip:
         grey, background = digits.invert_light_background(grey, background)
-        done("invert_light_background", f"inverted (light background: {1 - background:.2f} "
-                                        f"at the border)")
+        done("invert_light_background", _("inverted (light background: {level:.2f} at the "
+                                          "border)", level=1 - background))
     ink = grey
     # Subtracting a light background would erase dark ink: only once the picture is light on
     # dark (with inversion switched off, the model gets the light picture, as it used to).
     if "subtract_background" not in skip and background <= 0.5:
         ink = digits.subtract_background(grey, background, noise)
-        done("subtract_background", f"background level {background:.2f} subtracted")
+        done("subtract_background", _("background level {background:.2f} subtracted",
+                                      background=background))
     mask, out.marks = digits.ink_marks(ink)
     cropping = bool(framing.box) and "crop_to_ink" not in skip
     if cropping and not mask.any():  # (without the crop, a blank input is what the model gets)
@@ -337,33 +339,37 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     crop = ink
     if cropping:
         crop = digits.crop_to_ink(ink, mask)
-        marks = f", {out.marks} separate marks taken as one digit" if out.marks > 1 else ""
-        done("crop_to_ink", f"cropped {ink.shape[1]}x{ink.shape[0]} to the ink: "
-                            f"{crop.shape[1]}x{crop.shape[0]}{marks}")
+        marks = (_(", {marks} separate marks taken as one digit", marks=out.marks)
+                 if out.marks > 1 else "")
+        done("crop_to_ink", _("cropped {width}x{height} to the ink: {crop_width}x{crop_height}"
+                              "{marks}", width=ink.shape[1], height=ink.shape[0],
+                              crop_width=crop.shape[1], crop_height=crop.shape[0], marks=marks))
     out.pictures["crop"] = crop
     if framing.stroke and framing.box and "normalise_stroke" not in skip:
         crop, before, after = digits.normalise_stroke(crop)
         out.pictures["stroke"] = crop
         scale = framing.box / digits.WORK_SIZE
-        done("normalise_stroke", f"stroke width {before * scale:.1f} px -> {after * scale:.1f} "
-                                 f"px at {framing.box} px (MNIST: about "
-                                 f"{digits.MNIST_STROKE_FRACTION * framing.box:.1f})")
+        done("normalise_stroke", _("stroke width {before:.1f} px -> {after:.1f} px at {box} px "
+                                   "(MNIST: about {mnist:.1f})",
+                                   before=before * scale, after=after * scale, box=framing.box,
+                                   mnist=digits.MNIST_STROKE_FRACTION * framing.box))
     height, width = framing.size
     if framing.box and "fit_longer_side" not in skip:
         fit = digits.resize(crop, *digits.fitted_size(crop.shape, framing.box))
-        done("fit_longer_side", f"longer side fitted to {framing.box} px: "
-                                f"{fit.shape[1]}x{fit.shape[0]}")
+        done("fit_longer_side", _("longer side fitted to {box} px: {width}x{height}",
+                                  box=framing.box, width=fit.shape[1], height=fit.shape[0]))
         out.pictures["fit"] = fit
         frame = digits.paste_centred(fit, height, width)
-        done("paste_centred", f"pasted into {width}x{height}")
+        done("paste_centred", _("pasted into {width}x{height}", width=width, height=height))
     else:
         frame = digits.resize(crop, height, width)
         out.notes.append(f"resized {crop.shape[1]}x{crop.shape[0]} to {width}x{height}")
         out.pictures["fit"] = frame
     if framing.by_mass and framing.box and "centre_by_mass" not in skip and frame.any():
         frame, (dy, dx) = digits.centre_by_mass(frame)
-        done("centre_by_mass", f"shifted {dy:+d} rows, {dx:+d} columns: centre of mass at "
-                               f"({height // 2}, {width // 2})")
+        done("centre_by_mass", _("shifted {dy:+d} rows, {dx:+d} columns: centre of mass at "
+                                 "({row}, {col})",
+                                 dy=dy, dx=dx, row=height // 2, col=width // 2))
     # MNIST's files hold 8-bit pixels: round to 1/255 steps, which also clears the 1e-6
     # residue that Lanczos leaves around strokes.
     frame = np.round(frame * 255) / 255

@@ -115,7 +115,7 @@ def _npy_input(path: Path, input_shape, framing, channels, skip) -> PreparedDigi
         shape = None  # load_image_for says what is wrong with it
     if shape in (tuple(input_shape), tuple(input_shape[1:])) or shape is None:
         x, notes = load_image_for(path, input_shape, invert=False)
-        return PreparedDigit(x, [], notes or ["used as given (already the model's input "
-                                              "shape)"], {"input": x[0]})
-    x, _ = load_image_for(path, (1, *shape[-2:]), invert=False)  # checked and scaled to [0, 1]
+        return PreparedDigit(x, [], notes or [_("used as given (already the model's input "
+                                                "shape)")], {"input": x[0]})
+    x, _notes = load_image_for(path, (1, *shape[-2:]), invert=False)  # checked and scaled to [0, 1]
     return prepare_digit(x[0], framing=framing, channels=channels, skip=skip, name=str(path))

@@ -90,7 +90,8 @@ def import_book_params(
     target = model.params()
     dtypes = sorted({str(a.dtype) for a in arrays.values()})
     if dtypes != [str(model.dtype)]:
-        notes.append(f"{'/'.join(dtypes)} arrays converted to {model.dtype}")
+        notes.append(_("{dtypes} arrays converted to {dtype}", dtypes="/".join(dtypes),
+                       dtype=model.dtype))
     for key, name in names.items():
         value = arrays[key]
         if value.shape != target[name].shape:
@@ -195,17 +196,17 @@ def _check_keys(path: Path, arrays, names: dict[str, str], model: Sequential) ->
 
 def _other_hint(which, arrays) -> str:
     if any(k.startswith(("gamma", "beta")) for k in arrays):
-        return " (gamma/beta keys: a network with BatchNorm, which import-book does not read)"
+        return _(" (gamma/beta keys: a network with BatchNorm, which import-book does not read)")
     if which == "simple" and "W8" in arrays:
-        return " (it has W8: try --model deep)"
+        return _(" (it has W8: try --model deep)")
     if which == "deep" and "W3" in arrays and "W4" not in arrays:
-        return " (it has W1-W3 only: try --model simple)"
+        return _(" (it has W1-W3 only: try --model simple)")
     return ""
 
 
 def _describe(model: Sequential) -> str:
     shape = "x".join(str(s) for s in model.input_shape)
-    return f"network for {shape} input"
+    return _("network for {shape} input", shape=shape)
 
 
 def _fold_dropout(model: Sequential) -> list[str]:
@@ -224,8 +225,8 @@ def _fold_dropout(model: Sequential) -> list[str]:
             keep = owner[1].W.dtype.type(1.0 - layer.p)
             owner[1].W *= keep
             owner[1].b *= keep
-            notes.append(f"the book's Dropout scales by {1 - layer.p:g} when predicting: folded "
-                         f"into {owner[0]} (W and b x{1 - layer.p:g})")
+            notes.append(_("the book's Dropout scales by {keep:g} when predicting: folded into "
+                           "{layer} (W and b x{keep:g})", keep=1 - layer.p, layer=owner[0]))
         elif not isinstance(layer, _SCALE_COMMUTES):
             owner = None
     return notes

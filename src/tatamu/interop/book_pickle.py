@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError
-from ..i18n import _
+from ..i18n import N_, _
 
 #: A book params.pkl is a few MB (DeepConvNet ~ 0.6 MB, SimpleConvNet ~ 3.5 MB); anything far
 #: larger is not one, and is refused before it is read into memory.
@@ -207,13 +207,13 @@ _MEMO_PUT = {"PUT", "BINPUT", "LONG_BINPUT"}
 _MEMO_GET = {"GET", "BINGET", "LONG_BINGET"}
 #: Opcodes that fetch objects from outside the stream: never needed by plain arrays.
 _OUTSIDE = {
-    "PERSID": "a persistent id (an object stored elsewhere)",
-    "BINPERSID": "a persistent id (an object stored elsewhere)",
-    "EXT1": "the copyreg extension registry", "EXT2": "the copyreg extension registry",
-    "EXT4": "the copyreg extension registry",
-    "NEXT_BUFFER": "out-of-band buffers (pickle protocol 5 with buffer_callback)",
-    "READONLY_BUFFER": "out-of-band buffers (pickle protocol 5 with buffer_callback)",
-    "INST": "an old-style class instance", "OBJ": "an old-style class instance",
+    "PERSID": N_("a persistent id (an object stored elsewhere)"),
+    "BINPERSID": N_("a persistent id (an object stored elsewhere)"),
+    "EXT1": N_("the copyreg extension registry"), "EXT2": N_("the copyreg extension registry"),
+    "EXT4": N_("the copyreg extension registry"),
+    "NEXT_BUFFER": N_("out-of-band buffers (pickle protocol 5 with buffer_callback)"),
+    "READONLY_BUFFER": N_("out-of-band buffers (pickle protocol 5 with buffer_callback)"),
+    "INST": N_("an old-style class instance"), "OBJ": N_("an old-style class instance"),
 }
 
 
@@ -233,7 +233,7 @@ def pickle_globals(data: bytes) -> list[str]:
             for op, arg, _pos in pickletools.genops(data):
                 if op.name in _OUTSIDE:
                     raise UnsafePickleError(_("the file uses {outside}: refused",
-                                              outside=_OUTSIDE[op.name]))
+                                              outside=_(_OUTSIDE[op.name])))
                 if op.name == "GLOBAL":
                     found.append(".".join(str(arg).split(" ", 1)))
                     pushed.append(None)
@@ -344,16 +344,17 @@ def _read_bytes(path: Path) -> bytes:
 def _describe_damage(data: bytes, exc: Exception) -> str:
     """One line for a stream that is not a whole pickle: foreign, empty or truncated."""
     if not data:
-        return "the file is empty; it is not a params.pkl"
+        return _("the file is empty; it is not a params.pkl")
     if data[:2] == b"PK":
-        return ("a zip archive (.npz?), not the book's params.pkl; a tatamu checkpoint is used "
-                "as it is, without import-book")
+        return _("a zip archive (.npz?), not the book's params.pkl; a tatamu checkpoint is used "
+                 "as it is, without import-book")
     if data[:1] != b"\x80" and data[:1] not in (b"(", b"}", b"]", b"c", b"N"):
-        return f"not a pickle file (it starts with {data[:8]!r}); expected the book's params.pkl"
+        return _("not a pickle file (it starts with {start!r}); expected the book's params.pkl",
+                 start=data[:8])
     if "stop" in str(exc).lower() or "ran off" in str(exc).lower() or "not enough" in str(exc):
-        return (f"the pickle ends after {len(data):,} bytes, before its end mark: the file is "
-                "truncated (copy it again)")
-    return f"a damaged pickle ({exc}); copy the file again"
+        return _("the pickle ends after {size:,} bytes, before its end mark: the file is "
+                 "truncated (copy it again)", size=len(data))
+    return _("a damaged pickle ({error}); copy the file again", error=exc)
 
 
 def _known_as(name: str) -> str:

@@ -247,7 +247,7 @@ def check_input(
         layouts = " or ".join(LAYOUTS.get(n, f"{n}-D") for n in allowed)
         hint = ""
         if x.ndim == min(allowed) - 1:
-            hint = " A single sample? Add the batch axis with x[None]."
+            hint = _(" A single sample? Add the batch axis with x[None].")
         raise ShapeError(_("{label}: expected {layouts}; got shape {shape}.{hint}",
                            label=label, layouts=layouts, shape=x.shape, hint=hint))
     if channels is not None and x.shape[1] != channels:

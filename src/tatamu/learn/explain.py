@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
-from ..i18n import N_, _
+from ..i18n import N_, _, pad_columns, text_width
 from ..im2col import conv_output_size, im2col, window_geometry
 from ..layers import AvgPool2D, Conv2D, MaxPool2D
 from ..layers.padding import pad
@@ -395,14 +395,14 @@ def _window_grid(padded, is_pad, top, left, kh, kw, whole: bool) -> list[str]:
 
 def _side_by_side(left: list[str], right: list[str], middle: str = "") -> list[str]:
     """Two blocks of lines next to each other; ``middle`` between them on the centre line."""
-    width = max(len(line) for line in left)
+    width = max(text_width(line) for line in left)  # a Japanese label is 2 columns a character
     centre = (min(len(left), len(right)) - 1) // 2
     out = []
     for k in range(max(len(left), len(right))):
         a = left[k] if k < len(left) else ""
         b = right[k] if k < len(right) else ""
         gap = f"  {middle}  " if middle and k == centre else " " * (len(middle) + 4)
-        out.append((a.ljust(width) + gap + b).rstrip())
+        out.append((pad_columns(a, width) + gap + b).rstrip())
     return out
 
 

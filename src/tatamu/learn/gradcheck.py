@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..i18n import _
+from ..i18n import N_, _
 
 #: Relative error above which a gradient is called wrong. Float64 central differences of a
 #: correct layer land near 1e-9; a kink (ReLU, max) crossed by the step can reach ~1e-6.
@@ -87,12 +87,13 @@ class GradientError:
     def __str__(self) -> str:
         label = f"d{self.name}".ljust(4)
         if self.problem:
-            return f"  {label} FAIL  {self.problem}"
-        verdict = "ok  " if self.passed else "FAIL"
-        text = f"  {label} {verdict}  relative error {self.rel_error:.1e}"
+            return f"  {label} {_('FAIL')}  {self.problem}"
+        verdict = _("ok  ") if self.passed else _("FAIL")
+        text = _("  {label} {verdict}  relative error {error:.1e}", label=label, verdict=verdict,
+                 error=self.rel_error)
         if not self.passed and self.worst is not None:
-            text += (f"; worst at {list(self.worst)}: backward {self.analytic:.6g}, "
-                     f"numerical {self.numeric:.6g}")
+            text += _("; worst at {where}: backward {analytic:.6g}, numerical {numeric:.6g}",
+                      where=list(self.worst), analytic=self.analytic, numeric=self.numeric)
         return text
 
 
@@ -103,7 +104,7 @@ class GradcheckReport:
     layer: str
     errors: list[GradientError] = field(default_factory=list)
     eps: float = EPS
-    upstream: str = "random dout"
+    upstream: str = N_("random dout")
 
     @property
     def passed(self) -> bool:
@@ -113,8 +114,9 @@ class GradcheckReport:
         return next(e for e in self.errors if e.name == name)
 
     def __str__(self) -> str:
-        head = (f"gradient check of {self.layer}: backward vs float64 central differences "
-                f"(eps={self.eps:g}, {self.upstream})")
+        head = _("gradient check of {layer}: backward vs float64 central differences "
+                 "(eps={eps:g}, {upstream})", layer=self.layer, eps=self.eps,
+                 upstream=_(self.upstream))
         return "\n".join([head, *(str(e) for e in self.errors)])
 
 
@@ -122,11 +124,12 @@ def compare(name: str, analytic, numeric, tolerance: float = TOLERANCE) -> Gradi
     """A :class:`GradientError` for one array, naming a missing or misshapen gradient."""
     if analytic is None:
         return GradientError(name, float("inf"), tolerance,
-                             problem="backward gave None (no gradient computed)")
+                             problem=_("backward gave None (no gradient computed)"))
     analytic = np.asarray(analytic)
     if analytic.shape != numeric.shape:
-        return GradientError(name, float("inf"), tolerance, problem=(
-            f"shape {analytic.shape}, but {name} has shape {numeric.shape}"))
+        return GradientError(name, float("inf"), tolerance, problem=_(
+            "shape {shape}, but {name} has shape {expected}", shape=analytic.shape, name=name,
+            expected=numeric.shape))
     err = rel_error(analytic, numeric)
     if not numeric.size:
         return GradientError(name, err, tolerance)

@@ -37,7 +37,7 @@ def check_data(model, data, what: str):
         if x.ndim == len(expected) + 1:
             hint = channels_last_hint(x.shape, expected[0], expected[1:])
         elif x.ndim == len(expected):
-            hint = " A channel axis is missing: use x[:, None]."
+            hint = _(" A channel axis is missing: use x[:, None].")
         raise DataError(
             _("{what}: the model takes samples of shape {expected}; got x of shape "
               "{shape}.{hint}", what=what, expected=expected, shape=x.shape, hint=hint)

@@ -62,7 +62,7 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *, threads: int | N
     ``{"loss", "accuracy", "correct", "n"}``, and ``"predicted"`` (N,) class indices with
     ``predictions=True`` (for a confusion matrix without a second pass).
     """
-    x, labels = check_data(model, data, "evaluation data")
+    x, labels = check_data(model, data, _("evaluation data"))
     positive_int(batch_size, "batch_size")
     threads = resolve_threads(threads, model, training=False)
     was_training = model.training
@@ -116,9 +116,9 @@ def fit(model: Sequential, train_data, val_data=None, *,
         Batch ``b`` of epoch ``e`` is disturbed from ``(seed, e, b)``, so a resume continues
         exactly; ``resume=True`` with None takes the run's own (False turns it off).
     """
-    check_data(model, train_data, "training data")
+    check_data(model, train_data, _("training data"))
     if val_data is not None:
-        check_data(model, val_data, "validation data")
+        check_data(model, val_data, _("validation data"))
     positive_int(epochs, "epochs")
     positive_int(batch_size, "batch_size")
     if early_stopping is not None:
@@ -207,8 +207,9 @@ class _Trainer:
         self._notify("on_epoch_end", epoch, logs)
         if early:
             self.history.stop_reason = "early_stopping"
-            self.history.message = (f"validation loss has not improved for "
-                                    f"{self.early_stopping} epochs; stopped after epoch {epoch}")
+            self.history.message = _("validation loss has not improved for {patience} epochs; "
+                                     "stopped after epoch {epoch}",
+                                     patience=self.early_stopping, epoch=epoch)
         return not early
 
     def _train_epoch(self, epoch: int) -> str:
@@ -228,7 +229,8 @@ class _Trainer:
                 xb = self.augment.for_batch(xb, seed, epoch, batch)
             loss, correct = train_step(self.model, self.optimizer, xb, yb, self.runner)
             if not math.isfinite(loss):
-                return f"the loss became {loss} at epoch {epoch}, batch {batch + 1}"
+                return _("the loss became {loss} at epoch {epoch}, batch {batch}", loss=loss,
+                         epoch=epoch, batch=batch + 1)
             sums = {"loss": sums["loss"] + loss * len(xb), "correct": sums["correct"] + correct,
                     "seen": sums["seen"] + len(xb), "time": time.perf_counter() - started}
             state.batch, state.partial = batch + 1, sums
@@ -240,7 +242,7 @@ class _Trainer:
         # The last step of an epoch can blow the weights up while its loss was still finite:
         # catch it before they are evaluated, or saved as the "last good" checkpoint.
         if not all(all_finite(p) for p in self.model.params().values()):
-            return f"the weights became inf or NaN in epoch {epoch}"
+            return _("the weights became inf or NaN in epoch {epoch}", epoch=epoch)
         seen = max(sums["seen"], 1)
         logs = {"epoch": epoch, "train_loss": sums["loss"] / seen,
                 "train_accuracy": sums["correct"] / seen, "lr": float(self.optimizer.lr),
@@ -250,13 +252,14 @@ class _Trainer:
                 result = evaluate(self.model, self.val_data, self.eval_batch_size,
                                   threads=self.runner.threads)
             if not math.isfinite(result["loss"]):
-                return f"the validation loss became {result['loss']} after epoch {epoch}"
+                return _("the validation loss became {loss} after epoch {epoch}",
+                         loss=result["loss"], epoch=epoch)
             logs["val_loss"], logs["val_accuracy"] = result["loss"], result["accuracy"]
         self.history.append(logs)
         return ""
 
     def _diverged(self, reason: str) -> bool:
-        kept = (f" The last good checkpoint is kept: {self.saved.last}."
+        kept = (_(" The last good checkpoint is kept: {path}.", path=self.saved.last)
                 if self.saved is not None and self.saved.last.exists() else "")
         self.history.stop_reason, self.history.error = "diverged", ConfigError(  # fix as data
             _("{reason}: training stopped. The learning rate ({lr:g}) is probably too high; try "
@@ -268,14 +271,14 @@ class _Trainer:
     def _interrupted(self) -> None:
         history, saved = self.history, self.saved
         history.stop_reason = "interrupted"
-        history.message = f"interrupted during epoch {self.state.epoch}"
+        history.message = _("interrupted during epoch {epoch}", epoch=self.state.epoch)
         if saved is not None and self.interrupt.requested and not self.interrupt.forced:
             # Interrupted between two steps: the state is consistent, save it to resume
             # from (a second Ctrl-C during this save stops it; the old file stays whole).
             saved.save(history.to_dict(), self.state)
-            history.message += f"; saved {saved.last}: continue with resume=True"
+            history.message += _("; saved {path}: continue with resume=True", path=saved.last)
         elif saved is not None:
-            history.message += f"; the last checkpoint {saved.last} is unchanged"
+            history.message += _("; the last checkpoint {path} is unchanged", path=saved.last)
         if saved is not None and saved.last.exists():
             history.resume_from = str(saved.last)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..datasets import DATASETS
 from ..errors import ConfigError, Name
-from ..i18n import _
+from ..i18n import N_, _
 from ..models import MODELS
 from ..optim import OPTIMIZERS
 
@@ -35,37 +35,37 @@ class TrainingPlan:
     """What a run trains, and how. Each field's ``help`` is its meaning (the CLI shows it)."""
 
     model: str | None = field(default=None, metadata=_meaning(
-        "architecture (default: simple, or conv1d for mnist1d)"))
-    dataset: str = field(default="mnist", metadata=_meaning("dataset to train on"))
-    epochs: int = field(default=5, metadata=_meaning("passes over the training set"))
-    batch_size: int = field(default=100, metadata=_meaning("samples per training step"))
-    optimizer: str = field(default="adam", metadata=_meaning("update rule"))
+        N_("architecture (default: simple, or conv1d for mnist1d)")))
+    dataset: str = field(default="mnist", metadata=_meaning(N_("dataset to train on")))
+    epochs: int = field(default=5, metadata=_meaning(N_("passes over the training set")))
+    batch_size: int = field(default=100, metadata=_meaning(N_("samples per training step")))
+    optimizer: str = field(default="adam", metadata=_meaning(N_("update rule")))
     lr: float | None = field(default=None, metadata=_meaning(
-        "learning rate (default: the optimizer's, 0.001 for adam)"))
+        N_("learning rate (default: the optimizer's, 0.001 for adam)")))
     weight_decay: float | None = field(default=None, metadata=_meaning(
-        "L2 penalty / decoupled decay (default: the optimizer's, 0)"))
+        N_("L2 penalty / decoupled decay (default: the optimizer's, 0)")))
     schedule: str = field(default="none", metadata=_meaning(
-        "learning-rate schedule: step divides it by 10 every third of the epochs, cosine "
-        "anneals it to 0 over the epochs"))
+        N_("learning-rate schedule: step divides it by 10 every third of the epochs, cosine "
+           "anneals it to 0 over the epochs")))
     schedule_epochs: int | None = field(default=None, metadata=_meaning(
-        "epochs the schedule spans (default: the planned epochs; kept when a run is extended)"))
+        N_("epochs the schedule spans (default: the planned epochs; kept when a run is extended)")))
     early_stopping: int | None = field(default=None, metadata=_meaning(
-        "stop when the test loss has not improved for this many epochs (default: never)"))
+        N_("stop when the test loss has not improved for this many epochs (default: never)")))
     seed: int = field(default=0, metadata=_meaning(
-        "seed of the initial weights, batch order and Dropout"))
+        N_("seed of the initial weights, batch order and Dropout")))
     limit: int | None = field(default=None, metadata=_meaning(
-        "train on the first N training samples only (default: all)"))
+        N_("train on the first N training samples only (default: all)")))
     test_limit: int | None = field(default=None, metadata=_meaning(
-        "evaluate on the first N test samples only (default: all)"))
+        N_("evaluate on the first N test samples only (default: all)")))
     threads: int | None = field(default=None, metadata=_meaning(
-        "threads that split each batch (default: $TATAMU_NUM_THREADS, $OMP_NUM_THREADS or "
-        "every core)"))
+        N_("threads that split each batch (default: $TATAMU_NUM_THREADS, $OMP_NUM_THREADS or "
+           "every core)")))
     data_root: str | None = field(default=None, metadata=_meaning(
-        "folder with the dataset files (default: the shipped copy or the cache)"))
+        N_("folder with the dataset files (default: the shipped copy or the cache)")))
     augment: str | None = field(default=None, metadata=_meaning(
-        "disturb each training batch (tatamu.datasets.Augment): without a SPEC, shifts of "
-        "2 px, rotations of 10 degrees and zooms of 10%%; or a SPEC such as "
-        "shift=2,rotation=10,scale=0.1,elastic=0,flip=0 (default: off, as in the book)"))
+        N_("disturb each training batch (tatamu.datasets.Augment): without a SPEC, shifts of "
+           "2 px, rotations of 10 degrees and zooms of 10%%; or a SPEC such as "
+           "shift=2,rotation=10,scale=0.1,elastic=0,flip=0 (default: off, as in the book)")))
 
     def __post_init__(self) -> None:
         """Check every field and fill in the model a dataset calls for."""
@@ -202,12 +202,12 @@ class PlanConflict(ConfigError):
 
     def __init__(self, name: str, saved: Any, given: Any, epochs: int) -> None:
         self.name, self.saved, self.given = name, saved, given
-        parts = ("the run was started ", "without ", Name(name)) if saved is None else (
-            "the run was started with ", Name(name, saved))
-        parts += ("; ", Name(name, given), " contradicts its plan. Leave it out to continue the "
-                  "run as planned, or start a new run")
+        parts = (_("the run was started "), _("without "), Name(name)) if saved is None else (
+            _("the run was started with "), Name(name, saved))
+        parts += ("; ", Name(name, given), _(" contradicts its plan. Leave it out to continue "
+                                             "the run as planned, or start a new run"))
         if name == "epochs":
-            parts = ("the run was planned for ", Name(name, saved), "; ", Name(name, given),
-                     f" would shorten it. Leave it out to continue, or give more than {epochs} "
-                     "epochs to extend it")
+            parts = (_("the run was planned for "), Name(name, saved), "; ", Name(name, given),
+                     _(" would shorten it. Leave it out to continue, or give more than {epochs} "
+                       "epochs to extend it", epochs=epochs))
         super().__init__(*parts, param=name, value=given)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..checkpoint import store as ckpt
 from ..errors import CheckpointError, ConfigError, DataError, Fix, Name
-from ..i18n import _
+from ..i18n import _, pgettext
 from ..layers import is_random
 
 INITIAL = "initial.npz"  # the weights before training
@@ -48,8 +48,9 @@ class RunFolderExists(ConfigError):
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        super().__init__(f"run folder {folder} already exists and is not empty; nothing was "
-                         "overwritten. Resume the run in it, reuse it, or choose another folder")
+        super().__init__(_("run folder {folder} already exists and is not empty; nothing was "
+                           "overwritten. Resume the run in it, reuse it, or choose another "
+                           "folder", folder=folder))
 
 
 # -- the folder --------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(_("{folder} is a file, not a folder; choose another ", folder=folder),
-                          Name("out", words="run folder"), param="out", value=str(folder))
+                          Name("out", words=_("run folder")), param="out", value=str(folder))
     if folder.is_dir() and any(folder.iterdir()) and not reuse:
         raise RunFolderExists(folder)
     try:
@@ -76,7 +77,7 @@ def create(folder: str | Path, *, reuse: bool = False) -> Path:
     except OSError as exc:
         raise ConfigError(_("cannot write to {folder}: {strerror}; choose another ",
                             folder=folder, strerror=exc.strerror or exc),
-                          Name("out", words="run folder"), param="out",
+                          Name("out", words=_("run folder")), param="out",
                           value=str(folder)) from None
     return folder
 
@@ -286,7 +287,8 @@ def check_resumable(folder: str | Path) -> Path:
     path = Path(folder) / LAST
     if not path.is_file():
         raise CheckpointError(_("nothing to resume: {path} does not exist (start the run "
-                                "without ", path=path), Name("resume"), ")", param="resume",
+                                "without ", path=path), Name("resume"),
+                              pgettext("start the run without --resume", ")"), param="resume",
                               value=True)
     return path
 
@@ -314,9 +316,10 @@ def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_tr
               "start a new run ({best} still holds a model)", path=path, exc=exc,
               best=BEST)) from exc
     for value, saved_value, what, setting in (
-            (batch_size, state.batch_size, "batch size", Fix("batch_size", state.batch_size)),
-            (num_train, state.num_train, "number of training samples",
-             Fix("num_train", state.num_train, words=f"the same {state.num_train} samples"))):
+            (batch_size, state.batch_size, _("batch size"), Fix("batch_size", state.batch_size)),
+            (num_train, state.num_train, _("number of training samples"),
+             Fix("num_train", state.num_train, words=_("the same {count} samples",
+                                                       count=state.num_train)))):
         if state.batch and saved_value is not None and value != saved_value:
             raise ConfigError(
                 _("{path} stopped in the middle of epoch {epoch}, with {what} {saved_value}; "

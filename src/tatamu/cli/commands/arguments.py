@@ -12,6 +12,12 @@ class UserError(Exception):
     """An error in how the command was used (printed as one line, exit status 2)."""
 
 
+def sentence(text: str) -> str:
+    """A help line as a sentence: capitalised, with the full stop of the current language."""
+    # i18n: the full stop that ends a sentence
+    return text[:1].upper() + text[1:] + _(".")
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -77,6 +77,7 @@ def run(args) -> int:
     print("\n\n".join(str(r) for r in reports))
     if len(reports) > 1:
         failed = [r.target.rpartition(":")[2] for r in reports if not r.passed]
-        print(f"\n{len(reports)} classes checked: " + (f"{', '.join(failed)} failed"
-                                                        if failed else "all good"))
+        print("\n" + (_("{count} classes checked: {failed} failed", count=len(reports),
+                         failed=", ".join(failed)) if failed else
+                       _("{count} classes checked: all good", count=len(reports))))
     return 0 if all(r.passed for r in reports) else 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from ...i18n import _
+from ...i18n import _, normalise
 
 #: The only address served without asking: this machine, unreachable from others.
 LOCAL = "127.0.0.1"
@@ -16,7 +17,8 @@ def add_parser(subparsers) -> None:
         "draw", help=_("a local web page to draw a digit on and watch the network read it"),
         description=_("Serve a page (http://127.0.0.1:PORT/) where you draw a digit and see, "
                       "live, the 28x28 input, the probabilities, the feature maps and each "
-                      "preprocessing step. Ctrl-C stops it."))
+                      "preprocessing step. The page speaks its browser's language unless --lang "
+                      "(or TATAMU_LANG) names one. Ctrl-C stops it."))
     p.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
     p.add_argument("--port", type=int, default=8000, help=_("port to listen on (0: any free one)"))
     p.add_argument("--host", default=LOCAL,
@@ -33,7 +35,9 @@ def run(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(_("--port must be 0 to 65535; got {port}", port=args.port))
     path = resolve_checkpoint(args.checkpoint)
-    app = DrawApp(path)
+    # the page follows its browser's language unless the user named one for tatamu
+    app = DrawApp(path, language=getattr(args, "lang", None) or normalise(
+        os.environ.get("TATAMU_LANG")))
     server = make_server(app, args.host, args.port)
     host, port = server.server_address[:2]
     if args.host != LOCAL:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...i18n import _
-from .arguments import UserError, positive_int
+from ...i18n import _, pgettext
+from .arguments import UserError, positive_int, sentence
 
 
 def add_parser(sub) -> None:
@@ -16,11 +16,12 @@ def add_parser(sub) -> None:
     topics = p.add_subparsers(dest="topic", metavar="TOPIC", required=True)
     defaults = {"conv": ("4x4", "3x3", "1"), "pool": ("4x4", "2x2", None),
                 "im2col": ("8x8", "4x4", "2")}
-    for topic, text in (("conv", "convolution: the size formula and each window's multiply-add"),
-                        ("pool", "pooling: the size formula and each window's max (or mean)"),
-                        ("im2col", "im2col: every window becomes a row of a matrix")):
+    for topic, text in (("conv", _("convolution: the size formula and each window's "
+                                   "multiply-add")),
+                        ("pool", _("pooling: the size formula and each window's max (or mean)")),
+                        ("im2col", _("im2col: every window becomes a row of a matrix"))):
         size, kernel, stride = defaults[topic]
-        q = topics.add_parser(topic, help=text, description=text[0].upper() + text[1:] + ".")
+        q = topics.add_parser(topic, help=text, description=sentence(text))
         q.add_argument("--input", default=size, metavar="HxW", help=_("input size (default "
                                                                       "{size})", size=size))
         q.add_argument("--kernel", default=kernel, metavar="FHxFW",
@@ -69,9 +70,10 @@ def run(args) -> int:
         print("\n".join(explain.size_lines(sizes[0], sizes[1], stride or sizes[1], sizes[2])))
         parts = list(exc.parts)  # the library's message, its fixes still data, plus ours
         if parts and isinstance(parts[-1], str):
-            parts[-1] = parts[-1].rstrip(".")
-        raise ConfigError(*parts, _("; or change "), Name("stride"), _(" or "), Name("kernel"), ".",
-                          param=exc.param, value=exc.value) from None
+            parts[-1] = parts[-1].rstrip(".。")
+        raise ConfigError(*parts, _("; or change "), Name("stride"), _(" or "), Name("kernel"),
+                          # i18n: ends "; or change stride or kernel."
+                          pgettext("or change", "."), param=exc.param, value=exc.value) from None
     if args.topic == "conv":
         walk = explain.explain_conv(
             sizes[0], sizes[1], stride, sizes[2], values=args.values,

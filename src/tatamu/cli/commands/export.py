@@ -49,7 +49,8 @@ def run(args) -> int:
         from ...interop.onnx_export import save_onnx
 
         save_onnx(model, args.out, overwrite=args.force)
-        note = "" if model.dtype == "float32" else f"; {model.dtype} weights written as float32"
+        note = "" if model.dtype == "float32" else _("; {dtype} weights written as float32",
+                                                     dtype=model.dtype)
         print(_("wrote {out} (ONNX opset 19; input 'input' (N, {map}), output "
                 "'probabilities'{note})",
                 out=args.out, map=', '.join(map(str, model.input_shape)), note=note))

@@ -42,8 +42,8 @@ def run(args) -> int:
         rec = recognise.recognise(saved.model, saved.meta, image_path, top=args.top, skip=skip,
                                   name=str(image_path))
         best = ", ".join(f"{name} ({100 * p:.1f}%)" for _class, name, p in rec.top)
-        print(f"{image_path}: {'unsure: ' if rec.unsure else ''}{best}")
-        print(f"  {'; '.join(rec.prepared.notes) or 'nothing changed'}")
+        print(f"{image_path}: {_('unsure: ') if rec.unsure else ''}{best}")
+        print(f"  {'; '.join(rec.prepared.notes) or _('nothing changed')}")
         if args.show is not None:
             show = args.show if k == 0 else args.show.with_stem(f"{args.show.stem}-{k + 1}")
             print(_("  picture of the steps: {plot_digit_steps}",

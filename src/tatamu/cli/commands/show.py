@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...i18n import _
-from .arguments import positive_int
+from ...i18n import N_, _
+from .arguments import positive_int, sentence
 
 _SHOW_HELP = {
-    "filters": "the first conv layer's filters before/after training (or --layer's, per channel)",
-    "feature-maps": "the input and every conv/pool layer's output channels for one image",
-    "errors": "misclassified test images, the most confident mistakes first",
-    "confusion": "the confusion matrix on the test set",
-    "curves": "loss and accuracy per epoch, train and test",
-    "saliency": "which pixels the predicted class score is most sensitive to",
-    "dream": "inputs optimised to excite each channel of a layer (what a filter looks for)",
+    "filters": N_("the first conv layer's filters before/after training (or --layer's, per "
+                  "channel)"),
+    "feature-maps": N_("the input and every conv/pool layer's output channels for one image"),
+    "errors": N_("misclassified test images, the most confident mistakes first"),
+    "confusion": N_("the confusion matrix on the test set"),
+    "curves": N_("loss and accuracy per epoch, train and test"),
+    "saliency": N_("which pixels the predicted class score is most sensitive to"),
+    "dream": N_("inputs optimised to excite each channel of a layer (what a filter looks for)"),
 }
 
 
@@ -25,8 +26,9 @@ def add_parser(sub) -> None:
                        description=_("Draw a picture of a trained model into a PNG file and "
                                      "print its path."))
     whats = p.add_subparsers(dest="what", metavar="WHAT", required=True)
-    for what, text in _SHOW_HELP.items():
-        q = whats.add_parser(what, help=text, description=text[0].upper() + text[1:] + ".")
+    for what, english in _SHOW_HELP.items():
+        text = _(english)
+        q = whats.add_parser(what, help=text, description=sentence(text))
         q.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
                        help=_("a .png file or a folder (default: the current folder)"))

@@ -14,12 +14,12 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
-from ...i18n import _
+from ...i18n import N_, _, ngettext
 from .arguments import UserError, add_device_option, checked_device, positive_float, positive_int
 
 EXIT_INTERRUPTED = 130
 
-EPILOG = """\
+EPILOG = N_("""\
 resuming:
   tatamu train --resume RUN_DIR      continue the run in RUN_DIR with the plan it was started
                                      with (RUN_DIR/plan.json); same as --out RUN_DIR --resume
@@ -29,7 +29,7 @@ resuming:
                                      one) to N epochs; a schedule keeps the span it was planned
                                      with. A run stopped by --early-stopping stays finished.
   resuming a finished run says so and changes nothing.
-"""
+""")
 
 
 def _plan_fields():
@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help=_("train a ConvNet (default: SimpleConvNet on MNIST)"),
                        description=_("Train a model; writes checkpoints, history.json and a "
                                      "plot into a run folder."),
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=_(EPILOG), formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = {"model": {"choices": list(MODELS)}, "dataset": {"choices": DATASETS},
              "optimizer": {"choices": list(OPTIMIZERS)}, "schedule": {"choices": SCHEDULES},
              "lr": {"type": positive_float}, "weight_decay": {"type": float},
@@ -56,10 +56,11 @@ def add_parser(sub) -> None:
              "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"}}
     for f in _plan_fields():  # the plan's fields, their meaning and default from the library
         kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
-        default = "" if f.default in (None, MISSING) else f" (default: {f.default})"
+        default = "" if f.default in (None, MISSING) else _(" (default: {default})",
+                                                            default=f.default)
         # SUPPRESS: an option not given is absent, so resume can tell it from a default
         p.add_argument("--" + f.name.replace("_", "-"), default=argparse.SUPPRESS,
-                       help=f.metadata["help"] + default, **kind)
+                       help=_(f.metadata["help"]) + default, **kind)
     p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
                    help=_("run folder (default: runs/MODEL-DATASET-TIME); never overwritten"))
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
@@ -160,13 +161,16 @@ def _plan_of_older_run(folder: Path):
 def _finished_text(folder: Path, plan, history: dict) -> str:
     done = history["epoch"][-1] if history["epoch"] else 0
     accuracy = next((a for a in reversed(history["val_accuracy"]) if a is not None), None)
-    result = f", test accuracy {100 * accuracy:.2f}%" if accuracy is not None else ""
+    result = (_(", test accuracy {accuracy:.2f}%", accuracy=100 * accuracy)
+              if accuracy is not None else "")
     if history["stop_reason"] == "early_stopping":
-        return (f"{folder} is finished: it stopped early after epoch {done}{result} "
-                f"({history['message']}); nothing was changed")
-    return (f"{folder} is finished: {done} of {plan.epochs} epochs trained{result}; nothing was "
-            f"changed. To train it longer, give more epochs: "
-            f"{_command(folder, '--epochs', str(2 * plan.epochs))}")
+        return _("{folder} is finished: it stopped early after epoch {done}{result} ({why}); "
+                 "nothing was changed", folder=folder, done=done, result=result,
+                 why=history["message"])
+    return _("{folder} is finished: {done} of {epochs} epochs trained{result}; nothing was "
+             "changed. To train it longer, give more epochs: {command}", folder=folder,
+             done=done, epochs=plan.epochs, result=result,
+             command=_command(folder, "--epochs", str(2 * plan.epochs)))
 
 
 def _command(folder: Path, *more: str) -> str:
@@ -180,7 +184,7 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
     from ...viz import plots
 
     say = (lambda *a, **k: None) if args.quiet else print
-    say(f"loading {plan.dataset}...", file=sys.stderr)
+    say(_("loading {dataset}...", dataset=plan.dataset), file=sys.stderr)
     train_data, test_data = plan.load_data(download=args.download)
     model = plan.build_model(train_data[0].shape[1:]).to(args.device)
     optimizer = plan.build_optimizer()
@@ -210,13 +214,14 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
         say(history.message)
     if history.val_accuracy and history.val_accuracy[-1] is not None:
         epochs = history.epoch[-1]
-        say(f"test accuracy: {100 * history.val_accuracy[-1]:.2f}% on {len(test_data[0]):,} "
-            f"test images after {epochs} epoch{'s' if epochs != 1 else ''}")
-    say(f"checkpoint:    {folder / runs.LAST}")
-    say(f"best:          {folder / runs.BEST}")
-    say(f"history:       {folder / runs.HISTORY}")
+        say(ngettext("test accuracy: {accuracy:.2f}% on {images:,} test images after {n} epoch",
+                     "test accuracy: {accuracy:.2f}% on {images:,} test images after {n} epochs",
+                     epochs, accuracy=100 * history.val_accuracy[-1], images=len(test_data[0])))
+    say(_("checkpoint:    {path}", path=folder / runs.LAST))
+    say(_("best:          {path}", path=folder / runs.BEST))
+    say(_("history:       {path}", path=folder / runs.HISTORY))
     if plot_path:
-        say(f"plot:          {plot_path}")
+        say(_("plot:          {path}", path=plot_path))
     return 0
 
 
@@ -224,7 +229,8 @@ def _interrupted_text(folder: Path, history) -> str:
     """The Ctrl-C line: where the run stands and the exact command that continues it."""
     epoch = (history.epoch[-1] if history.epoch else 0) + 1
     if history.resume_from is None:
-        return (f"interrupted during epoch {epoch}, before the first checkpoint; start again "
-                "with the same command")
-    return (f"interrupted during epoch {epoch}; it can continue from {history.resume_from}. "
-            f"To continue, type: {_command(folder)}")
+        return _("interrupted during epoch {epoch}, before the first checkpoint; start again "
+                 "with the same command", epoch=epoch)
+    return _("interrupted during epoch {epoch}; it can continue from {checkpoint}. To continue, "
+             "type: {command}", epoch=epoch, checkpoint=history.resume_from,
+             command=_command(folder))

@@ -18,12 +18,13 @@ import numpy as np
 
 from ...checkpoint import store as checkpoint
 from ...errors import DataError
-from ...i18n import _
+from ...i18n import LANGUAGES, _, checked, normalise
 from ...layers.padding import pad
 from ...learn.explain import format_number
 from ...viz.probe import conv_layers, layer_outputs, map_layers
 from ..images import OPTIONAL_STEPS, STEPS
 from ..recognise import class_names_of, framing_for, recognise
+from .texts import page_texts
 
 #: ``data:image/png;base64,...`` (any image type; the bytes decide what it really is).
 DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(?P<data>[A-Za-z0-9+/=\s]*)", re.I)
@@ -36,9 +37,13 @@ class RequestError(DataError):
 
 
 class DrawApp:
-    """A checkpoint loaded for the page: ``predict(payload)`` and ``explain(payload)``."""
+    """A checkpoint loaded for the page: ``predict(payload)`` and ``explain(payload)``.
 
-    def __init__(self, path: str | Path):
+    ``language``: the page's language (``"ja"``, ``"en"``); None: each browser's own.
+    """
+
+    def __init__(self, path: str | Path, language: str | None = None):
+        self.language = None if language is None else checked(language)
         saved = checkpoint.read(path)
         self.model, self.meta = saved.model.eval(), saved.meta
         self.framing = framing_for(self.meta, self.model.input_shape)  # refuses 1-D models
@@ -50,10 +55,19 @@ class DrawApp:
         self._last: tuple[tuple, np.ndarray, dict] | None = None  # (key, input, outputs)
 
     def info(self) -> dict[str, Any]:
-        """What the page needs before the first drawing: classes, steps, layers."""
+        """What the page needs before the first drawing: classes, steps, layers, and its words
+        in every language (``texts``) with the one to show (``language``; None: the browser's).
+        """
         return {"classes": self.names, "steps": list(STEPS), "optional": list(OPTIONAL_STEPS),
                 "framing": self.framing.name, "input_shape": list(self.model.input_shape),
-                "layers": self.maps, "first_conv": self.first_conv}
+                "layers": self.maps, "first_conv": self.first_conv, "language": self.language,
+                "languages": list(LANGUAGES), "texts": page_texts()}
+
+    def language_of(self, payload: Any) -> str:
+        """The language to answer ``payload`` in: the one given to the app, else the page's
+        ``"lang"`` (its browser's), else English."""
+        asked = payload.get("lang") if isinstance(payload, dict) else None
+        return self.language or (normalise(asked) if isinstance(asked, str) else None) or "en"
 
     def predict(self, payload: Any) -> dict[str, Any]:
         """``{"image": data URL, "skip": [steps]}`` -> the prediction and what led to it.
@@ -104,7 +118,7 @@ class DrawApp:
 
     def _run(self, data_url: str, picture: bytes, skip: list[str]):
         """Prepare, classify and keep every layer's output (the caller holds the lock)."""
-        rec = recognise(self.model, self.meta, picture, top=3, skip=skip, name="the drawing")
+        rec = recognise(self.model, self.meta, picture, top=3, skip=skip, name=_("the drawing"))
         x = rec.prepared.image
         outputs = layer_outputs(self.model, x[None].astype(self.model.dtype))
         self._last = ((data_url, tuple(sorted(skip))), x, outputs)
@@ -161,7 +175,9 @@ def conv_pixel(layer, x: np.ndarray, c: int, i: int, j: int, value: float,
     return {"layer": name, "channel": c, "row": i, "col": j, "value": value,
             "window": {"top": top, "left": left, "height": (kh - 1) * dh + 1,
                        "width": (kw - 1) * dw + 1},
-            "text": f"{name}[{c}] out[{i}, {j}]: the window at rows {i * sh}-"
-                    f"{i * sh + (kh - 1) * dh}, columns {j * sw}-{j * sw + (kw - 1) * dw}"
-                    f"{' of the padded input' if any(map(any, pads)) else ''} ⊛ filter {c} "
-                    f"({window.size} products)\n  {terms}{with_bias} = {format_number(value)}"}
+            "text": _("{layer}[{c}] out[{i}, {j}]: the window at rows {top}-{bottom}, columns "
+                      "{left}-{right}{padded} ⊛ filter {c} ({products} products)", layer=name,
+                      c=c, i=i, j=j, top=i * sh, bottom=i * sh + (kh - 1) * dh, left=j * sw,
+                      right=j * sw + (kw - 1) * dw, products=window.size,
+                      padded=_(" of the padded input") if any(map(any, pads)) else "")
+                    + f"\n  {terms}{with_bias} = {format_number(value)}"}

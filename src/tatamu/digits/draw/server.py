@@ -6,13 +6,14 @@ A local tool is still reachable by every web page the user has open (a page can 
 - it binds 127.0.0.1 unless another host is asked for explicitly (the CLI warns);
 - the Host header must name this server by an IP address or ``localhost``: a name that an
   attacker's DNS points at 127.0.0.1 (DNS rebinding) is refused;
-- fixed routes only (``GET /``, ``GET /api/info``, ``POST /api/predict``, ``POST /api/explain``),
-  never a file path from the URL;
+- fixed routes only (``GET /``, ``GET /api/info``, ``GET /font/tatamu-ja.ttf``, ``POST
+  /api/predict``, ``POST /api/explain``), never a file path from the URL;
 - POST bodies must say ``Content-Type: application/json`` (a plain cross-site form cannot) and
   give a Content-Length of at most MAX_BODY bytes, else they are refused unread;
 - a client that stalls is dropped after TIMEOUT seconds; the model sits behind one lock.
 
-Every refusal is a 4xx with ``{"error": "one line"}``; the server keeps serving.
+Every refusal is a 4xx with ``{"error": "one line"}``; the server keeps serving. A POST answers in
+the language its body asks for (``"lang"``, the page's), unless ``tatamu draw --lang`` chose one.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from importlib import resources
 from typing import Any
 
 from ...errors import ConfigError, DataError
-from ...i18n import _
+from ...i18n import _, japanese_font, using_language
 from .app import DrawApp, RequestError
 
 #: The largest request body read (a 280x280 canvas PNG is 10-40 kB).
@@ -37,9 +38,13 @@ TIMEOUT = 10.0
 #: Headers on every answer: nothing cached, no type sniffing, no framing by other sites.
 COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
                   "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
-#: The page may run its own inline script and style and talk to this server, nothing else.
+#: The page may run its own inline script and style, load its font and talk to this server,
+#: nothing else.
 PAGE_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-               "img-src data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'")
+               "img-src data: blob:; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+               "form-action 'none'")
+#: Where the page's Japanese font is served (the page asks for it only to show Japanese).
+FONT_ROUTE = "/font/tatamu-ja.ttf"
 
 
 class DrawServer(ThreadingHTTPServer):
@@ -51,6 +56,7 @@ class DrawServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: DrawApp):
         self.app = app
         self.page = resources.files(__package__).joinpath("page.html").read_bytes()
+        self.font = japanese_font().read_bytes()
         super().__init__(address, Handler)
 
     def host_allowed(self, host: str | None) -> bool:
@@ -87,11 +93,14 @@ class Handler(BaseHTTPRequestHandler):
                        {"Content-Security-Policy": PAGE_POLICY})
         elif self.path == "/api/info":
             self._json(HTTPStatus.OK, self.server.app.info())
+        elif self.path == FONT_ROUTE:
+            self._send(HTTPStatus.OK, self.server.font, "font/ttf")
         elif self.path in ("/api/predict", "/api/explain"):
-            self._error(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.path} takes POST", {"Allow": "POST"})
+            self._error(HTTPStatus.METHOD_NOT_ALLOWED, _("{path} takes POST", path=self.path),
+                        {"Allow": "POST"})
         else:
-            self._error(HTTPStatus.NOT_FOUND, f"no page {self.path[:80]!r}: the routes are /, "
-                                              f"/api/info, /api/predict, /api/explain")
+            self._error(HTTPStatus.NOT_FOUND, _("no page {path!r}: the routes are /, /api/info, "
+                                                "/api/predict, /api/explain", path=self.path[:80]))
 
     def do_POST(self) -> None:  # noqa: N802
         if not self._host_ok():
@@ -99,45 +108,48 @@ class Handler(BaseHTTPRequestHandler):
         routes = {"/api/predict": self.server.app.predict,
                   "/api/explain": self.server.app.explain}
         if self.path not in routes:
-            self._error(HTTPStatus.NOT_FOUND, f"no API {self.path[:80]!r}: POST /api/predict "
-                                              f"or /api/explain")
+            self._error(HTTPStatus.NOT_FOUND, _("no API {path!r}: POST /api/predict or "
+                                                "/api/explain", path=self.path[:80]))
             return
         payload = self._read_json()
         if payload is None:
             return
-        try:
-            answer = routes[self.path](payload)
-        except RequestError as exc:
-            self._error(HTTPStatus.BAD_REQUEST, str(exc))
-        except DataError as exc:  # not a picture, an empty canvas, too large a picture
-            self._error(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
-        else:
-            self._json(HTTPStatus.OK, answer)
+        with using_language(self.server.app.language_of(payload)):  # this request's thread only
+            try:
+                answer = routes[self.path](payload)
+            except RequestError as exc:
+                self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            except DataError as exc:  # not a picture, an empty canvas, too large a picture
+                self._error(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
+            else:
+                self._json(HTTPStatus.OK, answer)
 
     def _host_ok(self) -> bool:
         if self.server.host_allowed(self.headers.get("Host")):
             return True
-        self._error(HTTPStatus.MISDIRECTED_REQUEST, "this server answers only to "
-                    f"127.0.0.1:{self.server.server_address[1]} or localhost (Host header)")
+        self._error(HTTPStatus.MISDIRECTED_REQUEST, _(
+            "this server answers only to 127.0.0.1:{port} or localhost (Host header)",
+            port=self.server.server_address[1]))
         return False
 
     def _read_json(self) -> Any:
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if kind != "application/json":
-            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON with Content-Type: "
-                                                           "application/json")
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, _("send JSON with Content-Type: "
+                                                             "application/json"))
             return None
         if self.headers.get("Transfer-Encoding"):
-            self._error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not chunks")
+            self._error(HTTPStatus.LENGTH_REQUIRED, _("send a Content-Length, not chunks"))
             return None
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
-            self._error(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required")
+            self._error(HTTPStatus.LENGTH_REQUIRED, _("a Content-Length header is required"))
             return None
         if length < 0 or length > MAX_BODY:
-            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is {length:,} bytes; "
-                                                             f"at most {MAX_BODY:,} are read")
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _("the body is {length:,} bytes; "
+                                                               "at most {max_body:,} are read",
+                                                               length=length, max_body=MAX_BODY))
             return None
         try:
             body = self.rfile.read(length)
@@ -149,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self._error(HTTPStatus.BAD_REQUEST, f"the body is not JSON ({exc})")
+            self._error(HTTPStatus.BAD_REQUEST, _("the body is not JSON ({exc})", exc=exc))
             return None
 
     def _json(self, status: HTTPStatus, obj: Any) -> None:

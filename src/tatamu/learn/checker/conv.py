@@ -63,8 +63,8 @@ def _seed(h: Harness, bias: float, pad: int, want, name: str) -> Check:
     got = h.forward(h.new(W, b, 1, pad), x)
     problem = mismatch(got, np.array(want, np.float64)[None, None], "out")
     if problem and getattr(got, "size", 0) == np.size(want):
-        problem += _("\nexpected {grid}; got {grid2}",
-                     grid=grid(want), grid2=grid(np.asarray(got).reshape(np.shape(want))))
+        problem += _("\nexpected {expected}; got {got}",
+                     expected=grid(want), got=grid(np.asarray(got).reshape(np.shape(want))))
     diagnosis = ""
     if problem:
         diagnosis = forward_diagnosis(got, x, W, b, 1, pad)

@@ -145,7 +145,7 @@ def find_classes(module: types.ModuleType, name: str | None, source: str,
                                  "file: {listed})", source=source, listed=listed))
     value = getattr(module, name, None)
     if not inspect.isclass(value):
-        what = "is not a class" if value is not None else "not found"
+        what = _("is not a class") if value is not None else _("not found")
         raise LearnerCodeError(_("{source}: class {name} {what}; classes in the file: {listed}",
                                  source=source, name=name, what=what, listed=listed))
     return [value]

@@ -56,10 +56,10 @@ def forward_diagnosis(got, x, ph, pw, s, p) -> str:
          _("this is average pooling: take np.max of each row, not the mean")),
         (lambda: -reference(ph, pw, s, p, "floor").forward(-x),
          _("this is the minimum of each window: use np.max")),
-        (lambda: reference(ph, pw, 1, p, _("floor")).forward(x), _("the stride is ignored")),
+        (lambda: reference(ph, pw, 1, p, "floor").forward(x), _("the stride is ignored")),
         (lambda: reference(ph, pw, ph, p, "floor").forward(x),
          _("the stride is taken as pool_h: use self.stride")),
-        (lambda: reference(ph, pw, s, 0, _("floor")).forward(x), _("the padding is ignored")),
+        (lambda: reference(ph, pw, s, 0, "floor").forward(x), _("the padding is ignored")),
     ])
 
 
@@ -69,8 +69,8 @@ def book_figure(h: Harness) -> Check:
     got = h.forward(h.new(2, 2, 2, 0), x)
     problem = mismatch(got, np.array(POOL_OUT, np.float64)[None, None], "out")
     if problem and getattr(got, "size", 0) == 4:
-        problem += _("\nexpected {grid}; got {grid2}",
-                     grid=grid(POOL_OUT), grid2=grid(np.asarray(got).reshape(2, 2)))
+        problem += _("\nexpected {expected}; got {got}",
+                     expected=grid(POOL_OUT), got=grid(np.asarray(got).reshape(2, 2)))
     return result(book_figure.__doc__, problem,
                   forward_diagnosis(got, x, 2, 2, 2, 0) if problem else "")
 
@@ -200,8 +200,8 @@ def backward_diagnosis(h: Harness) -> str:
     h.forward(layer, x)
     dx = h.backward(layer, dout.copy())
     if getattr(dx, "shape", None) != x.shape:
-        return _("dx must have x's shape {shape}; got {getattr}",
-                 shape=x.shape, getattr=getattr(dx, 'shape', None))
+        return _("dx must have x's shape {shape}; got {got}",
+                 shape=x.shape, got=getattr(dx, 'shape', None))
     # (N, C, OH*2, OW*2) -> (N, C, OH, OW, 2*2): one row per window
     rows = np.asarray(dx, np.float64).reshape(n, c, oh, k, ow, k).transpose(0, 1, 2, 4, 3, 5)
     rows = rows.reshape(n, c, oh, ow, k * k)
@@ -220,12 +220,12 @@ def backward_diagnosis(h: Harness) -> str:
         best = xs.argmax(axis=-1)
         if (where != best).any():
             a = tuple(int(i) for i in np.argwhere(where != best)[0])
-            return (_("the gradient goes to one element per window, but not to its maximum: "
-                      "window {a} has its max {num} at element {best} (row-major), the gradient "
-                      "went to element {where} (x = {num2}); arg_max must index the same rows "
-                      "as col.reshape(-1, pool_h*pool_w)",
-                      a=list(a), num=num(xs[a][best[a]]), best=int(best[a]), where=int(where[a]),
-                      num2=num(xs[a][where[a]])))
+            return _("the gradient goes to one element per window, but not to its maximum: "
+                     "window {window} has its max {max_value} at element {best} (row-major), "
+                     "the gradient went to element {where} (x = {x_value}); arg_max must index "
+                     "the same rows as col.reshape(-1, pool_h*pool_w)", window=list(a),
+                     max_value=num(xs[a][best[a]]), best=int(best[a]), where=int(where[a]),
+                     x_value=num(xs[a][where[a]]))
         got = rows.max(axis=-1) + rows.min(axis=-1)  # the one non-zero value of each window
         if np.allclose(np.sort(got.ravel()), np.sort(dout.ravel())):
             return (_("each maximum gets a gradient, but another window's: dout must be "

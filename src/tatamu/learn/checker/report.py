@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...i18n import _, ngettext
+from ...i18n import _, ngettext, pad_columns, text_width
 
 
 @dataclass
@@ -23,7 +23,8 @@ class Check:
     diagnosis: str = ""  # the likely mistake and its fix
 
     def lines(self) -> list[str]:
-        verdict = _("PASS") if self.passed else _("FAIL")
+        width = max(text_width(_("PASS")), text_width(_("FAIL")))  # the names start in one column
+        verdict = pad_columns(_("PASS") if self.passed else _("FAIL"), width)
         out = [f"  {verdict}  {_(self.name)}"]  # the name is English data, shown translated
         if self.detail:
             out += [f"        {line}" for line in self.detail.splitlines()]
