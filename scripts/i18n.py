@@ -336,6 +336,59 @@ def problems() -> list[str]:
     return out
 
 
+# -- the Japanese font --------------------------------------------------------------------
+FONT = LOCALE / "fonts" / "tatamu-ja.ttf"
+FONT_FAMILY = "tatamu-ja"
+#: Beyond the catalog's characters: every kana, the CJK and full-width punctuation and printable
+#: ASCII, so a word added to the catalog rarely needs a new font (kanji do).
+FONT_BASE = ("".join(map(chr, range(0x20, 0x7F))) + "".join(map(chr, range(0x3000, 0x3040)))
+             + "".join(map(chr, range(0x3041, 0x3097))) + "".join(map(chr, range(0x30A0, 0x3100)))
+             + "".join(map(chr, range(0xFF01, 0xFF5F))) + "×")
+
+
+def catalog_characters(language: str = "ja") -> set[str]:
+    """Every character the language's translations use."""
+    _, entries = read_po(po_path(language))
+    return {c for e in entries.values() if not e.obsolete for text in e.msgstr for c in text}
+
+
+def make_font(source: Path, out: Path = FONT) -> str:
+    """Subset ``source`` (a TrueType font, e.g. Debian's fonts-morisawa-bizud-gothic
+    BIZUDPGothic-Regular.ttf, SIL OFL 1.1) to the catalog's characters, renamed tatamu-ja as
+    the OFL asks of a modified font; fontTools comes with matplotlib."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(source)
+    keep = {ord(c) for c in catalog_characters() | set(FONT_BASE) if not c.isspace() or c == " "}
+    keep &= set(font.getBestCmap())
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]
+    options.notdef_outline = True
+    options.hinting = False  # screens at today's resolutions do without: a third of the size
+    options.drop_tables += ["meta", "DSIG"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(keep))
+    subsetter.subset(font)
+    origin = font["name"].getDebugName(4)
+    names = {1: FONT_FAMILY, 3: f"{FONT_FAMILY};subset of {origin}", 4: FONT_FAMILY,
+             6: FONT_FAMILY, 16: FONT_FAMILY}
+    table = font["name"]
+    for record in list(table.names):
+        if record.nameID in (16, 17, 21, 22):
+            table.removeNames(nameID=record.nameID)
+    for name_id, text in names.items():
+        table.setName(text, name_id, 3, 1, 0x409)
+        table.setName(text, name_id, 1, 0, 0)
+    table.setName(f"tatamu's Japanese glyphs: a subset of {origin}, made by scripts/i18n.py "
+                  "font", 10, 3, 1, 0x409)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    font.save(out)
+    size = out.stat().st_size
+    return f"{out.relative_to(ROOT)}: {len(keep)} characters from {source.name}, {size:,} bytes"
+
+
 # -- the command ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -145,3 +145,121 @@ def test_a_pen_draws_too_and_clear_empties(browser, page_url):
 def c_shape(driver) -> tuple[int, int]:
     return tuple(driver.execute_script(
         "const c = document.getElementById('input'); return [c.height, c.width];"))
+
+
+# -- the page in Japanese ------------------------------------------------------------------------
+def japanese_browser(tmp_path_factory):
+    """Chromium whose user speaks Japanese (--lang=ja, Accept-Language ja)."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                 "--window-size=1280,1100", "--lang=ja",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-ja')}"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ja,en"})
+    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    return webdriver.Chrome(options=options, service=service)
+
+
+@pytest.fixture(scope="module")
+def served(digit_checkpoint):
+    """Start a page server for a DrawApp made with the given keyword arguments."""
+    started = []
+
+    def start(**kwargs) -> str:
+        srv = make_server(DrawApp(digit_checkpoint, **kwargs), "127.0.0.1", 0)
+        thread = threading.Thread(target=serve, args=(srv,), daemon=True)
+        thread.start()
+        started.append((srv, thread))
+        return f"http://127.0.0.1:{srv.server_address[1]}/"
+
+    yield start
+    for srv, thread in started:
+        srv.shutdown()
+        thread.join(5)
+
+
+def japanese_without_the_font(driver) -> list[str]:
+    """The texts with Japanese characters whose element does not ask for tatamu's font (a form
+    control does not inherit the page's font unless told to)."""
+    return driver.execute_script(
+        "const wide = /[\\u3000-\\u30ff\\u4e00-\\u9fff\\uff00-\\uffef]/;"
+        "return [...document.querySelectorAll('body *')].filter((el) =>"
+        "  [...el.childNodes].some((n) => n.nodeType === 3 && wide.test(n.textContent)) &&"
+        "  !getComputedStyle(el).fontFamily.includes('tatamu-ja')).map((el) => el.outerHTML);")
+
+
+def font_status(driver) -> list[str]:
+    """The states of the page's tatamu-ja font faces, once the fonts in use have loaded."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.fonts.ready.then(() => done([...document.fonts]"
+        "  .filter((f) => f.family.replace(/\"/g, '') === 'tatamu-ja').map((f) => f.status)));")
+
+
+def test_a_japanese_browser_gets_the_page_in_japanese_with_its_font(tmp_path_factory, served,
+                                                                      tmp_path):
+    driver = japanese_browser(tmp_path_factory)
+    try:
+        driver.get(served())  # no --lang: the page follows the browser
+        WebDriverWait(driver, 30).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+        assert driver.find_element(By.ID, "clear").text == "消去"
+        assert driver.find_element(By.CSS_SELECTOR, "[data-text=steps]").text == "前処理のステップ"
+        assert driver.find_element(By.CSS_SELECTOR, "[data-text=maps]").text == "特徴マップ"
+        assert "積和演算" in driver.find_element(By.ID, "hover").text
+        assert "conv1" in driver.find_element(By.ID, "first-conv").text  # a name stays a name
+        switches = driver.find_element(By.ID, "switches").text
+        assert "インクの部分を切り出す" in switches and "crop" not in switches
+
+        pad = driver.find_element(By.ID, "pad")
+        stroke(driver, pad, [(-60, -80), (-20, -82), (20, -82), (60, -80), (45, -40), (30, 0),
+                             (15, 40), (0, 85)])
+        assert answered(driver) == "7"  # numbers stay numbers
+        notes = driver.find_element(By.ID, "notes").text
+        assert "インクの部分を切り出した" in notes and "cropped" not in notes
+        maps = driver.find_elements(By.CSS_SELECTOR, "#layer-conv1 canvas")
+        actions = ActionBuilder(driver)
+        actions.pointer_action.move_to(maps[0], 2, 2)
+        actions.perform()
+        WebDriverWait(driver, 30).until(
+            lambda d: "conv1[0] out[" in d.find_element(By.ID, "explain").text)
+        explain = driver.find_element(By.ID, "explain").text
+        assert "のウィンドウ ⊛ フィルター 0" in explain and explain.count("*") == 25
+        # The Japanese is drawn with tatamu's own font, not whatever the machine has (Debian's
+        # Chromium without fonts-noto-cjk drew 積和演算 as empty boxes): the page loaded it.
+        assert font_status(driver) == ["loaded"]
+        assert japanese_without_the_font(driver) == []
+        shot = tmp_path / "draw-page.ja.png"
+        driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("TATAMU_UPDATE_DOCS"):
+            shutil.copy(shot, DOCS / "draw-page.ja.png")
+    finally:
+        driver.quit()
+
+
+def test_draw_lang_ja_speaks_japanese_to_an_english_browser(browser, served):
+    browser.get(served(language="ja"))  # tatamu draw --lang ja
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-text=sees]").text == "モデルが見ているもの"
+    pad = browser.find_element(By.ID, "pad")
+    stroke(browser, pad, [(0, -90), (0, -30), (0, 30), (2, 90)])
+    assert answered(browser) == "1"
+    assert "cropped" not in browser.find_element(By.ID, "notes").text
+
+
+def test_an_english_browser_gets_the_english_page(browser, page_url):
+    browser.get(page_url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert browser.find_element(By.ID, "clear").text == "Clear"
+    assert browser.find_element(By.ID, "hover").text.startswith("Hover over a pixel of conv1")
+    # the English line keeps 積和演算, drawn in tatamu's font too
+    assert font_status(browser) == ["loaded"]

@@ -6,8 +6,9 @@ figure list are left alone, and nothing is kept once a picture is saved or dropp
 path, :func:`finish` saves the PNG, releases the figure and returns the path; given none, it
 returns the Figure, which a notebook cell shows inline. matplotlib is imported only when a
 picture is drawn, so ``import tatamu`` stays fast and works on a machine with no display.
-This module imports nothing from ``viz`` (``viz`` builds on it), so the two never import
-each other. ``tatamu train`` draws the curves; ``tatamu.viz.plot_curves`` is the same function.
+This module imports nothing from ``viz`` but the leaf ``viz.fonts`` (``viz`` builds on it), so
+they never import each other. ``tatamu train`` draws the curves; ``tatamu.viz.plot_curves`` is the
+same function.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ def new_figure(**kwargs):
 
 
 def finish(fig, path: str | Path | None):
-    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path."""
+    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path.
+
+    Texts in Japanese (the language is ``ja``) are drawn in tatamu's Japanese font.
+    """
+    from .fonts import use_japanese_font
+
+    use_japanese_font(fig)
     return fig if path is None else save(fig, path)
 
 
