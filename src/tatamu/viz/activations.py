@@ -25,7 +25,7 @@ TILE_IN = 0.62  # inches per feature map tile
 
 
 def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path | None = None, *,
-                      caption: str = "input", class_names: list[str] | None = None,
+                      caption: str | None = None, class_names: list[str] | None = None,
                       max_channels: int = 32) -> Figure | Path:
     """Draw the input ``x`` and every conv/pool layer's output channels for it.
 
@@ -52,7 +52,9 @@ def plot_feature_maps(model: Sequential, x: np.ndarray, path: str | Path | None 
         width = max(width, cols * TILE_IN + 1.8)
     fig = new_figure(figsize=(width, sum(heights) + 0.4), layout="constrained")
     axes = fig.subplots(len(heights), 1, height_ratios=heights)
-    draw_sample(axes[0], x, f"{caption}  ->  predicted {label} ({100 * probs[pred]:.1f}%)",
+    caption = _("input") if caption is None else caption
+    draw_sample(axes[0], x, caption + "  ->  " + _("predicted {name} ({percent:.1f}%)",
+                                                   name=label, percent=100 * probs[pred]),
                 fontsize=10)
     for ax, name in zip(axes[1:], names, strict=True):
         _draw_layer(fig, ax, model, name, maps[name])
@@ -81,7 +83,7 @@ def _draw_layer(fig, ax, model: Sequential, name: str, m: np.ndarray) -> None:
     ax.set_title(_("{name} ({type}{after}): {shape} channels of {size}{shown}",
                    name=name, type=type(layer).__name__, after=_after(model, name),
                    shape=shape[0], size=size, shown=shown), fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.9, label="activation")
+    fig.colorbar(image, ax=ax, shrink=0.9, label=_("activation"))
 
 
 def _after(model: Sequential, name: str) -> str:
@@ -92,7 +94,7 @@ def _after(model: Sequential, name: str) -> str:
         if previous in drawn:
             break
         between.insert(0, previous)
-    return f", after {', '.join(between)}" if between else ""
+    return _(", after {layers}", layers=", ".join(between)) if between else ""
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ TILE_IN = 0.95  # inches per dreamed input
 
 
 def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path | None = None, *,
-                  target: int | None = None, smooth: int = 0, caption: str = "input",
+                  target: int | None = None, smooth: int = 0, caption: str | None = None,
                   class_names: list[str] | None = None) -> Figure | Path:
     """Three panels: the input, how much each pixel moves the class score, and which way.
 
@@ -39,14 +39,16 @@ def plot_saliency(model: Sequential, x: np.ndarray, path: str | Path | None = No
     pred = int(np.argmax(probs))
     fig = new_figure(figsize=(3 * PANEL_IN + 1.2, PANEL_IN + 0.9), layout="constrained")
     ax_in, ax_mag, ax_sign = fig.subplots(1, 3)
-    draw_sample(ax_in, x, f"{caption}\npredicted {names[pred]} ({100 * probs[pred]:.1f}%)",
+    caption = _("input") if caption is None else caption
+    draw_sample(ax_in, x, caption + "\n" + _("predicted {name} ({percent:.1f}%)",
+                                             name=names[pred], percent=100 * probs[pred]),
                 fontsize=9)
     score = f"score({names[target]})"
     if grad.ndim == 2:  # (C, L): a 1-D signal, gradients as curves
         for ax, values, label in ((ax_mag, np.abs(grad).max(axis=0), f"|d {score} / d x|"),
                                   (ax_sign, grad.sum(axis=0), f"d {score} / d x")):
             ax.plot(values)
-            ax.set(xlabel="position", ylabel=label)
+            ax.set(xlabel=_("position"), ylabel=label)
     else:
         magnitude = np.abs(grad).max(axis=0)  # (C, H, W) -> (H, W): the strongest channel
         signed = grad.sum(axis=0)

@@ -67,8 +67,9 @@ def plot_errors(x: np.ndarray, labels: np.ndarray, probs: np.ndarray,
         ax.set_axis_on()
         draw_sample(ax, x[i])
         where = f"#{index_offset + i}" + ("\n" if long_names else ": ")
-        ax.set_title(f"{where}true {names[true]} ({_percent(probs[i, true])})\n"
-                     f"predicted {names[pred]} ({_percent(probs[i, pred])})",
+        ax.set_title(where + _("true {true} ({true_p})\npredicted {pred} ({pred_p})",
+                               true=names[true], true_p=_percent(probs[i, true]),
+                               pred=names[pred], pred_p=_percent(probs[i, pred])),
                      fontsize=7 if long_names else 8, color="firebrick")
     total = len(labels)
     if len(wrong) == 0:

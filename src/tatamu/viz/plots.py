@@ -34,18 +34,14 @@ def new_figure(**kwargs):
     """
     from matplotlib.figure import Figure
 
+    from .fonts import TatamuFigure  # Japanese texts drawn in tatamu's font
+
     _show_figures_inline_in_a_notebook(Figure)
-    return Figure(**kwargs)
+    return TatamuFigure(**kwargs)
 
 
 def finish(fig, path: str | Path | None):
-    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path.
-
-    Texts in Japanese (the language is ``ja``) are drawn in tatamu's Japanese font.
-    """
-    from .fonts import use_japanese_font
-
-    use_japanese_font(fig)
+    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path."""
     return fig if path is None else save(fig, path)
 
 
@@ -98,16 +94,16 @@ def plot_history(history: dict[str, Any], path: str | Path | None = None,
     fig = new_figure(figsize=(10, 4), dpi=DPI)
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = history["epoch"]
-    ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
-    ax_acc.plot(epochs, [100 * a for a in history["train_accuracy"]], "o-", label="train")
+    ax_loss.plot(epochs, history["train_loss"], "o-", label=_("train"))
+    ax_acc.plot(epochs, [100 * a for a in history["train_accuracy"]], "o-", label=_("train"))
     val_epochs = [e for e, v in zip(epochs, history["val_loss"], strict=True) if v is not None]
     if val_epochs:
         ax_loss.plot(val_epochs, [v for v in history["val_loss"] if v is not None], "s-",
-                     label="test")
+                     label=_("test"))
         ax_acc.plot(val_epochs, [100 * v for v in history["val_accuracy"] if v is not None],
-                    "s-", label="test")
+                    "s-", label=_("test"))
     ax_loss.set(xlabel=_("epoch"), ylabel=_("cross-entropy loss"), title=_("loss"))
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax_acc.set(xlabel=_("epoch"), ylabel=_("accuracy (%)"), title=_("accuracy"))
     for ax in (ax_loss, ax_acc):
         ax.grid(True, alpha=0.3)
         ax.legend()

@@ -25,12 +25,12 @@ def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path | None
     Copy ``j`` is what batch 0 of epoch ``j + 1`` would show with ``seed`` (all K in one batch).
     """
     images = np.asarray(images)
-    k, _, h, w = images.shape
+    k, _c, h, w = images.shape
     tiles = [images[:, 0]]
     for epoch in range(1, copies + 1):
         tiles.append(augment.for_batch(images, seed, epoch, 0)[:, 0])
     grid = np.stack(tiles, axis=1).reshape(k * (copies + 1), h, w)  # rows: one image each
-    labels = (["original"] + [f"epoch {e}" for e in range(1, copies + 1)]) * k
+    labels = ([_("original")] + [_("epoch {epoch}", epoch=e) for e in range(1, copies + 1)]) * k
     fig = new_figure(figsize=(0.6 + 1.0 * (copies + 1), 0.6 + 1.25 * k), dpi=DPI)
     ax = fig.subplots()
     image = draw_mosaic(ax, grid, copies + 1, labels, cmap="gray_r", vmin=0, vmax=1)
@@ -40,7 +40,7 @@ def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path | None
     ax.set_axis_off()
     settings = ", ".join(f"{name}={value:g}" for name, value in augment.config().items()
                          if not isinstance(value, bool) and name != "elastic_sigma")
-    ax.set_title(f"augmentation ({settings})", fontsize=8)
+    ax.set_title(_("augmentation ({settings})", settings=settings), fontsize=8)
     fig.tight_layout()
     return finish(fig, path)
 
@@ -59,11 +59,10 @@ def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = No
                                                 strict=True) if a is not None]
         if pairs:
             ax.plot(*zip(*pairs, strict=True), marker="." if len(pairs) <= 30 else None,
-                    label=f"{label} "
-                    f"(last {pairs[-1][1]:.2f}%)")
+                    label=label + " " + _("(last {accuracy:.2f}%)", accuracy=pairs[-1][1]))
     if ymin is not None:
         ax.set_ylim(bottom=ymin)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(_("epoch"))
     ax.set_ylabel(_("test accuracy (%)"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
