@@ -310,10 +310,12 @@ def formula_lines(axis: str, size: int, kernel: int, stride: int, padding: int,
        = (7 + 2*0 - 3) / 2 + 1 = 4 / 2 + 1 = 3
     """
     span = dilation * (kernel - 1) + 1  # a dilated kernel covers this many inputs
-    shown = f"{kernel}" if dilation == 1 else f"{span} (= {dilation}*({kernel}-1)+1, dilated)"
+    shown = f"{kernel}" if dilation == 1 else _("{span} (= {dilation}*({kernel}-1)+1, dilated)",
+                                                span=span, dilation=dilation, kernel=kernel)
     room = size + 2 * padding - span
-    return [f"{axis}: O{axis} = ({axis} + 2P - K) / S + 1 with {axis}={size}, P={padding}, "
-            f"K={shown}, S={stride}",
+    return [_("{axis}: O{axis} = ({axis} + 2P - K) / S + 1 with {axis}={size}, P={padding}, "
+              "K={kernel}, S={stride}", axis=axis, size=size, padding=padding, kernel=shown,
+              stride=stride),
             f"   = ({size} + 2*{padding} - {span}) / {stride} + 1 = {room} / {stride} + 1 "
             f"= {room / stride + 1:g}"]
 

@@ -14,7 +14,7 @@ import time
 from typing import Any, TextIO
 
 from ..errors import ConfigError
-from ..i18n import N_, _, ngettext
+from ..i18n import N_, _, ngettext, pgettext
 
 
 class Callback:
@@ -169,4 +169,4 @@ def format_epoch(logs: dict[str, Any]) -> str:
                   _("val_acc {accuracy:.4f}", accuracy=logs["val_accuracy"])]
     parts.append(_("{rate:,.0f} img/s, {seconds:.1f} s", rate=logs["images_per_s"],
                    seconds=logs["epoch_time"]))
-    return ", ".join(parts)
+    return pgettext("list", ", ").join(parts)

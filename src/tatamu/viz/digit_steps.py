@@ -51,6 +51,7 @@ def plot_digit_steps(recognition, path: str | Path | None = None, title: str = "
     best = recognition.top[0]
     bars.set_title(f"{best[1]}: {100 * best[2]:.1f}%{verdict}", fontsize=10)
     steps = ", ".join(recognition.prepared.steps) or "none"
-    fig.suptitle(f"{title}\nsteps: {steps}" if title else f"steps: {steps}", fontsize=8)
+    steps_line = _("steps: {steps}", steps=steps)
+    fig.suptitle(f"{title}\n{steps_line}" if title else steps_line, fontsize=8)
     fig.tight_layout()
     return finish(fig, path)

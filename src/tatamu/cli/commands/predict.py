@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...i18n import _
+from ...i18n import _, pgettext
 from .arguments import add_device_option, checked_device, positive_int
 
 
@@ -43,7 +43,7 @@ def run(args) -> int:
                                   name=str(image_path))
         best = ", ".join(f"{name} ({100 * p:.1f}%)" for _class, name, p in rec.top)
         print(f"{image_path}: {_('unsure: ') if rec.unsure else ''}{best}")
-        print(f"  {'; '.join(rec.prepared.notes) or _('nothing changed')}")
+        print(f"  {pgettext('notes', '; ').join(rec.prepared.notes) or _('nothing changed')}")
         if args.show is not None:
             show = args.show if k == 0 else args.show.with_stem(f"{args.show.stem}-{k + 1}")
             print(_("  picture of the steps: {plot_digit_steps}",
