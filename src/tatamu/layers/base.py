@@ -186,8 +186,9 @@ class Layer:
             rows.append((name, f"{tuple(value.shape)} {value.dtype}", f"{value.size:,}"))
         total = sum(v.size for v in self.params().values())
         caption = type(self).__name__ + (f" {self.name}" if self.name else "")
-        return table_html(("setting / parameter", "value / shape", "params"), rows,
-                          caption=caption, footer=f"parameters: {total:,}", numeric=(2,))
+        return table_html((_("setting / parameter"), _("value / shape"), _("params")), rows,
+                          caption=caption, footer=_("parameters: {count:,}", count=total),
+                          numeric=(2,))
 
     # -- helpers for subclasses -------------------------------------------------------------
     def _label(self) -> str:
