@@ -69,9 +69,10 @@ def extract(package: Path = PACKAGE) -> dict[tuple, Entry]:
     for path in sorted(package.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         where = path.relative_to(package.parent.parent).as_posix()
-        for line, context, msgid, plural, note in messages_in(source, where):
+        for _line, context, msgid, plural, note in messages_in(source, where):
             entry = entries.setdefault((context, msgid), Entry(msgid, context, plural))
-            entry.places.append(f"{where}:{line}")
+            if where not in entry.places:  # files, not lines (xgettext --add-location=file):
+                entry.places.append(where)  # an edit elsewhere in a file changes no catalog
             if note and note not in entry.notes:
                 entry.notes.append(note)
             if "{" in msgid:
@@ -314,17 +315,24 @@ def untranslated(language: str) -> list[Entry]:
 
 
 def problems() -> list[str]:
-    """What is out of step; empty when the catalogs match the code."""
+    """What is out of step; empty when the catalogs hold the code's messages, translated, and
+    each .mo is its .po compiled. Messages are compared, not files: moving a line of code or a
+    message within the code needs no new catalog."""
     found = extract()
+    wanted = {key: e.plural for key, e in found.items()}
     out = []
-    if not POT.exists() or POT.read_text(encoding="utf-8") != expected_pot(found):
+    pot = {key: e.plural for key, e in read_po(POT)[1].items()} if POT.exists() else {}
+    if pot != wanted:
         out.append(f"{POT.relative_to(ROOT)} is out of date: run python scripts/i18n.py extract")
     for language in languages():
         po = po_path(language)
-        if po.read_text(encoding="utf-8") != merged_po(language, found):
-            out.append(f"{po.relative_to(ROOT)} lacks the code's messages: run python "
-                       "scripts/i18n.py extract")
-        missing = untranslated(language)
+        entries = {key: e for key, e in read_po(po)[1].items() if not e.obsolete}
+        absent = [f"\n    {e.places[0]}: {key[1]!r}" for key, e in found.items()
+                  if key not in entries or entries[key].plural != e.plural]
+        if absent:
+            out.append(f"{po.relative_to(ROOT)} lacks {len(absent)} of the code's messages (run "
+                       "python scripts/i18n.py extract):" + "".join(absent))
+        missing = [e for key, e in entries.items() if key in found and not e.translated]
         if missing:
             out.append(f"{po.relative_to(ROOT)}: {len(missing)} messages have no translation:"
                        + "".join(f"\n    {e.places[0] if e.places else '?'}: {e.msgid!r}"

@@ -281,6 +281,14 @@ def test_set_language_and_using_language(monkeypatch):
     assert language() == "ja"  # back to the environment
 
 
+def test_the_modules_examples_run():
+    import doctest
+
+    result = doctest.testmod(i18n)
+    assert result.attempted >= 6 and result.failed == 0
+    assert language() == "en"  # the example set Japanese and went back
+
+
 def test_formatting_and_plural_forms():
     with using_language("ja"):
         assert i18n.ngettext("{n} check: {passed} passed, {failed} failed",

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..i18n import N_, _
 from .figure import finish, new_figure
+from .plots import use_japanese_font
 
 #: The pictures of :class:`tatamu.digits.images.PreparedDigit` shown, with their titles.
 PANELS = (("original", N_("original")), ("crop", N_("cropped to the ink")),
@@ -53,5 +54,6 @@ def plot_digit_steps(recognition, path: str | Path | None = None, title: str = "
     steps = ", ".join(recognition.prepared.steps) or "none"
     steps_line = _("steps: {steps}", steps=steps)
     fig.suptitle(f"{title}\n{steps_line}" if title else steps_line, fontsize=8)
+    use_japanese_font(fig)  # before the layout measures the texts
     fig.tight_layout()
     return finish(fig, path)

@@ -6,18 +6,21 @@ figure list are left alone, and nothing is kept once a picture is saved or dropp
 path, :func:`finish` saves the PNG, releases the figure and returns the path; given none, it
 returns the Figure, which a notebook cell shows inline. matplotlib is imported only when a
 picture is drawn, so ``import tatamu`` stays fast and works on a machine with no display.
-This module imports nothing from ``viz`` but the leaf ``viz.fonts`` (``viz`` builds on it), so
-they never import each other. ``tatamu train`` draws the curves; ``tatamu.viz.plot_curves`` is the
-same function.
+This module imports nothing from ``viz`` (``viz`` builds on it), so the two never import each
+other. Japanese texts are given tatamu's own font here (:func:`use_japanese_font`). ``tatamu
+train`` draws the curves; ``tatamu.viz.plot_curves`` is the same function.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+import unicodedata
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..i18n import _
+from ..i18n import _, japanese_font
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,15 +37,57 @@ def new_figure(**kwargs):
     """
     from matplotlib.figure import Figure
 
-    from .fonts import TatamuFigure  # Japanese texts drawn in tatamu's font
-
     _show_figures_inline_in_a_notebook(Figure)
-    return TatamuFigure(**kwargs)
+    return Figure(**kwargs)
 
 
 def finish(fig, path: str | Path | None):
-    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path."""
+    """The picture as asked: saved to ``path`` (returned), or the Figure itself if no path.
+
+    Its Japanese texts are drawn in tatamu's Japanese font (:func:`use_japanese_font`).
+    """
+    use_japanese_font(fig)
     return fig if path is None else save(fig, path)
+
+
+# -- Japanese in a figure -------------------------------------------------------------------
+# matplotlib's default font (DejaVu Sans) has no kana or kanji: a Japanese title would be drawn
+# as empty boxes, with a warning per missing glyph. tatamu ships the glyphs its Japanese uses
+# (tatamu.i18n.japanese_font), so no Japanese font need be installed.
+JAPANESE_FAMILY = "tatamu-ja"
+
+
+@functools.cache
+def _japanese_font_registered() -> bool:
+    """Register tatamu's Japanese font with matplotlib once; False when the install lacks it."""
+    from matplotlib import font_manager
+
+    try:
+        with japanese_font().open("rb"):  # a file inside the installed package
+            pass
+        font_manager.fontManager.addfont(str(japanese_font()))
+    except (OSError, RuntimeError, ValueError) as exc:
+        warnings.warn(f"tatamu's Japanese font could not be loaded ({exc}); Japanese text in "
+                      "figures may show as boxes: reinstall tatamu", stacklevel=3)
+        return False
+    return True
+
+
+def needs_japanese(text: str) -> bool:
+    """Whether ``text`` has a character DejaVu Sans lacks: kana, kanji, full-width forms."""
+    return any(unicodedata.east_asian_width(c) in "WF" for c in text)
+
+
+def use_japanese_font(fig) -> None:
+    """Give every text of ``fig`` holding Japanese tatamu's font (then DejaVu Sans for what it
+    lacks); English texts keep the user's font. Call it before a layout measures the texts
+    (``fig.tight_layout()``); :func:`finish` does for the rest."""
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text) if needs_japanese(t.get_text())]
+    if texts and _japanese_font_registered():
+        for text in texts:  # per glyph, matplotlib falls back along the list
+            text.set_fontfamily([JAPANESE_FAMILY, "DejaVu Sans"])
 
 
 def save(fig, path: str | Path) -> Path:
@@ -111,6 +156,7 @@ def plot_history(history: dict[str, Any], path: str | Path | None = None,
             ax.set_xticks(epochs)
     if title:
         fig.suptitle(title)
+    use_japanese_font(fig)  # before the layout measures the texts
     fig.tight_layout()
     return finish(fig, path)
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..datasets.augment import Augment
 from ..i18n import _
 from .figure import DPI, draw_mosaic, finish, new_figure
+from .plots import use_japanese_font
 
 
 def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path | None = None, *,
@@ -41,6 +42,7 @@ def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path | None
     settings = ", ".join(f"{name}={value:g}" for name, value in augment.config().items()
                          if not isinstance(value, bool) and name != "elastic_sigma")
     ax.set_title(_("augmentation ({settings})", settings=settings), fontsize=8)
+    use_japanese_font(fig)  # before the layout measures the texts
     fig.tight_layout()
     return finish(fig, path)
 
@@ -68,5 +70,6 @@ def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = No
     ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title)
+    use_japanese_font(fig)  # before the layout measures the texts
     fig.tight_layout()
     return finish(fig, path)
