@@ -132,9 +132,9 @@ class ProgressBar(Callback):
         self._seen += logs["batch_size"]
         if self.bar is not None:
             rate = self._seen / max(time.perf_counter() - self._start, 1e-9)
-            self.bar.set_postfix({_("loss"): f"{logs['loss']:.4f}",
-                                  _("acc"): f"{logs['accuracy']:.3f}",
-                                  _("img_s"): f"{rate:,.0f}"}, refresh=False)
+            self.bar.set_postfix(refresh=False, **{_("loss"): f"{logs['loss']:.4f}",
+                                                   _("acc"): f"{logs['accuracy']:.3f}",
+                                                   _("img_s"): f"{rate:,.0f}"})
             self.bar.update(1)
 
     def on_epoch_end(self, epoch, logs):
