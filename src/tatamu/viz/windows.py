@@ -14,6 +14,8 @@ import numpy as np
 
 from ..display import format_number
 from ..learn.explain import Walkthrough
+from .backward import KINDS as BACKWARD_KINDS
+from .backward import plot_backward
 from .figure import finish, grid_shape, new_figure
 from .tables import CELL_IN, COLOURS
 from .tables import draw_table as _table
@@ -25,6 +27,8 @@ def plot_walkthrough(walk: Walkthrough, path: str | Path | None = None,
                      max_windows: int = 9) -> Figure | Path:
     """Draw a :class:`tatamu.learn.explain.Walkthrough`: saved to ``path`` (returned), or, with no
     path, returned as its matplotlib Figure (a notebook cell shows it)."""
+    if walk.kind in BACKWARD_KINDS:
+        return plot_backward(walk, path)
     if walk.kind == "im2col":
         return _plot_im2col(walk, path)
     windows = walk.windows[:max_windows]
