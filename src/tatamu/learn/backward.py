@@ -277,6 +277,9 @@ def _rotation_lines(case: _ConvCase, spread, inserted, border) -> list[str]:
                  f"zeros: {top} above, {bottom} below, {left} on the left, {right} on the right "
                  f"(FH - 1 - P, so that the turned filter reaches the cells that only the first "
                  f"or the last windows held).", "  ")
+    if bottom > top or right > left:
+        lines += say("The bottom or right border is wider where the rounding left input cells "
+                     "out of every window: their dx is 0.", "  ")
     if min(border) < 0:
         lines += say("A negative number means that many rows or columns of dout are cut off "
                      "instead: their windows reached only padding, whose gradient is dropped.",
