@@ -12,6 +12,7 @@ the seed's im2col input (``np.arange(64).reshape(8, 8)``, 4x4, stride 2) and Fig
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -389,3 +390,26 @@ def test_png_draws_the_backward_pass(tmp_path, monkeypatch, topic, panels):
     width, height = (round(v * DPI) for v in fig.get_size_inches())
     with Image.open(path) as img:
         assert img.format == "PNG" and img.size == (width, height)
+
+
+# -- the guide page --------------------------------------------------------------------------
+def test_the_guide_prints_what_it_says(tmp_path, monkeypatch):
+    """docs/guide/backward.md: each text block is (an excerpt of) what the command or Python
+    block before it prints."""
+    import test_tutorial as tutorial
+
+    monkeypatch.chdir(tmp_path)
+    guide = Path(__file__).resolve().parents[1] / "docs" / "guide" / "backward.md"
+    namespace: dict = {}
+    printed = None
+    checked = 0
+    for block in tutorial.FENCE.finditer(guide.read_text(encoding="utf-8")):
+        lang, code = block.group(1), block.group(2)
+        if lang == "sh":
+            printed = tutorial.run_shell(code, False, "guide")
+        elif lang == "python":
+            printed = tutorial.run_python(code, namespace, "guide")
+        elif lang == "text":
+            tutorial.assert_output(code, printed, "docs/guide/backward.md")
+            checked += 1
+    assert checked >= 7
