@@ -413,3 +413,15 @@ def test_the_guide_prints_what_it_says(tmp_path, monkeypatch):
             tutorial.assert_output(code, printed, "docs/guide/backward.md")
             checked += 1
     assert checked >= 7
+
+
+def test_a_large_input_is_summarised_not_printed(rng):
+    # SimpleConvNet's first layer: 28x28 ⊛ 5x5; grids that do not fit a terminal are named
+    f = rng.integers(-2, 3, size=(5, 5)).astype(np.float64)
+    walk = explain_conv_backward(28, 5, values=rng.integers(0, 9, size=(28, 28)), weights=f)
+    text = str(walk)
+    assert "(24x24: too large to print here" in text and "(28x28: too large" in text
+    assert "... and 768 more, the same way (--max-cells shows more)" in text  # 784 cells, 16 shown
+    assert "... (560 more terms)" in text  # dW sums over 576 windows, 16 terms shown
+    expected, _ = rotated_conv_dx(walk.extra["dout"], f, (1, 1), (0, 0), (28, 28))
+    np.testing.assert_allclose(walk.output, expected, atol=1e-6)

@@ -18,8 +18,8 @@ import numpy as np
 from ..display import format_number
 from ..errors import ConfigError
 from ..im2col import col2im, im2col
-from .explain import Walkthrough, Window, _default, _fits, _grid, _padded, _pair
-from .worked import cell_sentence, geometry, say, sum_lines, windows_holding
+from .explain import Walkthrough, Window, _default, _padded, _pair
+from .worked import cell_sentence, geometry, grid, say, sum_lines, windows_holding
 
 
 def explain_col2im(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *, values=None,
@@ -45,7 +45,7 @@ def explain_col2im(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
     padded, is_pad = _padded(x, kernel, s, p, rounding)
     lines = [f"col2im: from im2col's matrix back to a {h}x{w} input ({kernel[0]}x{kernel[1]} "
              f"windows, stride {_pair(s)}, padding {_pair(p)})", ""]
-    lines += [f"x ({h}x{w}):", *_grid(x), ""]
+    lines += [f"x ({h}x{w}):", *grid(x), ""]
     lines += ["Step 1. im2col copies every window of x into one row of col", *say(
         f"{oh * ow} windows -> col of shape {col.shape} (tatamu explain im2col prints it). A "
         f"cell that sits in several windows is copied into several rows.", "  "), ""]
@@ -64,9 +64,7 @@ def _round_trip_lines(x, col, back, counts, kernel, s, p, out_hw) -> list[str]:
         "A cell copied into k rows gets k numbers back, so col2im(im2col(x)) is not x: every "
         "cell comes back multiplied by the number of windows it sits in. That number, for each "
         "cell (col2im of a col full of ones):", "  ")]
-    fits = _fits(x)
-    lines += [*(_grid(counts) if fits else ["  (too large to print)"]), "",
-              "  col2im(im2col(x)):", *(_grid(back) if fits else ["  (too large to print)"]), ""]
+    lines += [*grid(counts), "", "  col2im(im2col(x)):", *grid(back), ""]
     lines += say("One cell of each count, written out:", "  ")
     for k in sorted({int(v) for v in counts.ravel()}):
         r, c = (int(v) for v in np.argwhere(counts == k)[0])
@@ -127,7 +125,10 @@ def margin_lines(input_hw, kernel, s, p, out_hw) -> list[str]:
         f"y:y_max:stride of img, with y_max = y + stride*out_h:", "  ")]
     for y in range(kh):
         stop = y + s[0] * oh
-        rows = ", ".join(str(r) for r in range(y, stop, s[0]))
+        written = [str(r) for r in range(y, stop, s[0])]
+        if len(written) > 8:  # a long slice: its start and its end say enough
+            written = [*written[:3], "...", written[-1]]
+        rows = ", ".join(written)
         lines.append(f"    y = {y}: img[:, :, {y}:{stop}:{s[0]}, ...] -> rows {rows}")
     last_stop, last_row = kh - 1 + s[0] * oh, kh - 1 + s[0] * (oh - 1)
     if last_stop == height:

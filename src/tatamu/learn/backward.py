@@ -25,7 +25,6 @@ from ..layers.conv import Conv2D
 from .explain import (
     SEED_FILTER,
     SEED_INPUT,
-    TOO_BIG,
     Walkthrough,
     Window,
     _default,
@@ -42,6 +41,7 @@ from .worked import (
     cell_sentence,
     counting,
     geometry,
+    grid,
     more_line,
     say,
     sum_lines,
@@ -132,16 +132,18 @@ def explain_conv_backward(input_size=(4, 4), kernel_size=(3, 3), stride=1, paddi
 
 def _conv_intro_lines(case: _ConvCase) -> list[str]:
     (h, w), (kh, kw), (oh, ow) = case.x.shape, case.kernel, case.out_hw
-    fits = _fits(case.padded)
-    lines = ["The forward pass (tatamu explain conv shows each window's multiply-add):",
-             *_side_by_side(_side_by_side([f"input x ({h}x{w})", *(_grid(case.x) if fits
-                                                                      else [TOO_BIG])],
-                                          [f"filter W ({kh}x{kw})", *_grid(case.f)]),
-                            [f"output ({oh}x{ow})", *_grid(case.out)]), ""]
+    blocks = [[f"input x ({h}x{w})", *grid(case.x)], [f"filter W ({kh}x{kw})", *grid(case.f)],
+              [f"output ({oh}x{ow})", *grid(case.out)]]
+    lines = ["The forward pass (tatamu explain conv shows each window's multiply-add):"]
+    if _fits(case.padded) and _fits(case.out):  # side by side, as the book draws it
+        lines += _side_by_side(_side_by_side(blocks[0], blocks[1]), blocks[2])
+    else:
+        lines += [line for block in blocks for line in block]
+    lines.append("")
     lines += say(f"dout is what the next layer sends back: one number per output, ∂L/∂out, how "
                  f"much the loss L grows when that output grows by 1. It has the output's "
                  f"shape ({oh}x{ow}):")
-    return [*lines, *_grid(case.g), ""]
+    return [*lines, *grid(case.g), ""]
 
 
 def _db_lines(case: _ConvCase) -> list[str]:
@@ -185,7 +187,7 @@ def _dw_lines(case: _ConvCase, max_cells: int) -> list[str]:
         lines += [f"  dW[{a}, {b}]: column {k} of col · dout, one term per window:",
                   *sum_lines(f"dW[{a}, {b}]", symbols, numbers, case.dW[a, b])]
     lines += more_line(min(kh * kw, max_cells), kh * kw, "--max-cells")
-    return [*lines, f"  dW ({kh}x{kw}), as Conv2D.backward computes it:", *_grid(case.dW), ""]
+    return [*lines, f"  dW ({kh}x{kw}), as Conv2D.backward computes it:", *grid(case.dW), ""]
 
 
 def _dx_lines(case: _ConvCase, max_cells: int) -> list[str]:
@@ -204,7 +206,7 @@ def _dx_lines(case: _ConvCase, max_cells: int) -> list[str]:
     lines += more_line(min(MAX_ROWS, oh * ow), oh * ow, "a smaller --input")
     lines += say("col2im then adds each row back onto the cells its window covers. How many "
                  "windows hold each cell of x (col2im of a col full of ones):", "  ")
-    lines += [*_grid(case.counts), ""]
+    lines += [*grid(case.counts), ""]
     shown = 0
     for r, c in np.ndindex(h, w):
         if shown == max_cells:
@@ -231,7 +233,7 @@ def _dx_lines(case: _ConvCase, max_cells: int) -> list[str]:
         lines += say("Here no two windows share a cell (the stride is at least the filter "
                      "size), so each cell gets at most one term; where windows overlap, "
                      "col2im's += adds several.", "  ")
-    return [*lines, f"  dx ({h}x{w}), as Conv2D.backward computes it:", *_grid(case.dx), ""]
+    return [*lines, f"  dx ({h}x{w}), as Conv2D.backward computes it:", *grid(case.dx), ""]
 
 
 def spread_dout(case: _ConvCase):
@@ -268,8 +270,8 @@ def _rotation_lines(case: _ConvCase, spread, inserted, border) -> list[str]:
                   "the window one step to the right used a weight S columns further left: seen "
                   "from the input, the filter is read backwards in both directions, which is "
                   "the filter turned 180° (W[::-1, ::-1], np.rot90(W, 2)).", "  ")]
-    lines += _side_by_side([f"  W ({kh}x{kw})", *_grid(case.f)], ["W turned 180°",
-                                                                 *_grid(rotated)])
+    lines += _side_by_side([f"  W ({kh}x{kw})", *grid(case.f)], ["W turned 180°",
+                                                                *grid(rotated)])
     top, bottom, left, right = border
     lines += say(f"Slide it over dout spread out ({spread.shape[0]}x{spread.shape[1]}, the "
                  f"zeros put in shown as .): dout's numbers sit S = {_pair(case.stride)} apart, "
@@ -285,7 +287,7 @@ def _rotation_lines(case: _ConvCase, spread, inserted, border) -> list[str]:
                      "instead: their windows reached only padding, whose gradient is dropped.",
                      "  ")
     fits = _fits(spread)
-    lines += [*(_grid(spread, None, inserted) if fits else ["  " + TOO_BIG.strip()]), ""]
+    lines += [*(_grid(spread, None, inserted) if fits else grid(spread)), ""]
     r, c = np.unravel_index(np.argmax(case.counts), case.counts.shape)
     for a, b in np.ndindex(h, w):
         assert np.isclose((spread[a : a + kh, b : b + kw] * rotated).sum(), case.dx[a, b]), \

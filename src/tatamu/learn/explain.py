@@ -47,13 +47,13 @@ class Window:
 class Walkthrough:
     """A worked example: its text, and the arrays behind it (for ``tatamu.viz`` pictures)."""
 
-    kind: str  # "conv", "pool" or "im2col"
+    kind: str  # "conv", "pool", "im2col"; backward: "conv-backward", "col2im", "pool-backward"
     lines: list[str]
     padded: np.ndarray  # (H + 2P, W + 2P): the input as the windows see it
     is_pad: np.ndarray  # (H + 2P, W + 2P) bool: True where padding
     kernel_size: tuple[int, int]
     windows: list[Window]
-    output: np.ndarray  # (OH, OW), or the im2col matrix for "im2col"
+    output: np.ndarray  # (OH, OW); the im2col matrix; dx (H, W); col2im(im2col(x)) (H, W)
     weights: np.ndarray | None = None  # the filter (FH, FW) of a convolution
     extra: dict = field(default_factory=dict)
 

@@ -24,12 +24,11 @@ from .explain import (
     Window,
     _default,
     _fits,
-    _grid,
     _padded,
     _pair,
     _side_by_side,
 )
-from .worked import and_list, cell_sentence, counting, geometry, more_line, say, sum_lines
+from .worked import and_list, cell_sentence, counting, geometry, grid, more_line, say, sum_lines
 
 
 def explain_pool_backward(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, *,
@@ -55,13 +54,19 @@ def explain_pool_backward(input_size=(4, 4), kernel_size=(2, 2), stride=None, pa
     fill = -np.inf if mode == "max" else 0.0  # padding never wins a max
     col = im2col(x[None, None], kernel, s, p, rounding=rounding, pad_value=fill)  # (OH*OW, FH*FW)
     padded, is_pad = _padded(x, kernel, s, p, rounding, fill)
-    name = "Max" if mode == "max" else "Average"
-    lines = [f"{name} pooling backward: a {h}x{w} input, {kernel[0]}x{kernel[1]} windows, stride "
-             f"{_pair(s)}, padding {_pair(p)} -> a {oh}x{ow} output", ""]
-    fits = _fits(padded)
-    lines += _side_by_side(_side_by_side([f"input x ({h}x{w})", *(_grid(x) if fits else [
-        "(too large to print)"])], [f"output ({oh}x{ow})", *_grid(out)]),
-        [f"dout ({oh}x{ow})", *_grid(g)])
+    if mode == "max":
+        title = (f"Max pooling backward: a {h}x{w} input, {kernel[0]}x{kernel[1]} windows, "
+                 f"stride {_pair(s)}, padding {_pair(p)} -> a {oh}x{ow} output")
+    else:
+        title = (f"Average pooling backward: a {h}x{w} input, {kernel[0]}x{kernel[1]} windows, "
+                 f"stride {_pair(s)}, padding {_pair(p)} -> a {oh}x{ow} output")
+    lines = [title, ""]
+    blocks = [[f"input x ({h}x{w})", *grid(x)], [f"output ({oh}x{ow})", *grid(out)],
+              [f"dout ({oh}x{ow})", *grid(g)]]
+    if _fits(padded) and _fits(out):
+        lines += _side_by_side(_side_by_side(blocks[0], blocks[1]), blocks[2])
+    else:
+        lines += [line for block in blocks for line in block]
     lines += ["", *say("dout is what the next layer sends back: one number per output, ∂L/∂out. "
                        "Pooling has no weights, so its backward pass only sends dout on to x."),
               ""]
@@ -83,9 +88,9 @@ def explain_pool_backward(input_size=(4, 4), kernel_size=(2, 2), stride=None, pa
         targets = [[_cell(r, k, kernel, s, p, ow) for k in range(int(np.prod(kernel)))]
                    for r in range(len(col))]
         extra = {"divisors": divisors}
-    step = "Step 3." if mode == "max" else "Step 2."
-    lines += _sum_lines(f"{step} dx: every cell adds what it received", sources, targets, dx,
-                        mode, max_cells)
+    heading = ("Step 3. dx: every cell adds what it received" if mode == "max" else
+               "Step 2. dx: every cell adds the shares it received")
+    lines += _sum_lines(heading, sources, targets, dx, mode, max_cells)
     extra.update({"mode": mode, "dout": g, "forward": out, "stride": s, "padding": p})
     return Walkthrough("pool-backward", lines, padded, is_pad, kernel, windows, dx, None, extra)
 
@@ -197,8 +202,11 @@ def _sum_lines(heading, sources, targets, dx, mode, max_cells) -> list[str]:
         lines += say("That is why the book's Pooling.backward folds its gradients back with "
                      "col2im, which adds (+=): a cell that several windows sent a gradient to "
                      "keeps all of them.", "  ")
-    layer = "MaxPool2D" if mode == "max" else "AvgPool2D"
-    return [*lines, f"  dx ({h}x{w}), as {layer}.backward computes it:", *_grid(dx)]
+    if mode == "max":
+        lines.append(f"  dx ({h}x{w}), as MaxPool2D.backward computes it:")
+    else:
+        lines.append(f"  dx ({h}x{w}), as AvgPool2D.backward computes it:")
+    return [*lines, *grid(dx)]
 
 
 def _won_sentence(name: str, holders: list[str]) -> str:

@@ -15,7 +15,7 @@ import textwrap
 import numpy as np
 
 from ..display import format_number
-from .explain import _sizes, _wrap, parse_size
+from .explain import _fits, _grid, _sizes, _wrap, parse_size
 
 MAX_ROWS = 16  # rows of col / dcol printed before "... and N more"
 MAX_TERMS = 16  # terms of one sum printed before "... (N more terms)"
@@ -30,6 +30,14 @@ def geometry(input_size, kernel_size, stride, padding, rounding):
     s = (kh, kw) if stride is None else parse_size(stride, "stride")
     p = parse_size(padding, "padding")
     return (h, w), (kh, kw), s, p, _sizes((h, w), (kh, kw), s, p, rounding)
+
+
+def grid(a: np.ndarray) -> list[str]:
+    """The rows of ``a`` as text, or one line saying it is too large for a terminal."""
+    if _fits(a):
+        return _grid(a)
+    return [f"  ({a.shape[0]}x{a.shape[1]}: too large to print here; the walkthrough's arrays "
+            f"hold it, and --png draws it)"]
 
 
 def counting(shape) -> np.ndarray:
