@@ -126,6 +126,8 @@ def test_memory_blown_is_one_line(tmp_path):
     ("class Relu:\n    pass\n", "bad.py:Conv", "not-found"),
     ("raise RuntimeError('no data here')\n", "bad.py:Relu", "error"),
     (None, "none.py:Relu", "not-found"),
+    ("", "bad.py:Relu", "error"),
+    ("\x00\x01\x02ELF", "bad.py:Relu", "error"),
 ])
 def test_loading_failures_have_a_status_and_one_line(tmp_path, source, target, expected):
     if source is not None:
