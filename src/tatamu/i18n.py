@@ -22,6 +22,7 @@ import functools
 import gettext
 import io
 import os
+import re
 import unicodedata
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -179,6 +180,46 @@ def pad_columns(text: str, width: int, right: bool = False) -> str:
     """``text`` padded with spaces to ``width`` terminal columns (``right``: spaces first)."""
     fill = " " * max(0, width - text_width(text))
     return fill + text if right else text + fill
+
+
+#: Japanese punctuation a line may not start with (、。）...) or end with (（「...).
+_CLOSING, _OPENING = set("、。，．）」』】〕！？：；ー…"), set("（「『【〔")
+
+
+def wrap_columns(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns, for text with Japanese in it.
+
+    Breaks at spaces and between wide characters (Japanese puts no spaces between words),
+    never before 、。） or after （「, and never inside a run of other characters (an index
+    ``x[1, 1]`` joined by no-break spaces stays whole).
+    """
+    atoms = re.findall(r"[ \t\n]+|[^ \t\n]", text)  # a no-break space is not a break
+    words: list[str] = []
+    for atom in atoms:  # glue runs of narrow characters into words, and punctuation on
+        glue = words and not _breaks(atom) and not _breaks(words[-1][-1]) and (
+            (text_width(atom) == 1 and text_width(words[-1][-1]) == 1)
+            or atom in _CLOSING or words[-1][-1] in _OPENING)
+        if glue:
+            words[-1] += atom
+        else:
+            words.append(atom)
+    lines, line = [], indent
+    for word in words:
+        if _breaks(word):
+            if line.strip():
+                line += " "
+            continue
+        if line.strip() and text_width(line) + text_width(word) > width:
+            lines.append(line.rstrip())
+            line = indent
+        line += word
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def _breaks(text: str) -> bool:
+    return text.strip(" \t\n") == ""
 
 
 def N_(message: str, /) -> str:  # noqa: N802 (gettext's own name for it)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from ..i18n import LANGUAGES, N_, _, normalise
+from ..i18n import LANGUAGES, N_, _, normalise, text_width, wrap_columns
 from .commands.arguments import UserError
 
 #: argparse's message templates (Python 3.11-3.13) whose translation the catalog holds.
@@ -107,7 +107,22 @@ class TatamuParser(argparse.ArgumentParser):
             add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
 
         formatter.add_usage = translated_usage
+        kind = type(formatter)
+        split_lines, fill_text = formatter._split_lines, formatter._fill_text
+        # argparse wraps at spaces, and Japanese has none between words: wrap it by columns
+        if kind._split_lines is argparse.HelpFormatter._split_lines:
+            formatter._split_lines = lambda text, width: (
+                wrap_columns(" ".join(text.split()), width) if _wide(text)
+                else split_lines(text, width))
+        if kind._fill_text is argparse.HelpFormatter._fill_text:
+            formatter._fill_text = lambda text, width, indent: (
+                "\n".join(wrap_columns(" ".join(text.split()), width, indent)) if _wide(text)
+                else fill_text(text, width, indent))
         return formatter
+
+
+def _wide(text: str) -> bool:
+    return text_width(text) != len(text)
 
 
 def _lang_argument(text: str) -> str:

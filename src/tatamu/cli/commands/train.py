@@ -204,7 +204,8 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
     plot_path = None
     if history.epoch:
         plot_path = plots.plot_history(history.to_dict(), folder / runs.CURVES,
-                                       title=f"{plan.model} on {plan.dataset}")
+                                       title=_("{model} on {dataset}", model=plan.model,
+                                               dataset=plan.dataset))
     if history.stop_reason == "diverged":
         raise history.error  # its fix (lr) named as this command's option
     if history.stop_reason == "interrupted":

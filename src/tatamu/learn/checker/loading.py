@@ -25,7 +25,18 @@ from .compare import describe
 
 
 class LearnerCodeError(TatamuError, ImportError):
-    """The learner's file or class could not be loaded (the message says why, in one line)."""
+    """The learner's file or class could not be loaded (the message says why, in one line).
+
+    ``status``: ``"syntax"`` (the file does not parse), ``"not-found"`` (no such file, class or
+    function), or ``"error"`` (anything else: it raised while loading, it is not Python...).
+    """
+
+    def __new__(cls, *parts, status: str = "error", **kwargs):
+        return super().__new__(cls, *parts, **kwargs)
+
+    def __init__(self, *parts, status: str = "error", **kwargs) -> None:
+        super().__init__(*parts, **kwargs)
+        self.status = status
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
@@ -93,7 +104,7 @@ def learner_environment(folder: Path | None):
         sys.path[:] = saved_path
         for name in set(sys.modules) - before:
             origin = getattr(sys.modules.get(name), "__file__", None) or ""
-            if name.startswith(("_tatamu_learner", "common")) or (
+            if name.startswith(("_tatamu_learner", "_tatamu_notebook", "common")) or (
                     folder is not None and origin.startswith(str(folder))):
                 del sys.modules[name]
 
@@ -104,7 +115,9 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
     if source.endswith(".py") or path.exists() or "/" in source or "\\" in source:
         if not path.is_file():
             raise LearnerCodeError(_("no such file: {source} (give FILE.py:ClassName)",
-                                     source=source))
+                                     source=source),
+                                   status="not-found")
+        _readable_python(path)
         name = f"_tatamu_learner_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -112,12 +125,14 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         files = [path]
         try:
             spec.loader.exec_module(module)
+        except MemoryError:
+            raise  # not the learner's mistake to report as one: out of memory, said as such
         except SyntaxError as exc:
             raise LearnerCodeError(_("could not import {name}: SyntaxError: {msg} ({file}, "
                                      "line {lineno})",
                                      name=path.name, msg=exc.msg,
-                                     file=Path(exc.filename or path).name, lineno=exc.lineno)
-                                   ) from None
+                                     file=Path(exc.filename or path).name, lineno=exc.lineno),
+                                   status="syntax") from None
         except (Exception, SystemExit) as exc:  # anything the learner's file raised
             raise LearnerCodeError(_("could not import {name}: {describe}",
                                      name=path.name, describe=describe(exc, [path]))) from None
@@ -128,6 +143,19 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         raise LearnerCodeError(_("could not import module {source}: {type}: {exc}",
                                  source=source, type=type(exc).__name__, exc=exc)) from None
     return module, [Path(module.__file__)] if getattr(module, "__file__", None) else []
+
+
+def _readable_python(path: Path) -> None:
+    """One line for what is not Python source at all: empty, or binary."""
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as exc:
+        raise LearnerCodeError(_("cannot read {name}: {strerror}",
+                                 name=path.name, strerror=exc.strerror or exc)) from None
+    if not head.strip():
+        raise LearnerCodeError(_("{name} is empty: nothing to check", name=path.name))
+    if b"\0" in head:
+        raise LearnerCodeError(_("{name} is a binary file, not Python source", name=path.name))
 
 
 def find_classes(module: types.ModuleType, name: str | None, source: str,
