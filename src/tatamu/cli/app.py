@@ -34,6 +34,7 @@ COMMANDS = [
     "show",
     "explain",
     "check",  # a learner's own layer checked (tatamu.learn.checker)
+    "grade",  # a whole class's layers checked (tatamu.learn.grading)
     "import_book",  # weights in and out (tatamu.interop)
     "import_weights",
     "export",

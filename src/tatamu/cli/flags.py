@@ -64,6 +64,17 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "steps": "--steps",
     "device": "--device",
     "augment": "--augment",
+    # a class graded, runs swept (tatamu grade, tatamu sweep; tatamu.batch)
+    "out_dir": "--out",
+    "kinds": "--kind",
+    "rubric": "--rubric",
+    "adapter": "--adapter",
+    "cluster": "--cluster",
+    "jobs": "--jobs",
+    "timeout": "--timeout",
+    "memory_mb": "--memory",
+    "seeds": "--seeds",
+    "recipe": "--recipe",
 }
 
 
