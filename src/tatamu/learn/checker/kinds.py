@@ -1,0 +1,60 @@
+"""The kinds of layer ``tatamu check`` knows: what each is, its checks, its usual names, and how
+a class's kind is told from its ``__init__`` and ``forward`` arguments or its name."""
+
+from __future__ import annotations
+
+from . import affine, conv, pool, relu, softmax
+from .adapters import init_arguments, positional
+from .loading import LearnerCodeError
+
+#: kind -> (what it is, the checks, the usual class names)
+KINDS = {
+    "convolution": ("Convolution(W, b, stride, pad)", conv.CHECKS, ["Convolution", "Conv"]),
+    "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", pool.CHECKS,
+                ["Pooling", "MaxPooling", "Pool"]),
+    "affine": ("Affine(W, b)", affine.AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
+    "relu": ("Relu()", relu.RELU_CHECKS, ["Relu", "ReLU"]),
+    "softmax": ("SoftmaxWithLoss() with forward(x, t) and backward(dout=1)",
+                softmax.SOFTMAX_CHECKS, ["SoftmaxWithLoss", "SoftmaxCrossEntropy"]),
+}
+ALIASES = {"conv": "convolution", "conv2d": "convolution", "pool": "pooling",
+           "maxpool": "pooling", "maxpool2d": "pooling", "linear": "affine", "dense": "affine",
+           "fc": "affine", "softmaxwithloss": "softmax", "loss": "softmax"}
+
+
+def resolve_kind(kind: str) -> str:
+    key = kind.lower().replace("-", "").replace("_", "")
+    key = ALIASES.get(key, key)
+    if key not in KINDS:
+        raise LearnerCodeError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    return key
+
+
+def detect_kind(cls: type) -> tuple[str, str]:
+    """(kind, how it was told) from ``__init__``'s and ``forward``'s arguments, else the name."""
+    named = init_arguments(cls)
+    forward = positional(getattr(cls, "forward", None))
+    shown = f"__init__({', '.join(named)})"
+    init = [a.lower() for a in named]
+    if {"pool_h", "pool_w"} <= set(init) or (init[:2] and all("pool" in a for a in init[:2])):
+        return "pooling", f"detected from {shown}"
+    if len(init) >= 3 and init[:2] in (["w", "b"], ["weight", "bias"]):
+        return "convolution", f"detected from {shown}"
+    if len(init) == 2 and init in (["w", "b"], ["weight", "bias"]):
+        return "affine", f"detected from {shown}"
+    if len(forward) >= 2:
+        return "softmax", f"detected from forward({', '.join(forward)})"
+    kind = kind_from_name(cls.__name__)
+    if kind:
+        return kind, f"detected from the class name {cls.__name__}"
+    raise LearnerCodeError(
+        f"cannot tell what kind of layer {cls.__name__} is (from {shown} and its name); "
+        f"say it with --kind ({', '.join(KINDS)})")
+
+
+def kind_from_name(name: str) -> str | None:
+    lower = name.lower()
+    for kind, (_, _, names) in KINDS.items():
+        if any(n.lower() in lower for n in names):
+            return kind
+    return None
