@@ -14,6 +14,7 @@ code prints.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -29,6 +30,8 @@ KEEP = 64 * 1024
 RESULT_LIMIT = 16 * 1024 * 1024
 #: Seconds the output is still read after the child ended (what it started may hold the pipe).
 DRAIN_AFTER_EXIT = 1.0
+#: Seconds a child that timed out gets to write where it was (``dump_signal``) before the kill.
+DUMP_GRACE = 1.0
 
 
 class Stopped(RuntimeError):
@@ -134,12 +137,15 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 # -- one child ---------------------------------------------------------------------------------
 def run_child(argv: Sequence[str], *, cwd: str | os.PathLike | None = None,
               env: dict[str, str] | None = None, wall_limit: float | None = None,
-              keep: int = KEEP, result: bool = False) -> ChildResult:
+              keep: int = KEEP, result: bool = False,
+              dump_signal: int | None = None) -> ChildResult:
     """Run ``argv`` to its end (or to ``wall_limit`` seconds) and return how it went.
 
     ``result``: the child gets a private pipe; its write end's number is appended to ``argv``
     (``--result-fd N``) and what it writes there comes back as ``ChildResult.result``.
-    Whatever the child started is killed with it when it ends.
+    ``dump_signal``: sent to a child that ran out of time, which then has :data:`DUMP_GRACE`
+    seconds to write where it was (:mod:`tatamu.batch.start` writes its stack to stderr on
+    SIGUSR1) before it is killed. Whatever the child started is killed with it when it ends.
     """
     if _stopping.is_set():
         raise Stopped("jobs are being stopped")
@@ -163,7 +169,7 @@ def run_child(argv: Sequence[str], *, cwd: str | os.PathLike | None = None,
     if result_read is not None:
         streams[result_read] = got
     try:
-        timed_out = _read_until_done(proc, streams, start, wall_limit)
+        timed_out = _read_until_done(proc, streams, start, wall_limit, dump_signal)
     finally:
         _signal_group(proc, signal.SIGKILL)  # what it left running (a forked learner's code)
         proc.wait()
@@ -179,11 +185,11 @@ def run_child(argv: Sequence[str], *, cwd: str | os.PathLike | None = None,
         result_overflow=got.total > RESULT_LIMIT)
 
 
-def _read_until_done(proc, streams: dict[int, Kept], start: float,
-                     wall_limit: float | None) -> bool:
+def _read_until_done(proc, streams: dict[int, Kept], start: float, wall_limit: float | None,
+                     dump_signal: int | None) -> bool:
     """Read every stream until each ends or the child ended a moment ago; True if the wall
     limit stopped it."""
-    timed_out, ended_at = False, None
+    timed_out, ended_at, kill_at = False, None, None
     with selectors.DefaultSelector() as selector:
         for fd in streams:
             selector.register(fd, selectors.EVENT_READ)
@@ -194,7 +200,13 @@ def _read_until_done(proc, streams: dict[int, Kept], start: float,
             if ended_at is not None and now - ended_at > DRAIN_AFTER_EXIT:
                 break  # something it started holds the pipe open; it is killed next
             if not timed_out and wall_limit is not None and now - start > wall_limit:
-                timed_out = True
+                timed_out, kill_at = True, now
+                if dump_signal is not None and proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, dump_signal)  # "where are you?", then the kill
+                    kill_at = now + DUMP_GRACE
+            if kill_at is not None and now >= kill_at:
+                kill_at = None
                 _signal_group(proc, signal.SIGKILL)
             for key, _ in selector.select(timeout=0.2):
                 data = os.read(key.fd, 65536)

@@ -16,6 +16,7 @@ out. Code from strangers belongs in a container or a virtual machine.
 """
 
 import ctypes
+import faulthandler
 import importlib
 import json
 import os
@@ -83,6 +84,9 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     result_fd = int(argv[argv.index("--result-fd") + 1]) if "--result-fd" in argv else None
     notes = apply_limits(spec.get("limits", {}))
+    # SIGUSR1 (sent when time is up): write where the code is to stderr, even inside C code
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=False)
+    faulthandler.enable(file=sys.stderr, all_threads=False)  # a crash in C code says where too
     module, _, name = spec["entry"].partition(":")
     entry = getattr(importlib.import_module(module), name)
     result = entry(spec.get("args", {}), notes)

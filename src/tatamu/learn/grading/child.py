@@ -1,8 +1,15 @@
 """What runs inside a submission's limited process: ``tatamu check --json`` for each kind.
 
-Started by :mod:`tatamu.batch.start` (limits first) in the submission's scratch copy, with the
-scratch copy as the working folder; returns ``{"reports": {kind: report}, "notes": [...]}``, each
-report the object ``tatamu check --json`` prints for that file and kind.
+Started by :mod:`tatamu.batch.start` (limits first) with the submission's scratch copy as the
+working folder. For each kind asked, the file that holds it is checked by the machinery of
+``tatamu check --json`` (:func:`tatamu.learn.checker.isolated.check_in_child`, here in this
+already limited process) and the first layer of that kind found is kept, as one report::
+
+    {"kind", "status", "reason", "target", "name", "profile", "how", "notes", "checks",
+     "counts", "also", "notebook"}
+
+``checks`` are ``tatamu check --json``'s (``name``, ``status`` pass/fail/note, ``detail``,
+``diagnosis``, ``mismatch``); ``also`` names other layers of the kind that were not graded.
 """
 
 from __future__ import annotations
@@ -12,40 +19,44 @@ from typing import Any
 
 
 def main(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    """Check each ``args["targets"][kind]`` (a file in the working folder) as that kind."""
+    """Check ``args["targets"][kind]`` (a file in the working folder) for each kind."""
     reports = {}
     for kind, target in args["targets"].items():
-        reports[kind] = report_for(target, kind, profile=args.get("profile"),
-                                   adapter=args.get("adapter"))
+        try:
+            reports[kind] = report_for(target, kind, profile=args.get("profile"),
+                                       adapter=args.get("adapter"))
+        except MemoryError as exc:
+            reports[kind] = {"kind": kind, "status": "memory", "checks": [],
+                             "reason": f"ran out of its {args.get('memory_mb')} MB (the "
+                                       f"--memory): MemoryError: {exc}"}
+        except (Exception, SystemExit) as exc:  # the learner's code got past the checker
+            reports[kind] = {"kind": kind, "status": "error", "checks": [],
+                             "reason": f"{type(exc).__name__}: {exc}"}
     return {"reports": reports, "notes": notes}
 
 
 def report_for(target: str, kind: str, *, profile: str | None = None,
                adapter: str | None = None) -> dict[str, Any]:
-    """``tatamu check --json TARGET --kind KIND``'s object, made in this process."""
-    from ..checker import check_all
-    from ..checker.loading import LearnerCodeError
+    """The first layer of ``kind`` in ``target``, checked as ``tatamu check --json`` does."""
+    from ..checker.isolated import check_in_child
 
-    base = {"file": target, "target": target, "kind": kind, "profile": profile or "book"}
-    try:
-        reports = check_all(target, kind=kind)
-    except LearnerCodeError as exc:
-        return {**base, "status": _status_of(str(exc)), "reason": str(exc), "checks": [],
-                "counts": {"pass": 0, "fail": 0, "note": 0}}
-    report = reports[0]
-    checks = [{"name": c.name, "status": "pass" if c.passed else "fail", "detail": c.detail,
-               "diagnosis": c.diagnosis, "mismatch": None} for c in report.checks]
-    counts = {s: sum(c["status"] == s for c in checks) for s in ("pass", "fail", "note")}
-    return {**base, "target": f"{target}:{report.target.rpartition(':')[2]}",
-            "file": str(Path(target)), "status": "ok", "reason": "", "checks": checks,
-            "counts": counts}
-
-
-def _status_of(message: str) -> str:
-    if "SyntaxError" in message:
-        return "syntax"
-    if "MemoryError" in message:
-        return "memory"
-    if "not found" in message or "name the class" in message or "no such file" in message:
-        return "not-found"
-    return "error"
+    file_report = check_in_child({
+        "source": str(Path(target).resolve()), "shown": target, "target": target,
+        "name": None, "kind": kind, "profile": profile, "rounding": "strict",
+        "strict": False, "cell_timeout": None, "adapter": adapter})
+    report = {"kind": kind, "status": file_report["status"],
+              "reason": file_report.get("reason") or "", "target": target, "checks": [],
+              "notebook": file_report.get("notebook")}
+    layers = file_report.get("layers") or []
+    if report["status"] == "ok" and layers:
+        first = layers[0]
+        report.update(target=first.get("target", target), name=first.get("name", ""),
+                      profile=first.get("profile"), how=first.get("how", ""),
+                      notes=first.get("notes", []), checks=first.get("checks", []),
+                      counts=first.get("counts", {}),
+                      also=[layer.get("name", "") for layer in layers[1:]])
+    elif report["status"] == "ok":
+        report.update(status="not-found", reason=f"no {kind} layer in {target}")
+    if report["status"] == "error" and "MemoryError" in report["reason"]:
+        report["status"] = "memory"  # the learner's code ran out of the --memory limit
+    return report

@@ -26,7 +26,7 @@ from typing import Any
 from ..._version import __version__
 from ...batch import engine
 from ...errors import ConfigError, Name
-from ..checker import KINDS, resolve_kind
+from ..checker.kinds import KINDS, kind_from_name, resolve_kind
 from . import gradebook, submissions
 from .job import grade_submission
 from .rubric import Rubric
@@ -128,7 +128,7 @@ def make_job(sub: submissions.Submission, settings: GradeSettings,
     """The job for one submission: its files, the file to check for each kind, the limits."""
     targets, missing = {}, {}
     for kind in settings.kinds:
-        target, why = submissions.locate(sub, class_names(kind), settings.file)
+        target, why = submissions.locate(sub, kind, kind_from_name, settings.file)
         targets[kind] = target
         if target is None:
             missing[kind] = why
@@ -137,11 +137,6 @@ def make_job(sub: submissions.Submission, settings: GradeSettings,
             "too_large": sub.too_large, "targets": targets, "missing": missing,
             "profile": settings.profile, "adapter": adapter, "timeout": settings.timeout,
             "memory_mb": settings.memory_mb}
-
-
-def class_names(kind: str) -> list[str]:
-    """The names a layer of ``kind`` goes by (what a folder's files are searched for)."""
-    return list(KINDS[kind][2])
 
 
 def write_outputs(out: Path, records: list[dict[str, Any]], reference: dict[str, Any] | None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ...batch import child, start
+from ..isolate import innermost, parse_stack
 
 #: What a submission's row may say. The first six are ``tatamu check --json``'s own.
 STATUSES = {
@@ -79,14 +81,15 @@ def grade_submission(job: dict[str, Any]) -> dict[str, Any]:
         work = _write_copy(scratch, job)
         outcome = child.run_child(_command(job, targets, scratch), cwd=work,
                                   env=scrubbed_environment(scratch),
-                                  wall_limit=job["timeout"], result=True)
+                                  wall_limit=job["timeout"], result=True,
+                                  dump_signal=signal.SIGUSR1)
     except child.Stopped:
         raise
     except OSError as exc:  # the grader's machine refused (disk full...): this row says so
         return {**record, "status": "error", "reason": f"could not run the check: {exc}"}
     finally:
         _remove(scratch)
-    return _summed(_read_outcome(record, outcome, job))
+    return _summed(_read_outcome(record, outcome, job, work))
 
 
 def _write_copy(scratch: Path, job: dict[str, Any]) -> Path:
@@ -119,8 +122,8 @@ def _command(job: dict[str, Any], targets: dict[str, str], scratch: Path) -> lis
     return [sys.executable, "-I", "-B", start.__file__, json.dumps(spec)]
 
 
-def _read_outcome(record: dict[str, Any], outcome: child.ChildResult,
-                  job: dict[str, Any]) -> dict[str, Any]:
+def _read_outcome(record: dict[str, Any], outcome: child.ChildResult, job: dict[str, Any],
+                  work: Path) -> dict[str, Any]:
     record.update(seconds=round(outcome.seconds, 3), printed=outcome.stdout.total,
                   output=_shown(outcome.stdout))
     result = None
@@ -133,7 +136,8 @@ def _read_outcome(record: dict[str, Any], outcome: child.ChildResult,
         record["reports"].update(result["reports"])
         record["notes"] = [str(n) for n in result.get("notes", [])]
         return record
-    status, reason = _failure(outcome, job)
+    printed, dump = _split_dump(outcome.stderr.text())
+    status, reason = _failure(outcome, job, _last_line(printed), _where(dump, work))
     record["status"], record["reason"] = status, reason
     for kind in job["targets"]:
         if job["targets"][kind] is not None:
@@ -142,22 +146,41 @@ def _read_outcome(record: dict[str, Any], outcome: child.ChildResult,
     return record
 
 
-def _failure(outcome: child.ChildResult, job: dict[str, Any]) -> tuple[str, str]:
-    """Status and reason for a process that gave no result."""
-    last = _last_line(outcome.stderr.text())
-    if outcome.timed_out:
-        return "timeout", (f"stopped after {job['timeout']:g} s (the --timeout); "
-                           "a loop that never ends, or a training run left at the top level?")
-    if outcome.signal_name == "SIGXCPU":
-        return "timeout", (f"stopped after {job['timeout']:g} s of CPU time (the --timeout); "
-                           "a loop that never ends, or a training run left at the top level?")
+def _failure(outcome: child.ChildResult, job: dict[str, Any], last: str,
+             where: str | None) -> tuple[str, str]:
+    """Status and reason for a process that gave no result (``last``: the last line it wrote
+    to stderr; ``where``: where its code was)."""
+    at = f"; it was at {where}" if where else ""
+    if outcome.timed_out or outcome.signal_name == "SIGXCPU":
+        what = "" if outcome.timed_out else " of CPU time"
+        return "timeout", (f"stopped after {job['timeout']:g} s{what} (the --timeout){at}: a "
+                           "loop that never ends, or a training run left at the top level?")
     if "MemoryError" in last or "Cannot allocate memory" in last or "bad_alloc" in last:
-        return "memory", (f"used more than {job['memory_mb']} MB (the --memory): {last}")
+        return "memory", f"used more than {job['memory_mb']} MB (the --memory): {last}"
     if outcome.signal_name:
         return "crash", f"its process was ended by {outcome.signal_name}" + (
-            f": {last}" if last else "")
+            f": {last}" if last else "") + at
     return "crash", (f"its process ended (exit status {outcome.returncode}) before the checks "
                      "gave a result" + (f": {last}" if last else "; did it call exit()?"))
+
+
+#: How faulthandler's dump begins (a crash, or the SIGUSR1 sent when time is up).
+DUMP_STARTS = ("Fatal Python error", "Current thread", "Stack (most recent call first)")
+
+
+def _split_dump(stderr: str) -> tuple[str, str]:
+    """stderr as (what the code wrote, the stack faulthandler wrote last)."""
+    marks = [i for i in (stderr.rfind(m) for m in DUMP_STARTS) if i >= 0]
+    first_of_last = min((i for i in marks if i >= max(marks, default=0) - 200), default=-1)
+    return (stderr, "") if first_of_last < 0 else (stderr[:first_of_last], stderr[first_of_last:])
+
+
+def _where(dump: str, work: Path) -> str | None:
+    """The innermost line of the submission's own code in a faulthandler dump."""
+    frames = parse_stack(dump[dump.find("\n") + 1:]) if dump else []  # past the header
+    frame = innermost(frames, [str(work)])
+    return None if frame is None else f"{Path(frame.file).name}, line {frame.line} (in " \
+                                      f"{frame.function})"
 
 
 def _summed(record: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,33 +104,44 @@ def source_text(name: str, data: bytes) -> str:
         return ""
 
 
-def defines(source: str, names: list[str]) -> bool:
-    """Whether ``source`` defines a class or function of one of ``names`` at its top level or
-    indented (a notebook cell's class inside an ``if``)."""
-    if not names:
-        return False
-    pattern = r"^[ \t]*(?:class|def)[ \t]+(?:" + "|".join(map(re.escape, names)) + r")\b"
-    return re.search(pattern, source, re.MULTILINE) is not None
+DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
-def locate(submission: Submission, names: list[str], file: str | None) -> tuple[str | None, str]:
-    """The file (relative to the submission) to check for a layer of one of ``names``, or None
-    and why not. ``file``: the name every folder gives it (``--file``)."""
+def defines(source: str, kind: str, kind_of: Callable[[str], str | None]) -> int:
+    """How surely ``source`` defines a layer of ``kind``: 2 a class named like one (``class
+    Conv2d``), 1 a forward function (``def conv_forward_naive``), 0 neither."""
+    best = 0
+    for what, name in DEFINITION.findall(source):
+        if kind_of(name) != kind:
+            continue
+        if what == "class":
+            return 2
+        if "forward" in name.lower():
+            best = 1
+    return best
+
+
+def locate(submission: Submission, kind: str, kind_of: Callable[[str], str | None],
+           file: str | None) -> tuple[str | None, str]:
+    """The file (relative to the submission) to check for a layer of ``kind``, or None and
+    why not. ``kind_of(name)``: the kind a class or function name says (None: no layer's);
+    ``file``: the name every folder gives it (``--file``)."""
     if not submission.is_folder:
         return submission.files[0][0] if submission.files else None, ""
     available = code_files(submission)
     if file is not None:
         matches = [n for n in available if n == file or n.endswith("/" + file)]
         if matches:
-            return sorted(matches, key=lambda n: (n.count("/"), n))[0], ""
+            return matches[0], ""
         return None, f"no file {file} in the folder (files: {_listed(available)})"
     contents = dict(submission.files)
-    found = [n for n in available if defines(source_text(n, contents[n]), names)]
+    sureness = {n: defines(source_text(n, contents[n]), kind, kind_of) for n in available}
+    found = [n for n in available if sureness[n] == max(sureness.values(), default=0) > 0]
     if found:
         return found[0], ""
     if len(available) == 1:  # its one file: the check says what is wrong with it
         return available[0], ""
-    return None, (f"no file in the folder defines {' or '.join(names[:4])} (files: "
+    return None, (f"no file in the folder defines a {kind} layer (files: "
                   f"{_listed(available)}); name the file with --file")
 
 
