@@ -215,3 +215,26 @@ def _read_until_done(proc, streams: dict[int, Kept], start: float, wall_limit: f
                 else:
                     selector.unregister(key.fd)
     return timed_out
+
+
+def run_command(job: dict) -> dict:
+    """A job that is one command, for :func:`tatamu.batch.engine.run_jobs` (here or on a Dask
+    worker): ``{"argv": [...], "cwd": None, "env": None, "wall_limit": None, "log": None}``.
+
+    ``argv[0] == "python"`` means the Python that runs this (a worker's own). With ``log`` (a
+    path), what the command printed is also written there (its first and last bytes). Returns
+    ``{"returncode", "seconds", "timed_out", "stdout", "stderr"}``, the output as text.
+    """
+    import sys
+
+    argv = list(job["argv"])
+    if argv[0] == "python":
+        argv[0] = sys.executable
+    out = run_child(argv, cwd=job.get("cwd"), env=job.get("env"),
+                    wall_limit=job.get("wall_limit"))
+    stdout, stderr = out.stdout.text(), out.stderr.text()
+    if job.get("log"):
+        with open(job["log"], "w", encoding="utf-8") as log:
+            log.write(stdout + ("\n" if stdout and not stdout.endswith("\n") else "") + stderr)
+    return {"returncode": out.returncode, "seconds": round(out.seconds, 3),
+            "timed_out": out.timed_out, "stdout": stdout, "stderr": stderr}
