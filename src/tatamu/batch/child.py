@@ -219,10 +219,11 @@ def _read_until_done(proc, streams: dict[int, Kept], start: float, wall_limit: f
 
 def run_command(job: dict) -> dict:
     """A job that is one command, for :func:`tatamu.batch.engine.run_jobs` (here or on a Dask
-    worker): ``{"argv": [...], "cwd": None, "env": None, "wall_limit": None, "log": None}``.
+    worker): ``{"argv": [...], "cwd": None, "env_add": {}, "wall_limit": None, "log": None}``.
 
-    ``argv[0] == "python"`` means the Python that runs this (a worker's own). With ``log`` (a
-    path), what the command printed is also written there (its first and last bytes). Returns
+    ``argv[0] == "python"`` means the Python that runs this (a worker's own); ``env_add``:
+    variables set on top of the environment where it runs. With ``log`` (a path), what the
+    command printed is added there (its first and last bytes), after a line naming it. Returns
     ``{"returncode", "seconds", "timed_out", "stdout", "stderr"}``, the output as text.
     """
     import sys
@@ -230,11 +231,16 @@ def run_command(job: dict) -> dict:
     argv = list(job["argv"])
     if argv[0] == "python":
         argv[0] = sys.executable
-    out = run_child(argv, cwd=job.get("cwd"), env=job.get("env"),
-                    wall_limit=job.get("wall_limit"))
+    env = {**os.environ, **job["env_add"]} if job.get("env_add") else None
+    out = run_child(argv, cwd=job.get("cwd"), env=env, wall_limit=job.get("wall_limit"))
     stdout, stderr = out.stdout.text(), out.stderr.text()
     if job.get("log"):
-        with open(job["log"], "w", encoding="utf-8") as log:
-            log.write(stdout + ("\n" if stdout and not stdout.endswith("\n") else "") + stderr)
+        import shlex
+
+        with open(job["log"], "a", encoding="utf-8") as log:  # a resumed run's follows its start
+            log.write(f"=== {shlex.join(job['argv'])} (exit status {out.returncode}, "
+                      f"{out.seconds:.1f} s)\n")
+            for text in (stdout, stderr):
+                log.write(text + ("\n" if text and not text.endswith("\n") else ""))
     return {"returncode": out.returncode, "seconds": round(out.seconds, 3),
             "timed_out": out.timed_out, "stdout": stdout, "stderr": stderr}
