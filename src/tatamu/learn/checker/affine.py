@@ -40,6 +40,8 @@ def affine_hand(h: Harness) -> Check:
 def affine_forward(h: Harness) -> Check:
     """forward equals tatamu's Linear on (N, D) and on (N, C, H, W) input (flattened)"""
     for i, (x_shape, W_shape) in enumerate(AFFINE_CASES):
+        if not h.takes(x_shape):
+            continue
         rng = h.rng(10 + i)
         x, W, b = (rng.standard_normal(x_shape), rng.standard_normal(W_shape),
                    rng.standard_normal(W_shape[1]))
@@ -62,6 +64,8 @@ def affine_forward(h: Harness) -> Check:
 def affine_backward(h: Harness) -> Check:
     """backward dx (in x's own shape), dW, db equal tatamu's Linear (random dout)"""
     for i, (x_shape, W_shape) in enumerate(AFFINE_CASES):
+        if not h.takes(x_shape):
+            continue
         rng = h.rng(20 + i)
         x, W, b = (rng.standard_normal(x_shape), rng.standard_normal(W_shape),
                    rng.standard_normal(W_shape[1]))
@@ -100,8 +104,8 @@ def affine_numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (dx, dW, db; random dout)"""
     rng = h.rng(40)
     layer = h.new(rng.standard_normal((12, 4)), rng.standard_normal(4))
-    report = h.call(check_layer, layer, rng.standard_normal((3, 3, 2, 2)),
-                    what="the gradient check")
+    x_shape = (3, 3, 2, 2) if h.takes((3, 3, 2, 2)) else (3, 12)
+    report = h.call(check_layer, layer, rng.standard_normal(x_shape), what="the gradient check")
     wrong = [e for e in report.errors if not e.passed]
     return result(affine_numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
 

@@ -99,6 +99,13 @@ class Harness:
         except Unsupported:
             return []
 
+    def takes(self, x_shape) -> bool:
+        """Whether the layer takes inputs of this shape; a refusal is recorded as skipped."""
+        reason = self.adapter.supports_input(self.thing, self.kind, tuple(x_shape))
+        if reason:
+            self.skip(reason)
+        return not reason
+
     def skip(self, reason: str) -> None:
         if reason not in self.skipped:
             self.skipped.append(reason)
