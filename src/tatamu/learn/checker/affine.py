@@ -10,7 +10,14 @@ import numpy as np
 from ...layers import Linear
 from ..gradcheck import check_layer
 from .compare import LearnerError, diagnose, mismatch, same
-from .harness import Harness, dtype_check, first_problem, leaves_check, result
+from .harness import (
+    Harness,
+    dtype_check,
+    first_problem,
+    gradient_result,
+    leaves_check,
+    result,
+)
 from .report import Check
 
 # By hand: [1, 2] @ [[1, 2, 3], [4, 5, 6]] + 1 = [1 + 8 + 1, 2 + 10 + 1, 3 + 12 + 1]
@@ -106,8 +113,7 @@ def affine_numerical(h: Harness) -> Check:
     layer = h.new(rng.standard_normal((12, 4)), rng.standard_normal(4))
     x_shape = (3, 3, 2, 2) if h.takes((3, 3, 2, 2)) else (3, 12)
     report = h.call(check_layer, layer, rng.standard_normal(x_shape), what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(affine_numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
+    return gradient_result(affine_numerical.__doc__, report, batch=x_shape[0])
 
 
 def affine_leaves(h: Harness) -> Check:

@@ -16,17 +16,21 @@ from ...im2col import conv_output_size
 from ...layers.conv import Conv1D
 from ..gradcheck import check_layer
 from .compare import LearnerError, grid, mismatch, same
+from .conv import _first_wrong
 from .conv_mistakes import backward_diagnosis, forward_diagnosis
 from .harness import (
     REFUSED_EVEN,
     Harness,
     dtype_check,
     first_problem,
+    gradient_result,
     inputs_check,
+    located,
     result,
     uneven_check,
     uneven_name,
 )
+from .locate import Windows
 from .report import Check
 
 COURSE_X, COURSE_W, COURSE_B, COURSE_DOUT = [1, 2, 3, 4], [3, 5, 7], [1], [10, 20]
@@ -188,10 +192,15 @@ def backward_random(h: Harness) -> Check:
         dW, db = getattr(layer, "dW", None), getattr(layer, "db", None)
         problem = first_problem((dx, dx_ref, "dx"), (dW, ref.dW, "dW"), (db, ref.db, "db"))
         if problem:
-            return result(backward_random.__doc__,
-                          f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
-                          backward_diagnosis(_lift(dx), _lift(dW), db, _lift(x), _lift(W), b,
-                                             s, p, _lift(dout)))
+            args = (_lift(dx), _lift(dW), db, _lift(x), _lift(W), b, s, p, _lift(dout))
+            check = result(backward_random.__doc__,
+                           f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
+                           backward_diagnosis(*args, generic=False))
+            name, got, want, batch = _first_wrong(problem, (dx, dW, db),
+                                                  (dx_ref, ref.dW, ref.db), len(x))
+            check = located(check, name, got, want, Windows((1, W.shape[2]), s, p), batch)
+            check.diagnosis = check.diagnosis or backward_diagnosis(*args)
+            return check
     return result(backward_random.__doc__, None)
 
 
@@ -199,8 +208,7 @@ def numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (dx, dW, db; random dout)"""
     x, W, b, s, p = _case(h, 40, _first(h, ((2, 2, 9), (3, 2, 3), 2, 1)))
     report = h.call(check_layer, h.new(W, b, s, p), x, what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
+    return gradient_result(numerical.__doc__, report, Windows((1, W.shape[2]), s, p), len(x))
 
 
 def leaves_inputs(h: Harness) -> Check:

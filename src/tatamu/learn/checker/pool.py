@@ -21,12 +21,15 @@ from .harness import (
     REFUSED_EVEN,
     Harness,
     dtype_check,
+    gradient_result,
     inputs_check,
+    located,
     note,
     result,
     uneven_check,
     uneven_name,
 )
+from .locate import Windows
 from .report import Check
 
 POOL_OUT = [[2, 3], [4, 2]]  # the book's Fig. 7-14
@@ -193,11 +196,12 @@ def backward_random(h: Harness) -> Check:
                                          "col2im overwrites where windows overlap: a pixel in "
                                          "several windows must get the sum of their gradients "
                                          "(img[...] += col[...], not =)")])
-            return result(backward_random.__doc__,
-                          f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}: {problem}",
-                          overlapping or backward_diagnosis(h) or (
-                              "dx must hold each window's dout at the window's maximum (the "
-                              "first one on a tie), summed where windows overlap"))
+            check = result(backward_random.__doc__,
+                           f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}: {problem}",
+                           overlapping or backward_diagnosis(h) or (
+                               "dx must hold each window's dout at the window's maximum (the "
+                               "first one on a tie), summed where windows overlap"))
+            return located(check, "dx", dx, ref.backward(dout), Windows((ph, pw), s, p))
     return result(backward_random.__doc__, None)
 
 
@@ -286,8 +290,7 @@ def numerical(h: Harness) -> Check:
     x = _input(h, 40, shape, 1)
     x = x if args[3] else x - 0.6  # unpadded: negative numbers too
     report = h.call(check_layer, h.new(*args), x, what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) if wrong else None)
+    return gradient_result(numerical.__doc__, report, Windows(args[:2], args[2], args[3]))
 
 
 def leaves_inputs(h: Harness) -> Check:
