@@ -132,8 +132,14 @@ def check_target(target: str, name: str | None = None, kind: str | None = None, 
             found = find_layers(module, name, wanted, source=shown, profile=profile,
                                 adapter=chosen)
         except LearnerCodeError as exc:
-            exc.notebook = report.notebook  # why nothing was found: the cells that failed
-            raise
+            failed = (report.notebook or {}).get("failed_cells")
+            if not failed:
+                raise
+            cells = ", ".join(str(f["cell"]) for f in failed)
+            error = LearnerCodeError(f"{exc} (cells that failed and were skipped: {cells})",
+                                     status=exc.status)
+            error.notebook = report.notebook  # why nothing was found: the cells that failed
+            raise error from None
         if not every and name is None and len(found) > 1:
             raise LearnerCodeError(f"name the class to check: {shown}:ClassName (layers in "
                                    f"the file: {', '.join(f.name for f in found)})")
