@@ -39,7 +39,9 @@ COURSE_X2 = [[1, 2, 3, 4], [2, 3, 4, 5]]  # two channels; w = np.ones((3, 2, 3))
 #: (x shape, W shape, stride, pad)
 CONFIGS = [((2, 3, 9), (4, 3, 3), 1, 0), ((2, 2, 10), (3, 2, 4), 2, 1),
            ((3, 1, 7), (2, 1, 1), 1, 0), ((1, 2, 12), (2, 2, 5), 1, 2),
-           ((2, 2, 11), (3, 2, 3), 2, 0)]
+           ((2, 2, 11), (3, 2, 3), 2, 0),
+           # one channel, one filter (the sprint's SimpleConv1d takes nothing else)
+           ((2, 1, 9), (1, 1, 3), 1, 0), ((3, 1, 6), (1, 1, 2), 1, 0)]
 UNEVEN = [((1, 1, 6), (1, 1, 3), 2, 0)]
 
 
@@ -120,7 +122,8 @@ def output_shapes(h: Harness) -> Check:
         length, fl = int(rng.integers(3, 14)), int(rng.choice([1, 2, 3, 5]))
         s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
         if length + 2 * p - fl >= 0 and (length + 2 * p - fl) % s == 0:
-            configs.append(((2, 2, length), (3, 2, fl), s, p))
+            c, fn = (2, 3) if len(configs) % 2 else (1, 1)  # one channel too (SimpleConv1d)
+            configs.append(((2, c, length), (fn, c, fl), s, p))
     data = h.rng(1)
     for _, (x_shape, W_shape, s, p) in h.feasible(configs, _args):
         where = f"x {x_shape}, W {W_shape}, stride {s}, pad {p}"
@@ -165,7 +168,7 @@ def uneven_sizes(h: Harness) -> Check:
 
 
 def forward_random(h: Harness) -> Check:
-    """forward equals tatamu's Conv1D on random inputs (5 lengths, strides, paddings)"""
+    """forward equals tatamu's Conv1D on random inputs (7 lengths, strides, paddings)"""
     for i, config in h.feasible(CONFIGS, _args):
         x, W, b, s, p = _case(h, 10 + i, config)
         got = h.forward(h.new(W, b, s, p), x)

@@ -125,11 +125,20 @@ def _in_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return array.transpose(axes) if axes is not None else array.reshape(shape)
 
 
-def permutation(have, want) -> tuple[int, ...] | None:
-    """The axes that turn shape ``have`` into ``want``, when the sizes tell them apart."""
-    if len(have) != len(want) or sorted(have) != sorted(want) or len(set(have)) != len(have):
+def permutation(have, want, greedy: bool = False) -> tuple[int, ...] | None:
+    """The axes that turn shape ``have`` into ``want``, when the sizes tell them apart (or,
+    ``greedy``, taking equal sizes in order: (5, 2, 3, 3) -> (3, 3, 2, 5) is (2, 3, 1, 0))."""
+    if len(have) != len(want) or sorted(have) != sorted(want):
         return None
-    return tuple(list(have).index(s) for s in want)
+    if len(set(have)) != len(have) and not greedy:
+        return None
+    free = list(range(len(have)))
+    axes = []
+    for size in want:
+        axis = next(a for a in free if have[a] == size)
+        free.remove(axis)
+        axes.append(axis)
+    return tuple(axes)
 
 
 class RecordingOptimizer:
@@ -179,7 +188,7 @@ def roles(cls: type, kind: str) -> dict[str, str]:
     left = [r for r in ORDER.get(kind, ()) if r not in found.values()
             and not _covered(r, found.values())]
     for p in params:
-        if p.name in found or not left or p.kind == p.KEYWORD_ONLY:
+        if p.name in found or not left or p.kind == p.KEYWORD_ONLY or not_a_size(p.name):
             continue
         if p.default is p.empty or isinstance(p.default, (int, np.integer)):
             found[p.name] = left.pop(0)
@@ -187,6 +196,16 @@ def roles(cls: type, kind: str) -> dict[str, str]:
         if p.name not in found and p.default is p.empty:
             found[p.name] = "none"
     return found
+
+
+#: words in an argument's name that say it is not a size (never given a size by position)
+NOT_SIZES = ("activ", "act_", "func", "name", "dtype", "seed", "rng", "random", "verbose",
+             "bias", "weight", "mode", "method", "type", "flag", "use_")
+
+
+def not_a_size(name: str) -> bool:
+    low = name.lower()
+    return low == "act" or any(word in low for word in NOT_SIZES)
 
 
 def _covered(role: str, taken) -> bool:
@@ -297,7 +316,7 @@ class DicProfile(Adapter):
                 kwargs[arg] = values[role]
         layer = thing(**kwargs)
         if W is not None:
-            set_array(layer, WEIGHT_ATTRS, W, "weights")
+            set_array(layer, WEIGHT_ATTRS, W, "weights", self._weight_axes(thing, kind))
         if b is not None:
             set_array(layer, BIAS_ATTRS, b, "bias")
         if kind == "conv1d" and self._conv1d_layout(thing) != "batched":
@@ -318,6 +337,14 @@ class DicProfile(Adapter):
         elif kind == "affine":
             values.update(IN=g["W"].shape[0], OUT=g["W"].shape[1])
         return values
+
+    def _weight_axes(self, cls, kind: str) -> tuple[int, ...] | None:
+        """How the class lays out its weights, found once by building it with sizes that are
+        all different: the axes of the book's W that make its own (None: as the book)."""
+        key = (cls, kind, "axes")
+        if key not in self._layouts:
+            self._layouts[key] = probe_weight_axes(self, cls, kind)
+        return self._layouts[key]
 
     def _conv1d_layout(self, cls) -> str:
         """How the class takes its input: "batched" (N, C, L), "sample" (C, L) or "single"
@@ -352,20 +379,27 @@ def _window(kind: str, g: dict) -> tuple[int, int]:
     return g["pool_h"], g["pool_w"]
 
 
-def _book_shape(layer) -> dict:
-    return getattr(layer, "_tatamu_shapes", {})
-
-
-def set_array(layer, names, value: np.ndarray, what: str) -> None:
+def set_array(layer, names, value: np.ndarray, what: str,
+              axes: tuple[int, ...] | None = None) -> None:
     """Put the checks' ``value`` where the layer keeps its ``what`` (its own attribute name and
-    layout: ``W`` or ``w``, ``(FN, C, FH, FW)`` or ``(FH, FW, C, FN)``, a bias ``(1, FN)``)."""
+    layout: ``W`` or ``w``, ``(FN, C, FH, FW)`` or ``(FH, FW, C, FN)``, a bias ``(1, FN)``),
+    and remember the layout (``_tatamu_layout``) to read it back in the book's."""
     attrs = vars(layer)
     for name in names:
         have = attrs.get(name)
-        if isinstance(have, np.ndarray) and have.size == value.size:
-            setattr(layer, name, np.ascontiguousarray(_in_shape(value, have.shape)))
-            layer.__dict__.setdefault("_tatamu_shapes", {})[name] = value.shape
-            return
+        if not (isinstance(have, np.ndarray) and have.size == value.size):
+            continue
+        if axes is not None and value.transpose(axes).shape == have.shape:
+            layout = ("axes", tuple(axes))  # the class's own layout, found by a probe
+        elif have.shape == value.shape:
+            layout = None
+        elif permutation(value.shape, have.shape) is not None:
+            layout = ("axes", permutation(value.shape, have.shape))
+        else:
+            layout = ("shape", tuple(value.shape))
+        setattr(layer, name, np.ascontiguousarray(to_theirs(value, layout, have.shape)))
+        layer.__dict__.setdefault("_tatamu_layout", {})[name] = layout
+        return
     for name in names:  # none made yet: the book's name, the book's shape
         if name in attrs and attrs[name] is None:
             setattr(layer, name, value.copy())
@@ -376,30 +410,43 @@ def set_array(layer, names, value: np.ndarray, what: str) -> None:
                      f"{', '.join(names[:4])}...): keep them as self.W, as the course does")
 
 
+def to_theirs(value: np.ndarray, layout, shape) -> np.ndarray:
+    if layout is None:
+        return value
+    return value.transpose(layout[1]) if layout[0] == "axes" else value.reshape(shape)
+
+
+def to_book(value: np.ndarray, layout) -> np.ndarray:
+    """Their array in the book's layout: a view, so writes reach theirs."""
+    if layout is None:
+        return value
+    if layout[0] == "axes":
+        return value.transpose(np.argsort(layout[1]))
+    return value.reshape(layout[1])
+
+
 def get_array(layer, names):
     """The layer's own array seen in the book's shape (a view: writes reach the layer)."""
     for name in names:
         value = getattr(layer, name, None) if name in vars(layer) else None
         if isinstance(value, np.ndarray):
-            shape = _book_shape(layer).get(name)
-            return value if shape is None else _in_shape(value, tuple(shape))
+            return to_book(value, getattr(layer, "_tatamu_layout", {}).get(name))
     return None
 
 
 def gradient(layer, grad_names, param_names):
-    """The layer's gradient (``dW``, ``dw``...) in the book's shape when its parameter is
-    kept in another layout."""
-    shapes = _book_shape(layer)
+    """The layer's gradient (``dW``, ``dw``...) in the book's layout when its parameter is
+    kept in another (and the gradient has the parameter's shape)."""
+    layouts = getattr(layer, "_tatamu_layout", {})
+    param = next((p for p in param_names if p in vars(layer)
+                  and isinstance(vars(layer)[p], np.ndarray)), None)
     for name in grad_names:
         value = getattr(layer, name, None)
         if value is None:
             continue
-        param = next((p for p in param_names if p in shapes
-                      and p.lower() == name.lstrip("d").lstrip("_").lower()), None)
-        param = param or next((p for p in param_names if p in shapes), None)
-        have = getattr(getattr(layer, param, None), "shape", None) if param else None
-        if param and have is not None and np.shape(value) == have:
-            return _in_shape(np.asarray(value), tuple(shapes[param]))
+        layout = layouts.get(param) if param else None
+        if layout is not None and np.shape(value) == np.shape(getattr(layer, param)):
+            return to_book(np.asarray(value), layout)
         return value
     return None
 
@@ -437,8 +484,33 @@ class PerSample:
             want = getattr(get_array(self.base, WEIGHT_ATTRS if name == "W" else BIAS_ATTRS),
                            "shape", None)
             out[name] = total.reshape(want) if want and total.size == int(np.prod(want)) \
-                else total
+                else total  # a single-channel layer's (FL,) read as (1, 1, FL)
         return out
+
+
+def probe_weight_axes(adapter: DicProfile, cls, kind: str) -> tuple[int, ...] | None:
+    """Build the class with weights whose sizes are all different and see how it keeps them."""
+    shapes = {"convolution": (5, 2, 3, 4), "conv1d": (5, 2, 3), "affine": (3, 5)}
+    if kind not in shapes:
+        return None
+    W = np.zeros(shapes[kind])
+    if kind == "convolution" and "FS" in roles(cls, kind).values():
+        W = np.zeros((5, 2, 3, 3))  # a square filter: FH and FW taken in order
+    g = {"W": W, "b": np.zeros(W.shape[1] if kind == "affine" else W.shape[0]), "stride": 1,
+         "pad": 0}
+    try:
+        values = adapter._values(kind, g)
+        kwargs = {a: (KnownArrays(W, g["b"]) if r == "initializer" else RecordingOptimizer()
+                      if r == "optimizer" else values.get(r)) for a, r in roles(cls, kind).items()
+                  if r in values or r in ("initializer", "optimizer")}
+        layer = cls(**kwargs)
+    except Exception:  # the checks will show what fails when it is built for them
+        return None
+    have = next((v.shape for n in WEIGHT_ATTRS if isinstance(v := vars(layer).get(n), np.ndarray)
+                 and v.size == W.size), None)
+    if have is None or have == W.shape:
+        return None
+    return permutation(W.shape, have, greedy=True)
 
 
 def probe_conv1d(adapter: DicProfile, cls) -> str:

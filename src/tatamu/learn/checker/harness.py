@@ -193,9 +193,9 @@ def gradient_result(name: str, report, windows: Windows | None = None,
             continue
         found = locate(f"d{e.name}", *e.arrays, windows=windows if e.name == "x" else None,
                        batch=batch if e.name != "x" else None)
-        if found is not None:
-            maps.append(f"{found.map}")
-            texts.append(found.text)
+        if found is not None:  # a pattern names the mistake; "everywhere" only shows where
+            maps.append(found.map if found.pattern != "everywhere" else str(found))
+            texts += [found.text] if found.pattern != "everywhere" else []
     detail = "; ".join(str(e).strip() for e in wrong)
     return Check(name, "fail", detail, diagnosis or "; ".join(texts), "\n".join(maps))
 
@@ -209,6 +209,8 @@ def located(check: Check, name: str, got, want, windows: Windows | None = None,
     found = locate(name, got, want, windows=windows, batch=batch)
     if found is None:
         return check
+    if found.pattern == "everywhere":
+        return Check(check.name, "fail", check.detail, check.diagnosis, str(found))
     return Check(check.name, "fail", check.detail, check.diagnosis or found.text, found.map)
 
 

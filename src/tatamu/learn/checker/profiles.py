@@ -65,6 +65,8 @@ def find_layers(module: types.ModuleType, wanted: str | None, kind: str | None, 
     else:
         found, taken = [], set()
         for candidate in PROFILES.values():
+            if wanted is not None and found:
+                break  # the one named, read in the most specific form that claims it
             for layer in candidate.find(module, wanted, kind):
                 if layer.name not in taken:
                     taken.add(layer.name)
