@@ -28,6 +28,7 @@ from .loading import (
     load_module,
     parse_target,
 )
+from .notebook import load_notebook
 from .profiles import PROFILES, find_layers
 from .report import Check, CheckReport, FileReport
 
@@ -119,11 +120,26 @@ def check_target(target: str, name: str | None = None, kind: str | None = None, 
     report = FileReport(shown, target_shown or target, strict=strict)
     with learner_environment(folder) as common:
         chosen = load_adapter(adapter) if isinstance(adapter, str) else adapter
-        module, files = load_module(source)
+        if path.suffix == ".ipynb":
+            module, run = load_notebook(path, cell_timeout)
+            files = [*run.files, path]
+            report.notebook = run.to_dict()
+        else:
+            module, files = load_module(source)
         if folder is not None:
             files = [*files, folder]  # the helpers it imports from beside it are theirs too
-        found = find_layers(module, name, wanted, source=shown, profile=profile,
-                            adapter=chosen)
+        try:
+            found = find_layers(module, name, wanted, source=shown, profile=profile,
+                                adapter=chosen)
+        except LearnerCodeError as exc:
+            failed = (report.notebook or {}).get("failed_cells")
+            if not failed:
+                raise
+            cells = ", ".join(str(f["cell"]) for f in failed)
+            error = LearnerCodeError(f"{exc} (cells that failed and were skipped: {cells})",
+                                     status=exc.status)
+            error.notebook = report.notebook  # why nothing was found: the cells that failed
+            raise error from None
         if not every and name is None and len(found) > 1:
             raise LearnerCodeError(f"name the class to check: {shown}:ClassName (layers in "
                                    f"the file: {', '.join(f.name for f in found)})")

@@ -69,6 +69,11 @@ class Adapter:
         """None when ``build`` can make this geometry, else why not (one phrase)."""
         return None
 
+    def supports_input(self, thing, kind: str, x_shape: tuple[int, ...]) -> str | None:
+        """None when the layer takes an input of this shape, else why not (an affine layer
+        that does not flatten (N, C, H, W) itself)."""
+        return None
+
     def build(self, thing, kind: str, **geometry):
         return thing(*(geometry[k] for k in GEOMETRY[kind]))
 
@@ -170,6 +175,10 @@ class FileAdapter(Adapter):
         hook = self._hook("supports")
         return hook(thing, kind, **geometry) if hook else None
 
+    def supports_input(self, thing, kind, x_shape):
+        hook = self._hook("supports_input")
+        return hook(thing, kind, tuple(x_shape)) if hook else None
+
     def build(self, thing, kind, **geometry):
         return self.module.build(thing, kind, **geometry)
 
@@ -201,6 +210,12 @@ def positional(fn) -> list[str]:
         return []
     return [p.name for p in params
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"]
+
+
+def module_classes(module: types.ModuleType) -> dict[str, type]:
+    """The classes the module itself defines (not the ones it imports)."""
+    return {n: v for n, v in vars(module).items() if inspect.isclass(v)
+            and getattr(v, "__module__", None) == module.__name__}
 
 
 def init_arguments(cls) -> list[str]:

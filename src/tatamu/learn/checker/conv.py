@@ -26,11 +26,14 @@ from .harness import (
     Harness,
     dtype_check,
     first_problem,
+    gradient_result,
     inputs_check,
+    located,
     result,
     uneven_check,
     uneven_name,
 )
+from .locate import Windows
 from .report import Check
 
 # The seeds' figures (ゼロから作るDeep Learning Fig. 7-3, 7-5, 7-6).
@@ -190,19 +193,33 @@ def backward_random(h: Harness) -> Check:
         dW, db = getattr(layer, "dW", None), getattr(layer, "db", None)
         problem = first_problem((dx, dx_ref, "dx"), (dW, ref.dW, "dW"), (db, ref.db, "db"))
         if problem:
-            return result(backward_random.__doc__,
-                          f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
-                          backward_diagnosis(dx, dW, db, x, W, b, s, p, dout))
+            args = (dx, dW, db, x, W, b, s, p, dout)
+            check = result(backward_random.__doc__,
+                           f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
+                           backward_diagnosis(*args, generic=False))
+            name, got, want, batch = _first_wrong(problem, (dx, dW, db),
+                                                  (dx_ref, ref.dW, ref.db), len(x))
+            check = located(check, name, got, want, Windows(W.shape[2:], s, p), batch)
+            check.diagnosis = check.diagnosis or backward_diagnosis(*args)
+            return check
     return result(backward_random.__doc__, None)
+
+
+def _first_wrong(problem: str, got, want, n: int):
+    """(name, got, want, batch) of the gradient the problem is about: dx, dW or db."""
+    for name, g, w in zip(("dx", "dW", "db"), got, want, strict=True):
+        if problem.startswith(name):
+            return name, g, w, None if name == "dx" else n
+    return "dx", got[0], want[0], None
 
 
 def numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (dx, dW, db; random dout)"""
-    x, W, b, s, p = _random_case(h, 40, _first(h, ((2, 2, 5, 5), (3, 2, 3, 3), 2, 1)))
+    # 7x7, 3x3 windows, stride 2, pad 1: cells in one window and in two, on the border and not
+    x, W, b, s, p = _random_case(h, 40, _first(h, ((2, 2, 7, 7), (3, 2, 3, 3), 2, 1)))
     layer = h.new(W, b, s, p)
     report = h.call(check_layer, layer, x, what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) if wrong else None)
+    return gradient_result(numerical.__doc__, report, Windows(W.shape[2:], s, p), len(x))
 
 
 def leaves_inputs(h: Harness) -> Check:

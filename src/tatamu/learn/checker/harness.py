@@ -17,6 +17,7 @@ import numpy as np
 
 from .adapters import GEOMETRY, Adapter, Unsupported, View
 from .compare import LearnerError, describe, mismatch
+from .locate import Windows, locate
 from .report import Check
 
 ROUNDINGS = ("strict", "floor")
@@ -99,6 +100,13 @@ class Harness:
         except Unsupported:
             return []
 
+    def takes(self, x_shape) -> bool:
+        """Whether the layer takes inputs of this shape; a refusal is recorded as skipped."""
+        reason = self.adapter.supports_input(self.thing, self.kind, tuple(x_shape))
+        if reason:
+            self.skip(reason)
+        return not reason
+
     def skip(self, reason: str) -> None:
         if reason not in self.skipped:
             self.skipped.append(reason)
@@ -170,6 +178,40 @@ def result(name: str, problem: str | None, diagnosis: str = "") -> Check:
     if problem is None:
         return Check(name, "pass")
     return Check(name, "fail", problem, diagnosis)
+
+
+def gradient_result(name: str, report, windows: Windows | None = None,
+                    batch: int | None = None, diagnosis: str = "") -> Check:
+    """A check from a gradient check's report: each wrong gradient located (where it is wrong,
+    and the pattern that makes: :mod:`~tatamu.learn.checker.locate`)."""
+    wrong = [e for e in report.errors if not e.passed]
+    if not wrong:
+        return Check(name, "pass")
+    maps, texts = [], []
+    for e in wrong:
+        if e.arrays is None:
+            continue
+        found = locate(f"d{e.name}", *e.arrays, windows=windows if e.name == "x" else None,
+                       batch=batch if e.name != "x" else None)
+        if found is not None:  # a pattern names the mistake; "everywhere" only shows where
+            maps.append(found.map if found.pattern != "everywhere" else str(found))
+            texts += [found.text] if found.pattern != "everywhere" else []
+    detail = "; ".join(str(e).strip() for e in wrong)
+    return Check(name, "fail", detail, diagnosis or "; ".join(texts), "\n".join(maps))
+
+
+def located(check: Check, name: str, got, want, windows: Windows | None = None,
+            batch: int | None = None) -> Check:
+    """``check`` (a failure) with where ``got`` differs from ``want``, when it has a pattern;
+    the pattern's text becomes the diagnosis when there is none."""
+    if check.status != "fail":
+        return check
+    found = locate(name, got, want, windows=windows, batch=batch)
+    if found is None:
+        return check
+    if found.pattern == "everywhere":
+        return Check(check.name, "fail", check.detail, check.diagnosis, str(found))
+    return Check(check.name, "fail", check.detail, check.diagnosis or found.text, found.map)
 
 
 def note(name: str, detail: str, meaning: str) -> Check:

@@ -44,8 +44,10 @@ def check_isolated(target: str, *, name: str | None = None, kind: str | None = N
     if outcome.ok:
         report = FileReport.from_dict(outcome.value)
     else:
-        report = FileReport(shown, target, outcome.status, one_line(outcome.reason or ""),
-                            strict=strict)
+        reason = one_line(outcome.reason or "")
+        if outcome.status == "timeout" and path.suffix == ".ipynb":
+            reason += "; or stop a notebook's long cells with --cell-timeout SECONDS"
+        report = FileReport(shown, target, outcome.status, reason, strict=strict)
     report.seconds = outcome.seconds
     report.output = output
     if outcome.where is not None and report.where is None:

@@ -3,13 +3,15 @@ a class's kind is told from its ``__init__`` and ``forward`` arguments or its na
 
 from __future__ import annotations
 
-from . import affine, conv, pool, relu, softmax
+from . import affine, conv, conv1d, pool, relu, softmax
 from .adapters import init_arguments, positional
 from .loading import LearnerCodeError
 
 #: kind -> (what it is, the checks, the usual class names)
 KINDS = {
     "convolution": ("Convolution(W, b, stride, pad)", conv.CHECKS, ["Convolution", "Conv"]),
+    "conv1d": ("Conv1d(W, b, stride, pad): x (N, C, L), W (FN, C, FL)", conv1d.CHECKS,
+               ["Conv1d", "Conv1D", "SimpleConv1d"]),
     "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", pool.CHECKS,
                 ["Pooling", "MaxPooling", "Pool"]),
     "affine": ("Affine(W, b)", affine.AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
@@ -53,8 +55,9 @@ def detect_kind(cls: type) -> tuple[str, str]:
 
 
 def kind_from_name(name: str) -> str | None:
+    """The kind whose usual name the class name holds, the longest match first (``Conv1d``
+    is a conv1d, not a ``Conv``)."""
     lower = name.lower()
-    for kind, (_, _, names) in KINDS.items():
-        if any(n.lower() in lower for n in names):
-            return kind
-    return None
+    usual = sorted(((n.lower(), kind) for kind, (_, _, names) in KINDS.items() for n in names),
+                   key=lambda pair: -len(pair[0]))
+    return next((kind for n, kind in usual if n in lower), None)

@@ -103,7 +103,7 @@ def learner_environment(folder: Path | None):
         sys.path[:] = saved_path
         for name in set(sys.modules) - before:
             origin = getattr(sys.modules.get(name), "__file__", None) or ""
-            if name.startswith(("_tatamu_learner", "common")) or (
+            if name.startswith(("_tatamu_learner", "_tatamu_notebook", "common")) or (
                     folder is not None and origin.startswith(str(folder))):
                 del sys.modules[name]
 

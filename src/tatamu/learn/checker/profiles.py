@@ -11,15 +11,11 @@ from __future__ import annotations
 import inspect
 import types
 
-from .adapters import Adapter, Found, init_arguments
+from .adapters import Adapter, Found, module_classes
+from .cs231n import Cs231nProfile
+from .dic import DicProfile
 from .kinds import KINDS, detect_kind, kind_from_name
 from .loading import LearnerCodeError
-
-
-def module_classes(module: types.ModuleType) -> dict[str, type]:
-    """The classes the module itself defines (not the ones it imports)."""
-    return {n: v for n, v in vars(module).items() if inspect.isclass(v)
-            and getattr(v, "__module__", None) == module.__name__}
 
 
 class BookProfile(Adapter):
@@ -46,16 +42,9 @@ class BookProfile(Adapter):
         return found
 
 
-def book_style(cls: type) -> bool:
-    """Built from arrays and sizes, not from an initializer and an optimizer."""
-    return not any(("init" in a.lower() or "opt" in a.lower()) for a in init_arguments(cls))
-
-
-PROFILES: dict[str, Adapter] = {"book": BookProfile()}
-
-
-def profile_names() -> list[str]:
-    return list(PROFILES)
+#: The built-in forms, in the order auto-detection asks them (most specific first).
+PROFILES: dict[str, Adapter] = {"cs231n": Cs231nProfile(), "dic": DicProfile(),
+                                "book": BookProfile()}
 
 
 def find_layers(module: types.ModuleType, wanted: str | None, kind: str | None, *,
@@ -76,6 +65,8 @@ def find_layers(module: types.ModuleType, wanted: str | None, kind: str | None, 
     else:
         found, taken = [], set()
         for candidate in PROFILES.values():
+            if wanted is not None and found:
+                break  # the one named, read in the most specific form that claims it
             for layer in candidate.find(module, wanted, kind):
                 if layer.name not in taken:
                     taken.add(layer.name)
