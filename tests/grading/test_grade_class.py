@@ -81,7 +81,8 @@ def test_every_submission_is_a_row_and_other_entries_are_ignored(graded):
     assert not result.interrupted and result.ran == len(expected)
 
 
-@pytest.mark.parametrize("name", ["anna", "ben", "chika", "kei", "mao", "ryo"])
+@pytest.mark.parametrize("name", ["anna", "ben", "chika", "dai", "kei", "mao", "pico", "quinn",
+                                  "ryo"])
 def test_correct_code_gets_full_marks_notes_included(graded, name):
     _, out, records, *_ = graded
     row = rows_of(out)[name]
@@ -98,21 +99,52 @@ def test_the_books_code_as_printed_has_notes_and_full_marks(graded):
     assert "NOTE" in (out / "feedback" / "ben.md").read_text()
 
 
+@pytest.mark.parametrize("name, profile, layers", [
+    ("pico", "dic", ["Conv2d", "MaxPool2D"]),
+    ("quinn", "cs231n", ["conv_forward_naive", "max_pool_forward_naive"]),
+    ("dai", "book", ["Convolution", "Pooling"]),
+])
+def test_each_courses_form_is_read_as_that_course_writes_it(graded, name, profile, layers):
+    _, _, records, *_ = graded
+    reports = records[name]["reports"]
+    assert [reports[k]["profile"] for k in KINDS] == [profile, profile]
+    assert [reports[k]["name"] for k in KINDS] == layers
+
+
+def test_a_check_a_courses_form_cannot_take_earns_its_points(graded):
+    _, out, records, *_ = graded
+    quinn = records["quinn"]["reports"]["pooling"]
+    reference = json.loads((out / "raw" / ".reference.json").read_text())
+    missing = ({c["name"] for c in reference["reports"]["pooling"]["checks"]}
+               - {c["name"] for c in quinn["checks"]})
+    assert missing and any("not checked in this form" in n for n in quinn["notes"])
+    feedback = (out / "feedback" / "quinn.md").read_text()
+    assert "| N/A |" in feedback and "Not applicable to your course's form" in feedback
+
+
+def test_a_notebooks_failing_cells_are_skipped_and_said(graded):
+    _, out, records, *_ = graded
+    notebook = records["dai"]["reports"]["convolution"]["notebook"]
+    assert [c["cell"] for c in notebook["failed_cells"]] == [3, 7]
+    feedback = (out / "feedback" / "dai.md").read_text()
+    assert "Cell 3 failed and was skipped" in feedback and "`%matplotlib inline`" in feedback
+
+
 def test_a_folder_whose_files_import_each_other_is_graded(graded):
     _, _, records, *_ = graded
     assert records["chika"]["reports"]["convolution"]["target"].startswith("layers.py")
 
 
-@pytest.mark.parametrize("name, diagnosis", [
-    ("emi", "col2im overwrites where windows overlap"),
-    ("fumi", "without transpose(1, 0) first"),
+@pytest.mark.parametrize("name, kind, diagnosis", [
+    ("emi", "convolution", "col2im overwrites where windows overlap"),
+    ("fumi", "convolution", "without transpose(1, 0) first"),
+    ("rin", "pooling", "spread evenly over the window"),
 ])
-def test_a_planted_mistake_loses_points_with_its_diagnosis(graded, name, diagnosis):
+def test_a_planted_mistake_loses_points_with_its_diagnosis(graded, name, kind, diagnosis):
     _, out, records, *_ = graded
     row = rows_of(out)[name]
     assert row["status"] == "ok" and 0 < float(row["score"]) < float(row["max_score"])
-    failed = [c for c in records[name]["reports"]["convolution"]["checks"]
-              if c["status"] == "fail"]
+    failed = [c for c in records[name]["reports"][kind]["checks"] if c["status"] == "fail"]
     assert any(diagnosis in (c["diagnosis"] or "") for c in failed)
     feedback = (out / "feedback" / f"{name}.md").read_text()
     assert "### FAIL" in feedback and diagnosis in feedback
@@ -140,7 +172,8 @@ def test_each_misbehaviour_is_its_rows_status_and_one_line_reason(graded, name, 
 def test_a_notebook_that_is_not_json_is_a_row_with_a_reason(graded):
     _, out, *_ = graded
     row = rows_of(out)["oto"]
-    assert row["status"] != "ok" and row["reason"] and float(row["score"]) == 0
+    assert row["status"] == "error" and float(row["score"]) == 0
+    assert "oto.ipynb is not a notebook" in row["reason"]
 
 
 def test_hundreds_of_mb_printed_are_measured_cut_and_do_not_stop_the_checks(graded):
@@ -177,14 +210,20 @@ def test_nothing_is_written_in_the_submissions_the_working_folder_or_home(graded
 
 # -- the gradebook -------------------------------------------------------------------------------
 def test_scores_are_the_verdicts_counted_a_point_a_check(graded):
+    """A point for each pass or note, and for each check of tatamu's own layers (the
+    reference) that the submission's course form cannot take."""
     _, out, records, *_ = graded
-    reference = records[".reference"] if ".reference" in records else json.loads(
-        (out / "raw" / ".reference.json").read_text())
-    most = sum(len(reference["reports"][k]["checks"]) for k in KINDS)
+    reference = records[".reference"]
+    expected = {k: {c["name"] for c in reference["reports"][k]["checks"]} for k in KINDS}
+    most = sum(len(names) for names in expected.values())
     for name, row in rows_of(out).items():
         record = records[name]
-        earned = sum(v in ("pass", "note") for k in KINDS for v in verdicts(record, k)
-                     if record["reports"][k].get("status") == "ok")
+        earned = 0
+        for k in KINDS:
+            if record["reports"][k].get("status") != "ok":
+                continue
+            earned += sum(v in ("pass", "note") for v in verdicts(record, k))
+            earned += len(expected[k] - {c["name"] for c in record["reports"][k]["checks"]})
         assert float(row["score"]) == earned, name
         assert float(row["max_score"]) == most, name
         checks = [v for col, v in row.items() if ": " in col]
@@ -220,7 +259,7 @@ def test_the_summary_names_the_checks_failed_most_and_what_could_not_run(graded)
     section = summary.split("## Checks the class failed most")[1].split("##")[0]
     first_row = [line for line in section.splitlines() if line.startswith("| ")][2]
     assert first_row.split(" | ")[1] == f"{failed[most]} of {ran[most]}"
-    for name in ("goro", "hana", "ichiro", "jun", "nao", "oto", "sora", "taro"):
+    for name in ("goro", "hana", "ichiro", "jun", "nao", "oto", "sora", "taro"):  # not "ok"
         assert f"| {name} |" in summary
     assert "no security boundary" in summary
     from PIL import Image

@@ -19,7 +19,8 @@ from typing import Any
 
 
 def main(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    """Check ``args["targets"][kind]`` (a file in the working folder) for each kind."""
+    """Check ``args["targets"][kind]`` (``{"file", "name"}``, the file in the working folder
+    and the layer's class or function, None: the first of the kind) for each kind."""
     reports = {}
     for kind, target in args["targets"].items():
         try:
@@ -35,15 +36,19 @@ def main(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     return {"reports": reports, "notes": notes}
 
 
-def report_for(target: str, kind: str, *, profile: str | None = None,
+def report_for(target: dict[str, str | None], kind: str, *, profile: str | None = None,
                adapter: str | None = None) -> dict[str, Any]:
-    """The first layer of ``kind`` in ``target``, checked as ``tatamu check --json`` does."""
+    """The layer ``target["name"]`` (or the first of ``kind``) in ``target["file"]``, checked
+    as ``tatamu check --json`` does."""
     from ..checker.isolated import check_in_child
 
+    file, name = str(target["file"]), target.get("name")
+    shown = f"{file}:{name}" if name else file
     file_report = check_in_child({
-        "source": str(Path(target).resolve()), "shown": target, "target": target,
-        "name": None, "kind": kind, "profile": profile, "rounding": "strict",
-        "strict": False, "cell_timeout": None, "adapter": adapter})
+        "source": str(Path(file).resolve()), "shown": file, "target": shown, "name": name,
+        "kind": kind, "profile": profile, "rounding": "strict", "strict": False,
+        "cell_timeout": None, "adapter": adapter})
+    target = shown
     report = {"kind": kind, "status": file_report["status"],
               "reason": file_report.get("reason") or "", "target": target, "checks": [],
               "notebook": file_report.get("notebook")}

@@ -128,7 +128,8 @@ def make_job(sub: submissions.Submission, settings: GradeSettings,
     """The job for one submission: its files, the file to check for each kind, the limits."""
     targets, missing = {}, {}
     for kind in settings.kinds:
-        target, why = submissions.locate(sub, kind, kind_from_name, settings.file)
+        target, why = submissions.locate(sub, kind, kind_from_name, settings.file,
+                                         tuple(KINDS[kind][2]))
         targets[kind] = target
         if target is None:
             missing[kind] = why

@@ -31,7 +31,8 @@ def sentence(template: str, **values: Any) -> str:
 
 
 #: Verdicts as a student reads them.
-VERDICTS = {"pass": "PASS", "fail": "FAIL", "note": "NOTE", "not run": "NOT RUN"}
+VERDICTS = {"pass": "PASS", "fail": "FAIL", "note": "NOTE", "not run": "NOT RUN",
+            "n/a": "N/A"}
 
 
 @dataclass
@@ -40,7 +41,8 @@ class CheckResult:
 
     kind: str
     name: str
-    status: str  # pass, fail, note, or "not run"
+    status: str  # pass, fail, note; "not run" (the layer could not be checked); "n/a" (its
+    #              course form cannot take this check: full points)
     earned: float
     worth: float
     detail: str = ""
@@ -79,26 +81,33 @@ def column(kind: str, name: str) -> str:
 
 def score(record: dict[str, Any], kinds: list[str], reference: dict[str, Any] | None,
           rubric: Rubric) -> Graded:
-    """Score a record with the rubric; a kind without checks gets the reference's, not run."""
+    """Score a record with the rubric. A kind that could not be checked gets the reference's
+    checks, not run (0 points); a check the reference has but the submission's course form
+    cannot take (CS231n's pooling has no padding) is not applicable and earns its points, so
+    correct code in any form gets full marks and every row the same maximum."""
     graded = Graded(record["submission"], record["status"], record["reason"], record=record)
     for kind in kinds:
         report = record["reports"].get(kind) or {}
-        checks = report.get("checks") or []
-        if report.get("status") == "ok" and checks:
-            graded.targets[kind] = str(report.get("target") or report.get("file") or "")
-            for check in checks:
-                name, status = str(check.get("name", "")), str(check.get("status", "fail"))
-                worth = rubric.worth(column(kind, name))
-                graded.checks.append(CheckResult(
-                    kind, name, status, rubric.earned(column(kind, name), status), worth,
-                    str(check.get("detail") or ""), str(check.get("diagnosis") or ""),
-                    check.get("mismatch")))
+        expected = [str(c.get("name", "")) for c in
+                    ((reference or {}).get("reports", {}).get(kind) or {}).get("checks") or []]
+        checks = {str(c.get("name", "")): c for c in report.get("checks") or []}
+        if report.get("status") != "ok" or not checks:
+            graded.checks += [CheckResult(kind, name, "not run", 0.0,
+                                          rubric.worth(column(kind, name))) for name in expected]
             continue
-        expected = ((reference or {}).get("reports", {}).get(kind) or {}).get("checks") or []
-        for check in expected:
-            name = str(check.get("name", ""))
-            graded.checks.append(CheckResult(kind, name, "not run", 0.0,
-                                             rubric.worth(column(kind, name))))
+        graded.targets[kind] = str(report.get("target") or report.get("file") or "")
+        why = "; ".join(n for n in report.get("notes", []) if "not checked" in n)
+        for name in [*expected, *(n for n in checks if n not in expected)]:
+            worth = rubric.worth(column(kind, name))
+            check = checks.get(name)
+            if check is None:
+                graded.checks.append(CheckResult(kind, name, "n/a", worth, worth, why))
+                continue
+            status = str(check.get("status", "fail"))
+            graded.checks.append(CheckResult(
+                kind, name, status, rubric.earned(column(kind, name), status), worth,
+                str(check.get("detail") or ""), str(check.get("diagnosis") or ""),
+                check.get("mismatch")))
     return graded
 
 
@@ -149,6 +158,7 @@ def gradescope_results(g: Graded) -> dict[str, Any]:
 def feedback(g: Graded) -> str:
     """The student's page: the score, then each kind's checks with verdict, numbers, diagnosis."""
     lines = ["# " + sentence("Feedback for {name}", name=g.name), "", _overview(g), ""]
+    lines += _notebook_lines(g)
     for kind in dict.fromkeys(c.kind for c in g.checks):
         checks = [c for c in g.checks if c.kind == kind]
         target = g.targets.get(kind)
@@ -166,7 +176,7 @@ def feedback(g: Graded) -> str:
                                     worth=format_points(c.worth)) + " |")
         lines.append("")
         for c in checks:
-            if c.status in ("fail", "note"):
+            if c.status in ("fail", "note", "n/a"):
                 lines += [f"### {VERDICTS[c.status]}: {c.name}", "", _check_text(c), ""]
     printed = int(g.record.get("printed", 0))
     if printed:
@@ -175,6 +185,24 @@ def feedback(g: Graded) -> str:
                            "and last lines:", count=printed), "",
                   "```", g.record.get("output", ""), "```", ""]
     return "\n".join(lines)
+
+
+def _notebook_lines(g: Graded) -> list[str]:
+    """What was skipped in a notebook: magics and shell lines, cells that failed."""
+    notebook = next((r.get("notebook") for r in g.record.get("reports", {}).values()
+                     if r.get("notebook")), None)
+    if not notebook:
+        return []
+    lines = ["## " + sentence("Your notebook"), ""]
+    for cell in notebook.get("skipped_cells", []):
+        lines.append("- " + sentence("Cell {cell}, line {line} was skipped ({why}): {source}",
+                                     cell=cell.get("cell"), line=cell.get("line"),
+                                     why=cell.get("why"), source=f"`{cell.get('source')}`"))
+    for cell in notebook.get("failed_cells", []):
+        lines.append("- " + sentence("Cell {cell} failed and was skipped; the other cells were "
+                                     "still checked: {error}", cell=cell.get("cell"),
+                                     error=cell.get("error")))
+    return [*lines, ""]
 
 
 def _overview(g: Graded) -> str:
@@ -196,12 +224,16 @@ def _check_text(c: CheckResult) -> str:
     """A check's verdict for the student: what was found, in numbers, and the likely mistake."""
     if c.status == "not run":
         return sentence("Not run: the layer could not be checked (see the reason above).")
+    if c.status == "n/a":
+        return sentence("Not applicable to your course's form of the layer ({why}): full "
+                        "points.", why=c.detail or "not checked in this form")
     parts = []
     if c.detail:
         parts.append("```\n" + c.detail.rstrip() + "\n```")
     if c.mismatch:
-        parts.append(sentence("Where the numbers differ: {mismatch}",
-                              mismatch=_mismatch(c.mismatch)))
+        first, _, rest = _mismatch(c.mismatch).partition("\n")
+        parts.append(sentence("Where the numbers differ: {mismatch}", mismatch=first)
+                     + (f"\n\n```\n{rest.rstrip()}\n```" if rest.strip() else ""))
     if c.diagnosis:
         parts.append(sentence("Likely mistake: {diagnosis}", diagnosis=c.diagnosis))
     if not parts and c.status == "pass":

@@ -107,40 +107,44 @@ def source_text(name: str, data: bytes) -> str:
 DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
-def defines(source: str, kind: str, kind_of: Callable[[str], str | None]) -> int:
-    """How surely ``source`` defines a layer of ``kind``: 2 a class named like one (``class
-    Conv2d``), 1 a forward function (``def conv_forward_naive``), 0 neither."""
-    best = 0
+def definitions(source: str, kind: str, kind_of: Callable[[str], str | None],
+                usual: tuple[str, ...] = ()) -> list[tuple[str, bool]]:
+    """The classes and forward functions ``source`` defines that are named like a layer of
+    ``kind`` (``class Conv2d``, ``def conv_forward_naive``), as (name, is a class): a usual
+    name (``usual``: ``Convolution``...) first, then other classes, then functions, each in
+    the file's order."""
+    classes, functions = [], []
     for what, name in DEFINITION.findall(source):
-        if kind_of(name) != kind:
-            continue
-        if what == "class":
-            return 2
-        if "forward" in name.lower():
-            best = 1
-    return best
+        if kind_of(name) == kind:
+            if what == "class":
+                classes.append(name)
+            elif "forward" in name.lower():
+                functions.append(name)
+    classes.sort(key=lambda n: n not in usual)  # stable: the file's order otherwise
+    found = [(n, True) for n in classes] + [(n, False) for n in functions]
+    return list(dict.fromkeys(found))
 
 
 def locate(submission: Submission, kind: str, kind_of: Callable[[str], str | None],
-           file: str | None) -> tuple[str | None, str]:
-    """The file (relative to the submission) to check for a layer of ``kind``, or None and
-    why not. ``kind_of(name)``: the kind a class or function name says (None: no layer's);
-    ``file``: the name every folder gives it (``--file``)."""
-    if not submission.is_folder:
-        return submission.files[0][0] if submission.files else None, ""
+           file: str | None, usual: tuple[str, ...] = ()) -> tuple[dict | None, str]:
+    """Where the layer of ``kind`` is: ``{"file": path in the submission, "name": the class or
+    function (None: the checker looks)}``, or None and why not. ``kind_of(name)``: the kind a
+    name says (None: no layer's); ``file``: the name every folder gives it (``--file``)."""
     available = code_files(submission)
-    if file is not None:
-        matches = [n for n in available if n == file or n.endswith("/" + file)]
-        if matches:
-            return matches[0], ""
-        return None, f"no file {file} in the folder (files: {_listed(available)})"
     contents = dict(submission.files)
-    sureness = {n: defines(source_text(n, contents[n]), kind, kind_of) for n in available}
-    found = [n for n in available if sureness[n] == max(sureness.values(), default=0) > 0]
-    if found:
-        return found[0], ""
+    if file is not None and submission.is_folder:
+        matches = [n for n in available if n == file or n.endswith("/" + file)]
+        if not matches:
+            return None, f"no file {file} in the folder (files: {_listed(available)})"
+        available = matches[:1]
+    found = {n: definitions(source_text(n, contents[n]), kind, kind_of, usual)
+             for n in available}
+    with_class = [n for n in available if found[n] and found[n][0][1]]
+    named = with_class or [n for n in available if found[n]]
+    if named:
+        return {"file": named[0], "name": found[named[0]][0][0]}, ""
     if len(available) == 1:  # its one file: the check says what is wrong with it
-        return available[0], ""
+        return {"file": available[0], "name": None}, ""
     return None, (f"no file in the folder defines a {kind} layer (files: "
                   f"{_listed(available)}); name the file with --file")
 

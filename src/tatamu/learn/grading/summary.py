@@ -25,7 +25,7 @@ def failures(graded: list[Graded]) -> list[tuple[str, int, int, str]]:
     ran, failed, diagnoses = Counter(), Counter(), {}
     for g in graded:
         for c in g.checks:
-            if c.status == "not run":
+            if c.status in ("not run", "n/a"):
                 continue
             ran[c.column] += 1
             if c.status == "fail":
