@@ -73,6 +73,7 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "jobs": "--jobs",
     "timeout": "--timeout",
     "memory_mb": "--memory",
+    "profile": "--profile",
     "seeds": "--seeds",
     "recipe": "--recipe",
 }

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ...learn.checker.profiles import PROFILES
 from .arguments import positive_float, positive_int
 
 DESCRIPTION = """\
@@ -61,10 +62,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "relu, softmax (or conv, pool, linear), comma-separated")
     p.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="where the gradebook goes (new, empty, or an earlier grade's DIR)")
-    p.add_argument("--profile", default=None, metavar="PROFILE",
-                   help="the course's form of the layers (default: detected per submission)")
+    p.add_argument("--profile", choices=list(PROFILES), default=None,
+                   help="the course's form of the layers: the book's, DIVE INTO CODE's, "
+                        "CS231n's (default: detected in each submission)")
     p.add_argument("--adapter", type=Path, default=None, metavar="FILE.py",
-                   help="a course's form described by a teacher's adapter file")
+                   help="a course's form described by a teacher's adapter file (see "
+                        "docs/guide/checker.md; it runs in each submission's process)")
     p.add_argument("--file", default=None, metavar="NAME",
                    help="in a folder submission, the file holding the layer (default: the file "
                         "that defines it)")

@@ -27,6 +27,7 @@ from ..._version import __version__
 from ...batch import engine
 from ...errors import ConfigError, Name
 from ..checker.kinds import KINDS, kind_from_name, resolve_kind
+from ..checker.profiles import PROFILES
 from . import gradebook, submissions
 from .job import grade_submission
 from .rubric import Rubric
@@ -187,6 +188,10 @@ def _checked(settings: GradeSettings) -> GradeSettings:
     if settings.timeout <= 0 or settings.memory_mb < 64:
         raise ConfigError("the limits must be a positive --timeout and a --memory of at least "
                           "64 MB", param="timeout")
+    if settings.profile is not None and settings.profile not in PROFILES:
+        raise ConfigError(f"unknown profile {settings.profile!r}; choose one of "
+                          f"{', '.join(PROFILES)} (or give a course's adapter file)",
+                          param="profile", value=settings.profile)
     if settings.adapter is not None and not settings.adapter.is_file():
         raise ConfigError(f"no adapter file at {settings.adapter}", param="adapter",
                           value=str(settings.adapter))
