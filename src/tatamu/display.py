@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from collections.abc import Sequence
 
 
@@ -47,3 +48,14 @@ def png_html(png: bytes, alt: str = "") -> str:
     """A PNG embedded in the page (a notebook saved to disk keeps it)."""
     data = base64.b64encode(png).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def format_number(v: float) -> str:
+    """A number as a learner writes it: 15, not 15.0; 0.333, not 0.3333333.
+
+    >>> format_number(15.0), format_number(1 / 3), format_number(-float("inf"))
+    ('15', '0.333', '-inf')
+    """
+    if math.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    return str(int(v)) if float(v).is_integer() else f"{v:.3g}"

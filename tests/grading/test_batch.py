@@ -124,7 +124,7 @@ def limited(code: str, tmp_path, **limits) -> child.ChildResult:
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     # no -I here: the test's module is found through PYTHONPATH
     return child.run_child([PY, start.__file__, json.dumps(spec)], env=env, result=True,
-                           wall_limit=60)
+                           wall_limit=60, cwd=tmp_path)
 
 
 def test_cpu_time_is_limited(tmp_path):

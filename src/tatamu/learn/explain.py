@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..display import format_number as format_number  # public here too (draw app, viz)
 from ..errors import ConfigError
 from ..im2col import conv_output_size, im2col, window_geometry
 from ..layers import AvgPool2D, Conv2D, MaxPool2D
@@ -46,13 +47,13 @@ class Window:
 class Walkthrough:
     """A worked example: its text, and the arrays behind it (for ``tatamu.viz`` pictures)."""
 
-    kind: str  # "conv", "pool" or "im2col"
+    kind: str  # "conv", "pool", "im2col"; backward: "conv-backward", "col2im", "pool-backward"
     lines: list[str]
     padded: np.ndarray  # (H + 2P, W + 2P): the input as the windows see it
     is_pad: np.ndarray  # (H + 2P, W + 2P) bool: True where padding
     kernel_size: tuple[int, int]
     windows: list[Window]
-    output: np.ndarray  # (OH, OW), or the im2col matrix for "im2col"
+    output: np.ndarray  # (OH, OW); the im2col matrix; dx (H, W); col2im(im2col(x)) (H, W)
     weights: np.ndarray | None = None  # the filter (FH, FW) of a convolution
     extra: dict = field(default_factory=dict)
 
@@ -332,13 +333,6 @@ def _padded(x, kernel_hw, stride, padding, rounding, fill: float = 0.0):
     padded = pad(x[None, None], pads, "zeros", fill)[0, 0]
     is_pad = pad(np.zeros((1, 1, *x.shape)), pads, "zeros", 1.0)[0, 0] > 0
     return padded, is_pad
-
-
-def format_number(v: float) -> str:
-    """A number as a learner writes it: 15, not 15.0; 0.333, not 0.3333333."""
-    if np.isinf(v):
-        return "-inf" if v < 0 else "inf"
-    return str(int(v)) if float(v).is_integer() else f"{v:.3g}"
 
 
 def _pair(p: tuple[int, int]) -> str:

@@ -21,6 +21,9 @@ import inspect
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from .loading import LearnerCodeError
 
 #: What ``build`` is given, per kind (the book's constructor arguments, by name).
 GEOMETRY = {
@@ -151,8 +154,6 @@ class FileAdapter(Adapter):
     def __init__(self, module: types.ModuleType, path: str) -> None:
         missing = [n for n in self.REQUIRED if not callable(getattr(module, n, None))]
         if missing:
-            from .loading import LearnerCodeError
-
             raise LearnerCodeError(f"the adapter {path} lacks {', '.join(missing)}: an adapter "
                                    f"defines build(thing, kind, **geometry), forward(layer, x), "
                                    f"backward(layer, dout) and gradients(layer)")
@@ -197,8 +198,6 @@ class FileAdapter(Adapter):
 
 
 def _stem(path: str) -> str:
-    from pathlib import Path
-
     return Path(path).stem
 
 

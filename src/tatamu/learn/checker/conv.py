@@ -26,6 +26,7 @@ from .harness import (
     Harness,
     dtype_check,
     first_problem,
+    first_wrong,
     gradient_result,
     inputs_check,
     located,
@@ -197,20 +198,12 @@ def backward_random(h: Harness) -> Check:
             check = result(backward_random.__doc__,
                            f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
                            backward_diagnosis(*args, generic=False))
-            name, got, want, batch = _first_wrong(problem, (dx, dW, db),
+            name, got, want, batch = first_wrong(problem, (dx, dW, db),
                                                   (dx_ref, ref.dW, ref.db), len(x))
             check = located(check, name, got, want, Windows(W.shape[2:], s, p), batch)
             check.diagnosis = check.diagnosis or backward_diagnosis(*args)
             return check
     return result(backward_random.__doc__, None)
-
-
-def _first_wrong(problem: str, got, want, n: int):
-    """(name, got, want, batch) of the gradient the problem is about: dx, dW or db."""
-    for name, g, w in zip(("dx", "dW", "db"), got, want, strict=True):
-        if problem.startswith(name):
-            return name, g, w, None if name == "dx" else n
-    return "dx", got[0], want[0], None
 
 
 def numerical(h: Harness) -> Check:

@@ -16,13 +16,13 @@ from ...im2col import conv_output_size
 from ...layers.conv import Conv1D
 from ..gradcheck import check_layer
 from .compare import LearnerError, grid, mismatch, same
-from .conv import _first_wrong
 from .conv_mistakes import backward_diagnosis, forward_diagnosis
 from .harness import (
     REFUSED_EVEN,
     Harness,
     dtype_check,
     first_problem,
+    first_wrong,
     gradient_result,
     inputs_check,
     located,
@@ -199,7 +199,7 @@ def backward_random(h: Harness) -> Check:
             check = result(backward_random.__doc__,
                            f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
                            backward_diagnosis(*args, generic=False))
-            name, got, want, batch = _first_wrong(problem, (dx, dW, db),
+            name, got, want, batch = first_wrong(problem, (dx, dW, db),
                                                   (dx_ref, ref.dW, ref.db), len(x))
             check = located(check, name, got, want, Windows((1, W.shape[2]), s, p), batch)
             check.diagnosis = check.diagnosis or backward_diagnosis(*args)

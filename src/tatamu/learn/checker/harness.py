@@ -214,6 +214,15 @@ def located(check: Check, name: str, got, want, windows: Windows | None = None,
     return Check(check.name, "fail", check.detail, check.diagnosis or found.text, found.map)
 
 
+def first_wrong(problem: str, got, want, n: int):
+    """(name, got, want, batch) of the gradient the problem is about: dx, dW or db."""
+    for name, g, w in zip(("dx", "dW", "db"), got, want, strict=True):
+        if problem.startswith(name):
+            return name, g, w, None if name == "dx" else n
+    return "dx", got[0], want[0], None
+
+
+
 def note(name: str, detail: str, meaning: str) -> Check:
     """A departure the book itself makes: ``detail`` what was seen, ``meaning`` when it bites."""
     return Check(name, "note", detail, meaning)

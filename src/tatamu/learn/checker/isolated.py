@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..isolate import Limits, run_isolated
+from . import check_target
 from .loading import LearnerCodeError, parse_target
 from .report import FileReport
 
@@ -57,8 +58,6 @@ def check_isolated(target: str, *, name: str | None = None, kind: str | None = N
 
 def check_in_child(payload: dict) -> dict:
     """In the child: load and check; a loading error becomes a report with its status."""
-    from . import check_target  # here, not at the top: the child imports what it needs
-
     report = FileReport(payload["shown"], payload["target"], strict=payload["strict"])
     try:
         report = check_target(

@@ -3,21 +3,26 @@ a class's kind is told from its ``__init__`` and ``forward`` arguments or its na
 
 from __future__ import annotations
 
-from . import affine, conv, conv1d, pool, relu, softmax
 from .adapters import init_arguments, positional
+from .affine import AFFINE_CHECKS
+from .conv import CHECKS as CONV_CHECKS
+from .conv1d import CHECKS as CONV1D_CHECKS
 from .loading import LearnerCodeError
+from .pool import CHECKS as POOL_CHECKS
+from .relu import RELU_CHECKS
+from .softmax import SOFTMAX_CHECKS
 
 #: kind -> (what it is, the checks, the usual class names)
 KINDS = {
-    "convolution": ("Convolution(W, b, stride, pad)", conv.CHECKS, ["Convolution", "Conv"]),
-    "conv1d": ("Conv1d(W, b, stride, pad): x (N, C, L), W (FN, C, FL)", conv1d.CHECKS,
+    "convolution": ("Convolution(W, b, stride, pad)", CONV_CHECKS, ["Convolution", "Conv"]),
+    "conv1d": ("Conv1d(W, b, stride, pad): x (N, C, L), W (FN, C, FL)", CONV1D_CHECKS,
                ["Conv1d", "Conv1D", "SimpleConv1d"]),
-    "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", pool.CHECKS,
+    "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", POOL_CHECKS,
                 ["Pooling", "MaxPooling", "Pool"]),
-    "affine": ("Affine(W, b)", affine.AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
-    "relu": ("Relu()", relu.RELU_CHECKS, ["Relu", "ReLU"]),
+    "affine": ("Affine(W, b)", AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
+    "relu": ("Relu()", RELU_CHECKS, ["Relu", "ReLU"]),
     "softmax": ("SoftmaxWithLoss() with forward(x, t) and backward(dout=1)",
-                softmax.SOFTMAX_CHECKS, ["SoftmaxWithLoss", "SoftmaxCrossEntropy"]),
+                SOFTMAX_CHECKS, ["SoftmaxWithLoss", "SoftmaxCrossEntropy"]),
 }
 ALIASES = {"conv": "convolution", "conv2d": "convolution", "pool": "pooling",
            "maxpool": "pooling", "maxpool2d": "pooling", "linear": "affine", "dense": "affine",
