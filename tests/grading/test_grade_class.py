@@ -366,3 +366,24 @@ def test_a_missing_submissions_folder_is_one_line(tmp_path):
 def test_help_says_the_limits_are_not_a_security_boundary():
     status, out, _ = run_cli("grade", "--help")
     assert status == 0 and "NOT a security boundary" in out and "container" in out
+
+
+def test_a_teachers_adapter_reads_a_course_of_its_own(tmp_path):
+    learners = Path(__file__).parents[1] / "learners"
+    folder = tmp_path / "class"
+    folder.mkdir()
+    source = (learners / "mycourse_layers.py").read_text()
+    (folder / "right.py").write_text(source)
+    # the same course, its MyConv forgetting the bias (the planted class renamed)
+    (folder / "wrong.py").write_text(source.replace("class MyConv:", "class Base:").replace(
+        "class MyConvForgetsBias(MyConv):", "class MyConv(Base):"))
+    out = tmp_path / "out"
+    result = grade_class(folder, out, GradeSettings(
+        ["convolution"], adapter=learners / "mycourse_adapter.py", timeout=TIMEOUT * 3,
+        memory_mb=MEMORY, jobs=2))
+    rows = rows_of(out)
+    assert result.ran == 2 and [rows[n]["status"] for n in ("right", "wrong")] == ["ok", "ok"]
+    assert float(rows["right"]["score"]) == float(rows["right"]["max_score"])
+    assert float(rows["wrong"]["score"]) < float(rows["wrong"]["max_score"])
+    right = json.loads((out / "raw" / "right.json").read_text())["reports"]["convolution"]
+    assert (right["profile"], right["name"]) == ("mycourse", "MyConv")
