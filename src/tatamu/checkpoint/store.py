@@ -98,7 +98,10 @@ def save(
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
+
+    ``write`` may be the bytes to write instead (a JSON document, a CSV table).
+    """
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +113,10 @@ def atomic_write(path: Path, write) -> None:
         ) from exc
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            if isinstance(write, bytes):
+                f.write(write)
+            else:
+                write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions

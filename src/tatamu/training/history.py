@@ -6,7 +6,11 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..errors import TatamuError
-from . import run
+from .state import number
+
+#: The per-epoch lists of a history (the rest: "stop_reason", "message").
+HISTORY_LISTS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
+                 "epoch_time", "images_per_s")
 
 
 @dataclass
@@ -36,9 +40,23 @@ class History:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     def append(self, logs: dict[str, Any]) -> None:
-        for key in run.HISTORY_LISTS:
+        for key in HISTORY_LISTS:
             getattr(self, key).append(logs.get(key))
 
     def last(self) -> dict[str, Any]:
         """The newest epoch's figures."""
-        return {key: getattr(self, key)[-1] for key in run.HISTORY_LISTS}
+        return {key: getattr(self, key)[-1] for key in HISTORY_LISTS}
+
+
+def parse_history(meta: dict[str, Any]) -> dict[str, list]:
+    """The per-epoch lists of a checkpoint's history, checked (ValueError/TypeError if not)."""
+    saved = meta.get("history", {})
+    if not isinstance(saved, dict):
+        raise TypeError(f"history is {saved!r}")
+    for key in HISTORY_LISTS:
+        values = saved.get(key, [])
+        if not isinstance(values, list) or len(values) != len(saved.get("epoch", [])):
+            raise ValueError(f"history {key} is {values!r}")
+        for v in values:
+            number(v, f"history {key} entry", none=True)
+    return {key: saved.get(key, []) for key in HISTORY_LISTS}

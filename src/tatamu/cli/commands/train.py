@@ -95,7 +95,7 @@ def run(args) -> int:
         raise UserError(f"run folder {folder} already exists and is not empty; nothing was "
                         "overwritten. Use --resume to continue it, --force to reuse it, or "
                         "another --out.") from None
-    return _train(args, plan, folder, resume=False, write_plan=True)
+    return _train(args, plan, folder, resume=None, write_plan=True)
 
 
 def _folder_asked(args) -> Path | None:
@@ -110,6 +110,7 @@ def _folder_asked(args) -> Path | None:
 def _resume(args, folder: Path | None, given: dict) -> int:
     from ...training import run as runs
     from ...training.plan import TrainingPlan
+    from ...training.saved import read_saved_run
 
     if folder is None:
         raise UserError("--resume needs --out RUN_DIR (the run to continue): "
@@ -121,28 +122,26 @@ def _resume(args, folder: Path | None, given: dict) -> int:
         plan = TrainingPlan.from_json(saved_plan).continued_with(given)
         if not args.quiet:
             print(f"nothing trained yet in {folder}: starting its plan", file=sys.stderr)
-        return _train(args, plan, folder, resume=False, write_plan=True)
-    runs.check_resumable(folder)
-    plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder)
+        return _train(args, plan, folder, resume=None, write_plan=True)
+    saved = read_saved_run(folder)  # last.npz, read once: the trainer restores from it
+    plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder,
+                                                                                   saved.meta)
     planned_epochs = plan.epochs
     plan = plan.continued_with(given)
-    state, history = runs.saved_state(folder)
-    if plan.finished(state.epoch, history["stop_reason"]):
+    if plan.finished(saved.state.epoch, saved.history["stop_reason"]):
         if not args.quiet:
-            print(_finished_text(folder, plan, history))
+            print(_finished_text(folder, plan, saved.history))
         return 0
-    return _train(args, plan, folder, resume=True,
+    return _train(args, plan, folder, resume=saved,
                   write_plan=saved_plan is None or plan.epochs != planned_epochs)
 
 
-def _plan_of_older_run(folder: Path):
+def _plan_of_older_run(folder: Path, meta: dict):
     """The plan of a run started before plan.json existed: the command saved in last.npz."""
-    from ...checkpoint import store as checkpoint
     from ...training import run as runs
     from ...training.plan import TrainingPlan
     from ..app import build_parser
 
-    meta = checkpoint.read(folder / runs.LAST).meta
     command = meta.get("command")
     if not (isinstance(command, list) and command[:1] == ["train"]):
         raise UserError(f"{folder} has no {runs.PLAN} and no recorded tatamu train command "
@@ -170,7 +169,8 @@ def _command(folder: Path, *more: str) -> str:
     return shlex.join(["tatamu", "train", "--resume", str(folder), *more])
 
 
-def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
+def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
+    """Train by ``plan`` into ``folder``; ``resume``: the run's SavedRun to continue, or None."""
     from ...training import loop as train
     from ...training import run as runs
     from ...training.progress import ProgressBar
@@ -189,7 +189,8 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
     history = train.fit(
         model, train_data, test_data, epochs=plan.epochs, batch_size=plan.batch_size,
         optimizer=optimizer, seed=plan.seed, callbacks=callbacks,
-        progress=not (args.quiet or args.no_progress), checkpoint_dir=folder, resume=resume,
+        progress=not (args.quiet or args.no_progress), checkpoint_dir=folder,
+        resume=False if resume is None else resume,
         schedule=schedule, early_stopping=plan.early_stopping,
         metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads,
         augment=plan.augment if plan.augment is not None else False)
