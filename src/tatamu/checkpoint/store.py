@@ -172,6 +172,13 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
     return Checkpoint(model=model, meta=meta, optimizer_state=optim, path=path)
 
 
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Only the JSON document of a checkpoint (a listing of runs): the archive is checked as
+    :func:`read` checks it, but no weight is loaded and no model built."""
+    path = Path(path)
+    return _parse_meta(path, guard.load_npz(path, META_KEY, only_required=True)[META_KEY])
+
+
 def load(path: str | os.PathLike[str]) -> Sequential:
     """Rebuild the model saved at ``path``, weights included, from the file alone."""
     return read(path).model
@@ -233,9 +240,6 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     arrays = guard.load_npz(path, META_KEY)
     meta = _parse_meta(path, arrays.pop(META_KEY))
     return arrays, meta
-
-
-#: The names train.py used before these were public.
 
 
 def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:

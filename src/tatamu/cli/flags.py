@@ -64,6 +64,8 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "steps": "--steps",
     "device": "--device",
     "augment": "--augment",
+    "validation": "--validation",
+    "test_every_epoch": "--test-every-epoch",
 }
 
 

@@ -16,6 +16,7 @@ update) on a batch split over threads. Differences from the book, each answering
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -35,6 +36,7 @@ from .history import History as History  # its own module; train.History stays i
 from .interrupt import DeferredInterrupt
 from .metrics import class_indices
 from .progress import Callback, ProgressBar
+from .run import running
 from .saved import SavedRun, read_saved_run
 from .shards import ShardRunner, resolve_threads, seed_random_layers
 from .state import TrainState
@@ -86,8 +88,8 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *, threads: int | N
             **({"predicted": predicted} if predictions else {})}
 
 
-def fit(model: Sequential, train_data, val_data=None, *,
-        epochs: int, batch_size: int, optimizer, seed: int = 0,
+def fit(model: Sequential, train_data, val_data=None, *, test_data=None,
+        test_every_epoch: bool = False, epochs: int, batch_size: int, optimizer, seed: int = 0,
         callbacks: list[Callback] | None = None, progress: bool | None = None,
         checkpoint_dir: str | os.PathLike[str] | None = None, resume: bool | SavedRun = False,
         schedule=None, early_stopping: int | None = None, eval_batch_size: int = 256,
@@ -97,7 +99,11 @@ def fit(model: Sequential, train_data, val_data=None, *,
 
     Parameters
     ----------
-    val_data : evaluated in full after every epoch (loss and accuracy), if given.
+    val_data : evaluated in full after every epoch (loss and accuracy), if given: what chooses
+        ``best.npz`` and stops a run early. Held out of the training data, never the test set
+        (:func:`tatamu.training.validation.hold_out`).
+    test_data : evaluated after the last epoch (the planned one, or an early stop), and after
+        every epoch with ``test_every_epoch``; recorded as ``test_*``, it chooses nothing.
     optimizer : a ``tatamu.optim`` optimizer; its state is saved in checkpoints.
     seed : fixes the order of batches and Dropout's masks; with the same seed on the same
         machine, a run gives the same weights, resumed or not.
@@ -122,10 +128,16 @@ def fit(model: Sequential, train_data, val_data=None, *,
     check_data(model, train_data, "training data")
     if val_data is not None:
         check_data(model, val_data, "validation data")
+    if test_data is not None:
+        check_data(model, test_data, "test data")
     positive_int(epochs, "epochs")
     positive_int(batch_size, "batch_size")
     if early_stopping is not None:
         positive_int(early_stopping, "early_stopping")
+        if val_data is None:
+            raise ConfigError(Name("early_stopping"), " watches the validation loss: give "
+                              "validation data held out of the training set (never the test "
+                              "set), or leave it out", param="early_stopping")
     if resume and checkpoint_dir is None:
         raise ConfigError("resume=True needs checkpoint_dir (the run folder to resume)")
     augmenter = augmentation.resolve(augment, train_data[0])  # refused before any write
@@ -135,7 +147,8 @@ def fit(model: Sequential, train_data, val_data=None, *,
     callbacks = list(callbacks or [])
     if progress or (progress is None and not callbacks):
         callbacks.insert(0, ProgressBar())
-    trainer = _Trainer(model, train_data, val_data, optimizer=optimizer, schedule=schedule,
+    trainer = _Trainer(model, train_data, val_data, (test_data, test_every_epoch),
+                       optimizer=optimizer, schedule=schedule,
                        seed=seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
                        early_stopping=early_stopping, callbacks=callbacks,
                        folder=checkpoint_dir, metadata=metadata)
@@ -154,10 +167,12 @@ class _Trainer:
     """One run of :func:`fit`: the loop, its state (:class:`tatamu.training.state.TrainState`),
     its saves (:class:`tatamu.training.checkpoints.Checkpoints`)."""
 
-    def __init__(self, model, train_data, val_data, *, optimizer, schedule, seed, batch_size,
-                 eval_batch_size, early_stopping, callbacks, folder, metadata) -> None:
+    def __init__(self, model, train_data, val_data, test, *, optimizer, schedule, seed,
+                 batch_size, eval_batch_size, early_stopping, callbacks, folder,
+                 metadata) -> None:
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
         (self.x, self.labels), self.val_data = train_data, val_data
+        self.test_data, self.test_every_epoch = test
         self.eval_batch_size, self.early_stopping = eval_batch_size, early_stopping
         self.callbacks, self.folder, self.metadata = callbacks, folder, metadata
         self.history = History()
@@ -169,7 +184,8 @@ class _Trainer:
         count = resolve_threads(threads, model, training=True)  # checked before any write
         # Ctrl-C is honoured at a batch boundary from here on, even one pressed while
         # initial.npz is written (it used to be able to land where no clean save followed).
-        with DeferredInterrupt() as self.interrupt:
+        marker = contextlib.nullcontext() if self.folder is None else running(self.folder)
+        with DeferredInterrupt() as self.interrupt, marker:
             self.saved = None if self.folder is None else Checkpoints(
                 self.folder, model, self.optimizer, self.schedule, self.metadata)
             if resume is not None:  # the one place a run is put back
@@ -193,7 +209,7 @@ class _Trainer:
             try:
                 with ShardRunner(model, state.threads) as self.runner:
                     while stop is None and state.epoch <= epochs:
-                        stop = self._epoch()
+                        stop = self._epoch(epochs)
             except KeyboardInterrupt:  # a second Ctrl-C, mid-step: nothing consistent to save
                 stop = _Stop("interrupted")
             try:
@@ -206,32 +222,41 @@ class _Trainer:
         for cb in self.callbacks:
             getattr(cb, event)(*args)
 
-    def _epoch(self) -> _Stop | None:
+    def _epoch(self, epochs: int) -> _Stop | None:
         """Train epoch ``state.epoch`` (from ``state.batch`` on), evaluate, save; a stop or None.
         """
         state, epoch = self.state, self.state.epoch
         if not state.batch:  # (a mid-epoch resume restored the layers' rng states)
             seed_random_layers(self.model, state.seed, epoch)  # this epoch's Dropout masks
-        stop = self._train_epoch(epoch)
+        stop, logs = self._train_epoch(epoch)
         if stop is not None:
             return stop
+        measuring = time.perf_counter()
+        stop = self._measure(logs, "val", self.val_data, epoch)
+        if stop is not None:
+            return stop
+        improved, early = state.record_validation(logs.get("val_loss"), logs.get("val_accuracy"),
+                                                  self.early_stopping)
+        if self.test_every_epoch or early or epoch == epochs:  # the test set chooses nothing
+            stop = self._measure(logs, "test", self.test_data, epoch)
+            if stop is not None:
+                return stop
+        logs["wall_time"] = logs["epoch_time"] + time.perf_counter() - measuring
+        self.history.append(logs)
         if self.schedule is not None:
             self.schedule.step()
         state.epoch, state.batch, state.partial = epoch + 1, 0, None
-        logs = self.history.last()
-        improved, early = state.record_validation(logs["val_loss"], logs["val_accuracy"],
-                                                  self.early_stopping)
         if self.saved is not None:
             self.saved.save(self.history.to_dict(), state, best=improved)
-        self._notify("on_epoch_end", epoch, logs)
+        self._notify("on_epoch_end", epoch, self.history.last())
         if early:
             return _Stop("early_stopping", f"validation loss has not improved for "
                                            f"{self.early_stopping} epochs; stopped after epoch "
                                            f"{epoch}")
         return None
 
-    def _train_epoch(self, epoch: int) -> _Stop | None:
-        """Every batch of one epoch, then the evaluation; why it stopped, or None."""
+    def _train_epoch(self, epoch: int) -> tuple[_Stop | None, dict[str, Any]]:
+        """Every batch of one epoch: (why it stopped, or None; the epoch's training figures)."""
         state, seed = self.state, self.state.seed
         # One permutation per epoch, from (seed, epoch): on resume the order is the same.
         loader = BatchLoader(self.x, self.labels, state.batch_size,
@@ -248,32 +273,36 @@ class _Trainer:
             loss, correct = train_step(self.model, self.optimizer, xb, yb, self.runner)
             if not math.isfinite(loss):
                 return _Stop("diverged", f"the loss became {loss} at epoch {epoch}, "
-                                         f"batch {batch + 1}")
+                                         f"batch {batch + 1}"), {}
             sums = {"loss": sums["loss"] + loss * len(xb), "correct": sums["correct"] + correct,
                     "seen": sums["seen"] + len(xb), "time": time.perf_counter() - started}
             state.batch, state.partial = batch + 1, sums
             self._notify("on_batch_end", epoch, batch,
                          {"loss": loss, "accuracy": correct / len(xb), "batch_size": len(xb)})
             if self.interrupt.requested:
-                return _Stop("interrupted")
+                return _Stop("interrupted"), {}
         elapsed = time.perf_counter() - started
         # The last step of an epoch can blow the weights up while its loss was still finite:
         # catch it before they are evaluated, or saved as the "last good" checkpoint.
         if not all(all_finite(p) for p in self.model.params().values()):
-            return _Stop("diverged", f"the weights became inf or NaN in epoch {epoch}")
+            return _Stop("diverged", f"the weights became inf or NaN in epoch {epoch}"), {}
         seen = max(sums["seen"], 1)
-        logs = {"epoch": epoch, "train_loss": sums["loss"] / seen,
-                "train_accuracy": sums["correct"] / seen, "lr": float(self.optimizer.lr),
-                "epoch_time": elapsed, "images_per_s": sums["seen"] / max(elapsed, 1e-9)}
-        if self.val_data is not None:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                result = evaluate(self.model, self.val_data, self.eval_batch_size,
-                                  threads=self.runner.threads)
-            if not math.isfinite(result["loss"]):
-                return _Stop("diverged", f"the validation loss became {result['loss']} after "
-                                         f"epoch {epoch}")
-            logs["val_loss"], logs["val_accuracy"] = result["loss"], result["accuracy"]
-        self.history.append(logs)
+        return None, {"epoch": epoch, "train_loss": sums["loss"] / seen,
+                      "train_accuracy": sums["correct"] / seen, "lr": float(self.optimizer.lr),
+                      "epoch_time": elapsed, "images_per_s": sums["seen"] / max(elapsed, 1e-9)}
+
+    def _measure(self, logs: dict[str, Any], kind: str, data, epoch: int) -> _Stop | None:
+        """Evaluate ``data`` into ``logs[kind + "_loss"/"_accuracy"]`` (nothing if no data)."""
+        if data is None:
+            return None
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = evaluate(self.model, data, self.eval_batch_size,
+                              threads=self.runner.threads)
+        if not math.isfinite(result["loss"]):
+            name = "validation" if kind == "val" else "test"
+            return _Stop("diverged", f"the {name} loss became {result['loss']} after epoch "
+                                     f"{epoch}")
+        logs[f"{kind}_loss"], logs[f"{kind}_accuracy"] = result["loss"], result["accuracy"]
         return None
 
     def _finish(self, stop: _Stop | None) -> None:

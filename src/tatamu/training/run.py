@@ -7,6 +7,7 @@
         best.npz      the epoch with the best validation accuracy
         history.json  the per-epoch figures and why the run stopped
         curves.png    those figures drawn
+        running.json  while a process trains the run: its pid and host (``tatamu runs``)
 
 Not in the book, whose ``Trainer`` kept everything in memory: a long run here survives a
 Ctrl-C, a crash or a full disk, and resumes to the same weights an uninterrupted run reaches.
@@ -16,13 +17,19 @@ checkpoints during a run and :mod:`tatamu.training.saved` reads a run back to re
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import os
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..checkpoint import store as ckpt
-from ..errors import ConfigError, DataError, Name
+from ..errors import ConfigError, DataError, Name, TatamuError
+from .history import upgrade_history
 
 INITIAL = "initial.npz"  # the weights before training
 LAST = "last.npz"  # the newest checkpoint of a run (end of an epoch, or an interruption)
@@ -30,8 +37,9 @@ BEST = "best.npz"  # the epoch with the best validation accuracy
 HISTORY = "history.json"
 CURVES = "curves.png"
 PLAN = "plan.json"
+RUNNING = "running.json"  # present while a process trains the run
 #: Files a run folder may hold (anything else in a folder means it is not a run folder).
-FILES = (PLAN, INITIAL, LAST, BEST, HISTORY, CURVES)
+FILES = (PLAN, INITIAL, LAST, BEST, HISTORY, CURVES, RUNNING)
 
 
 class RunFolderExists(ConfigError):
@@ -117,4 +125,23 @@ def read_history(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     if not history or not history.get("epoch"):
         raise ConfigError(f"{path} has no training history (no finished epoch, and no "
                           f"{HISTORY} beside it): nothing to plot")
-    return history
+    return upgrade_history(history, meta)
+
+
+@contextlib.contextmanager
+def running(folder: Path) -> Iterator[None]:
+    """``folder/running.json`` (pid, host, start) while the block runs, removed after it.
+
+    A process killed outright leaves it behind; ``tatamu runs`` then finds its pid gone and
+    calls the run interrupted. Best effort: a marker that cannot be written stops nothing.
+    """
+    path = Path(folder) / RUNNING
+    marker = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with contextlib.suppress(OSError, TatamuError):
+        write_json(path, marker)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)

@@ -14,7 +14,14 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
-from .arguments import UserError, add_device_option, checked_device, positive_float, positive_int
+from .arguments import (
+    UserError,
+    add_device_option,
+    checked_device,
+    positive_float,
+    positive_int,
+    whole_number,
+)
 
 EXIT_INTERRUPTED = 130
 
@@ -52,10 +59,13 @@ def add_parser(sub) -> None:
              "lr": {"type": positive_float}, "weight_decay": {"type": float},
              "seed": {"type": int}, "data_root": {"type": Path, "metavar": "DIR"},
              "early_stopping": {"type": positive_int, "metavar": "PATIENCE"},
-             "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"}}
+             "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"},
+             "validation": {"type": whole_number, "metavar": "N"},
+             "test_every_epoch": {"action": "store_true"}}
     for f in _plan_fields():  # the plan's fields, their meaning and default from the library
         kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
-        default = "" if f.default in (None, MISSING) else f" (default: {f.default})"
+        default = ("" if f.default in (None, MISSING) or f.default is False
+                   else f" (default: {f.default})")
         # SUPPRESS: an option not given is absent, so resume can tell it from a default
         p.add_argument("--" + f.name.replace("_", "-"), default=argparse.SUPPRESS,
                        help=f.metadata["help"] + default, **kind)
@@ -155,7 +165,7 @@ def _plan_of_older_run(folder: Path, meta: dict):
 
 def _finished_text(folder: Path, plan, history: dict) -> str:
     done = history["epoch"][-1] if history["epoch"] else 0
-    accuracy = next((a for a in reversed(history["val_accuracy"]) if a is not None), None)
+    accuracy = next((a for a in reversed(history["test_accuracy"]) if a is not None), None)
     result = f", test accuracy {100 * accuracy:.2f}%" if accuracy is not None else ""
     if history["stop_reason"] == "early_stopping":
         return (f"{folder} is finished: it stopped early after epoch {done}{result} "
@@ -178,7 +188,7 @@ def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
 
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"loading {plan.dataset}...", file=sys.stderr)
-    train_data, test_data = plan.load_data(download=args.download)
+    plan, train_data, val_data, test_data = plan.load_data(download=args.download)
     model = plan.build_model(train_data[0].shape[1:]).to(args.device)
     optimizer = plan.build_optimizer()
     schedule = plan.build_schedule(optimizer)
@@ -187,7 +197,8 @@ def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
     say(model.summary(), file=sys.stderr)
     callbacks = [] if args.quiet or not args.no_progress else [ProgressBar(interactive=False)]
     history = train.fit(
-        model, train_data, test_data, epochs=plan.epochs, batch_size=plan.batch_size,
+        model, train_data, val_data if plan.validation else None, test_data=test_data,
+        test_every_epoch=plan.test_every_epoch, epochs=plan.epochs, batch_size=plan.batch_size,
         optimizer=optimizer, seed=plan.seed, callbacks=callbacks,
         progress=not (args.quiet or args.no_progress), checkpoint_dir=folder,
         resume=False if resume is None else resume,
@@ -206,16 +217,32 @@ def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
         return EXIT_INTERRUPTED
     if history.message:
         say(history.message)
-    if history.val_accuracy and history.val_accuracy[-1] is not None:
-        epochs = history.epoch[-1]
-        say(f"test accuracy: {100 * history.val_accuracy[-1]:.2f}% on {len(test_data[0]):,} "
-            f"test images after {epochs} epoch{'s' if epochs != 1 else ''}")
+    for line in _result_lines(history, len(val_data[0]), len(test_data[0])):
+        say(line)
     say(f"checkpoint:    {folder / runs.LAST}")
-    say(f"best:          {folder / runs.BEST}")
+    if (folder / runs.BEST).is_file():
+        say(f"best:          {folder / runs.BEST} (the epoch with the highest validation "
+            "accuracy)")
     say(f"history:       {folder / runs.HISTORY}")
     if plot_path:
         say(f"plot:          {plot_path}")
     return 0
+
+
+def _result_lines(history, num_val: int, num_test: int) -> list[str]:
+    """What the run reached: validation (last, best) and test accuracy, each named for its data.
+    """
+    lines, epochs = [], history.epoch[-1] if history.epoch else 0
+    val = [(a, e) for a, e in zip(history.val_accuracy, history.epoch, strict=True)
+           if a is not None]
+    if val:
+        best = max(val, key=lambda pair: pair[0])
+        lines.append(f"validation accuracy: {100 * val[-1][0]:.2f}% on {num_val:,} held-out "
+                     f"training images (best {100 * best[0]:.2f}% after epoch {best[1]})")
+    if history.test_accuracy and history.test_accuracy[-1] is not None:
+        lines.append(f"test accuracy: {100 * history.test_accuracy[-1]:.2f}% on {num_test:,} "
+                     f"test images after {epochs} epoch{'s' if epochs != 1 else ''}")
+    return lines
 
 
 def _interrupted_text(folder: Path, history) -> str:
