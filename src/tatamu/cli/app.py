@@ -27,6 +27,7 @@ REPORT_URL = "https://github.com/tatamu/tatamu/issues"
 #: tatamu.cli.commands with ``add_parser(subparsers)`` (which sets its ``run`` handler).
 COMMANDS = [
     "train",
+    "runs",  # the runs under some folders, side by side (tatamu.training.runs)
     "sweep",  # training runs x seeds side by side (tatamu.training.sweep)
     "evaluate",
     "predict",

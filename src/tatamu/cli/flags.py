@@ -64,8 +64,9 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "steps": "--steps",
     "device": "--device",
     "augment": "--augment",
+    "validation": "--validation",
+    "test_every_epoch": "--test-every-epoch",
     # a class graded, runs swept (tatamu grade, tatamu sweep; tatamu.batch)
-    "out_dir": "--out",
     "kinds": "--kind",
     "rubric": "--rubric",
     "adapter": "--adapter",
