@@ -43,7 +43,8 @@ from typing import Any
 from ..batch import engine
 from ..batch.child import run_command
 from ..errors import ConfigError, Name
-from . import run as runs
+from . import run as run_folder
+from .runs import collect, format_table, is_run_folder, run_state
 
 MARKER = "sweep.json"
 LOGS = "logs"
@@ -180,25 +181,21 @@ def plan_runs(out: str | Path, commands: list[Command]) -> list[Run]:
 
 
 def _action(folder: Path) -> tuple[str, str]:
+    """What a sweep does with the run in ``folder`` (from :func:`tatamu.training.runs.run_state`,
+    the state ``tatamu runs`` shows)."""
     if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
         return "new", ""
-    if not folder.is_dir() or runs.read_plan(folder) is None:
+    if not folder.is_dir() or not is_run_folder(folder):
         return "refused", f"{folder} holds something that is not a tatamu run; move it away"
-    from .plan import TrainingPlan
-
-    try:
-        saved = runs.saved_state(folder)
-        plan = TrainingPlan.from_json(runs.read_plan(folder))
-    except (ConfigError, ValueError) as exc:
-        return "refused", f"{folder}: {exc}"
-    if saved is None:
-        return "resume", "nothing trained yet"
-    state, history = saved
-    if history.get("stop_reason") == "diverged":
-        return "finished", "diverged (its loss became NaN or inf); a rerun would too"
-    if plan.finished(state.epoch, history.get("stop_reason", "")):
+    state = run_state(folder)
+    if state == "finished":
         return "finished", ""
-    return "resume", f"{state.epoch - 1} of {plan.epochs} epochs done"
+    if state == "diverged":
+        return "finished", "diverged (its loss became NaN or inf); a rerun would too"
+    if state == "running":
+        return "refused", (f"{folder} is being trained now ({folder / run_folder.RUNNING}); "
+                           "if that process is gone, delete that file")
+    return "resume", "interrupted"
 
 
 # -- running it ----------------------------------------------------------------------------------
@@ -231,7 +228,7 @@ def prepare(out: str | Path, commands: list[Command], *, write: bool = True) -> 
         recorded[key] = list(command.options)
     if write:
         (out / LOGS).mkdir(parents=True, exist_ok=True)
-        runs.write_json(marker, {"commands": recorded})
+        run_folder.write_json(marker, {"commands": recorded})
     return out
 
 
@@ -275,6 +272,11 @@ def run_sweep(out: str | Path, commands: list[Command], *, threads: int = 1,
     except KeyboardInterrupt:
         result.interrupted = True
     return result
+
+
+def table(out: str | Path) -> str:
+    """``tatamu runs OUT``'s table: a row per command, its seeds as mean ± sd."""
+    return format_table(collect([out]))
 
 
 def last_line(outcome: dict[str, Any]) -> str:

@@ -94,7 +94,7 @@ def run(args) -> int:
     for r in result.failed:
         print(f"tatamu: {r.label} failed: {sweep.last_line(r.outcome)} (log: "
               f"{sweep.train_job(r, args.threads)['log']})", file=sys.stderr)
-    print(_table(result, commands))
+    print(sweep.table(args.out))
     ran = sum(r.outcome is not None for r in result.runs)
     print(f"{ran} run(s) trained now, {result.count('finished')} already finished; folders in "
           f"{args.out}, logs in {args.out / sweep.LOGS}", file=sys.stderr)
@@ -148,15 +148,6 @@ def _command_text(r, threads: int) -> str:
     if r.action in ("finished", "refused"):
         return ""
     return shlex.join(["tatamu", *sweep.train_job(r, threads)["argv"][3:]])
-
-
-def _table(result, commands) -> str:
-    from ...training.seed_table import format_table, read_run
-
-    rows = [read_run(r.command.name or "(options after --)", r.seed, r.folder)
-            for r in result.runs]
-    planned = {(c.name or "(options after --)"): len(c.seeds) for c in commands}
-    return format_table([r for r in rows if r is not None], planned)
 
 
 class _Bar:
