@@ -11,8 +11,9 @@ what is missing.
 Each run is ``tatamu train`` in a process of its own with ``threads`` threads (one by default:
 N runs on N cores beat one run on N cores), on this machine or a Dask cluster
 (:mod:`tatamu.batch.engine`; the cluster's workers need DIR at the same path). Rerunning the
-sweep skips finished runs and resumes interrupted ones (``tatamu train --resume``). Not in the
-book, which trains one network once.
+sweep skips finished runs and resumes interrupted ones (``tatamu train --resume``); its table is
+``tatamu runs DIR``'s (:mod:`tatamu.training.runs`). Not in the book, which trains one network
+once.
 
 A recipe (TOML)::
 

@@ -16,8 +16,8 @@ command of a recipe file for its seeds: one run folder per (command, seed), each
 train process of its own with --threads threads (default 1: N runs on N cores go faster than one
 run on N cores), --jobs at a time. Rerunning the same sweep skips the finished runs and resumes
 the interrupted ones (tatamu train --resume); a Ctrl-C asks each running run to save its
-checkpoint first. At the end: one line per command, its seeds' last-epoch test accuracy as
-mean ± sd.
+checkpoint first. At the end, tatamu runs DIR's table: a row per command, its seeds' accuracies
+(the last epoch's test accuracy among them) as mean ± sd.
 
 Folders: DIR/seed-S (one command) or DIR/NAME/seed-S (a recipe); DIR/logs/ holds what each run
 printed. With --cluster, the runs go to a Dask cluster's workers: each needs tatamu installed
