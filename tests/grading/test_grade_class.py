@@ -387,3 +387,43 @@ def test_a_teachers_adapter_reads_a_course_of_its_own(tmp_path):
     assert float(rows["wrong"]["score"]) < float(rows["wrong"]["max_score"])
     right = json.loads((out / "raw" / "right.json").read_text())["reports"]["convolution"]
     assert (right["profile"], right["name"]) == ("mycourse", "MyConv")
+
+
+def test_file_names_the_file_of_every_folder_submission(tmp_path):
+    folder = tmp_path / "class"
+    shutil.copytree(CLASS / "chika", folder / "chika")
+    (folder / "chika" / "old_attempt.py").write_text("class Convolution:\n    pass\n")
+    out = tmp_path / "out"
+    grade_class(folder, out, settings(file="layers.py"))
+    assert rows_of(out)["chika"]["status"] == "ok"
+    grade_class(folder, tmp_path / "out2", settings(file="final.py"))
+    row = rows_of(tmp_path / "out2")["chika"]
+    assert row["status"] == "not-found" and "no file final.py in the folder" in row["reason"]
+
+
+def test_ctrl_c_in_the_command_stops_a_running_check_at_once(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("anna.py", "hana.py"):  # hana never ends; its --timeout is far away
+        shutil.copy(CLASS / name, folder / name)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "tatamu", "grade", str(folder), "--kind",
+                             "conv,pool", "--out", str(out), "--jobs", "2", "--timeout", "300",
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "raw" / "anna.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    before = scratch_folders()
+    begun = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - begun < 30
+    assert "1 graded, 1 not yet" in err and "Run the same command again" in err
+    assert list(rows_of(out)) == ["anna"]
+    assert not (scratch_folders() & before)  # hana's scratch copy removed, its process gone
