@@ -82,7 +82,7 @@ def test_every_submission_is_a_row_and_other_entries_are_ignored(graded):
 
 
 @pytest.mark.parametrize("name", ["anna", "ben", "chika", "dai", "kei", "mao", "pico", "quinn",
-                                  "ryo"])
+                                  "ryo", "saki"])
 def test_correct_code_gets_full_marks_notes_included(graded, name):
     _, out, records, *_ = graded
     row = rows_of(out)[name]
@@ -128,6 +128,14 @@ def test_a_notebooks_failing_cells_are_skipped_and_said(graded):
     assert [c["cell"] for c in notebook["failed_cells"]] == [3, 7]
     feedback = (out / "feedback" / "dai.md").read_text()
     assert "Cell 3 failed and was skipped" in feedback and "`%matplotlib inline`" in feedback
+
+
+def test_a_notebook_that_also_trains_is_checked_its_training_cell_stopped(graded):
+    _, out, records, *_ = graded
+    notebook = records["saki"]["reports"]["convolution"]["notebook"]
+    assert [c["cell"] for c in notebook["failed_cells"]] == [6]
+    assert "--cell-timeout" in notebook["failed_cells"][0]["error"]
+    assert records["saki"]["seconds"] < TIMEOUT
 
 
 def test_a_folder_whose_files_import_each_other_is_graded(graded):

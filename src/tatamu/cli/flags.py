@@ -74,6 +74,7 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "jobs": "--jobs",
     "timeout": "--timeout",
     "memory_mb": "--memory",
+    "cell_timeout": "--cell-timeout",
     "profile": "--profile",
     "seeds": "--seeds",
     "recipe": "--recipe",

@@ -78,6 +78,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="wall-clock and CPU time for each submission (default: 60)")
     p.add_argument("--memory", type=positive_int, default=2048, metavar="MB",
                    help="address space for each submission (default: 2048)")
+    p.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
+                   help="a notebook cell running longer is stopped and listed as failed, and "
+                        "the other cells are still checked (notebooks that also train; "
+                        "default: a quarter of --timeout)")
     p.add_argument("--rubric", type=Path, default=None, metavar="FILE",
                    help="points per check, TOML or JSON (default: 1 point a check; a NOTE "
                         "costs nothing)")
@@ -94,7 +98,8 @@ def run(args) -> int:
     settings = GradeSettings(
         kinds=[k.strip() for k in args.kind.split(",") if k.strip()], profile=args.profile,
         adapter=args.adapter, file=args.file, timeout=args.timeout, memory_mb=args.memory,
-        rubric=args.rubric, jobs=args.jobs, cluster=args.cluster)
+        cell_timeout=args.cell_timeout, rubric=args.rubric, jobs=args.jobs,
+        cluster=args.cluster)
     bar = _Bar(disabled=args.no_progress)
     try:
         result = grade_class(args.submissions, args.out, settings, on_start=bar.start,

@@ -25,7 +25,8 @@ def main(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     for kind, target in args["targets"].items():
         try:
             reports[kind] = report_for(target, kind, profile=args.get("profile"),
-                                       adapter=args.get("adapter"))
+                                       adapter=args.get("adapter"),
+                                       cell_timeout=args.get("cell_timeout"))
         except MemoryError as exc:
             reports[kind] = {"kind": kind, "status": "memory", "checks": [],
                              "reason": f"ran out of its {args.get('memory_mb')} MB (the "
@@ -37,7 +38,8 @@ def main(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
 
 
 def report_for(target: dict[str, str | None], kind: str, *, profile: str | None = None,
-               adapter: str | None = None) -> dict[str, Any]:
+               adapter: str | None = None,
+               cell_timeout: float | None = None) -> dict[str, Any]:
     """The layer ``target["name"]`` (or the first of ``kind``) in ``target["file"]``, checked
     as ``tatamu check --json`` does."""
     from ..checker.isolated import check_in_child
@@ -47,7 +49,7 @@ def report_for(target: dict[str, str | None], kind: str, *, profile: str | None 
     file_report = check_in_child({
         "source": str(Path(file).resolve()), "shown": file, "target": shown, "name": name,
         "kind": kind, "profile": profile, "rounding": "strict", "strict": False,
-        "cell_timeout": None, "adapter": adapter})
+        "cell_timeout": cell_timeout, "adapter": adapter})
     target = shown
     report = {"kind": kind, "status": file_report["status"],
               "reason": file_report.get("reason") or "", "target": target, "checks": [],

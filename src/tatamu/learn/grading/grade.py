@@ -50,6 +50,7 @@ class GradeSettings:
     file: str | None = None
     timeout: float = 60.0
     memory_mb: int = 2048
+    cell_timeout: float | None = None  # a notebook cell's limit; None: a quarter of timeout
     rubric: Path | None = None
     jobs: int | None = None
     cluster: str | None = None
@@ -59,7 +60,13 @@ class GradeSettings:
         adapter = self.adapter.read_bytes().hex() if self.adapter else None
         return {"kinds": self.kinds, "profile": self.profile, "adapter": adapter,
                 "file": self.file, "timeout": self.timeout, "memory_mb": self.memory_mb,
-                "tatamu": __version__}
+                "cell_timeout": self.cell_limit, "tatamu": __version__}
+
+    @property
+    def cell_limit(self) -> float:
+        """A notebook cell's seconds: a cell that trains is stopped and skipped, and what the
+        other cells define is still checked within ``timeout``."""
+        return self.cell_timeout if self.cell_timeout is not None else self.timeout / 4
 
 
 @dataclass
@@ -138,7 +145,7 @@ def make_job(sub: submissions.Submission, settings: GradeSettings,
     return {"name": sub.name, "fingerprint": fingerprint, "files": sub.files,
             "too_large": sub.too_large, "targets": targets, "missing": missing,
             "profile": settings.profile, "adapter": adapter, "timeout": settings.timeout,
-            "memory_mb": settings.memory_mb}
+            "memory_mb": settings.memory_mb, "cell_timeout": settings.cell_limit}
 
 
 def write_outputs(out: Path, records: list[dict[str, Any]], reference: dict[str, Any] | None,
@@ -220,7 +227,7 @@ def _settings_json(folder: Path, settings: GradeSettings) -> dict[str, Any]:
     return {"submissions": str(folder), "kinds": settings.kinds, "profile": settings.profile,
             "adapter": str(settings.adapter) if settings.adapter else None,
             "file": settings.file, "timeout": settings.timeout,
-            "memory_mb": settings.memory_mb,
+            "memory_mb": settings.memory_mb, "cell_timeout": settings.cell_limit,
             "rubric": str(settings.rubric) if settings.rubric else None,
             "cluster": settings.cluster, "tatamu": __version__,
             "date": _dt.datetime.now().isoformat(timespec="seconds")}

@@ -115,7 +115,8 @@ def _command(job: dict[str, Any], targets: dict[str, str], scratch: Path) -> lis
                    "file_mb": FILE_LIMIT_MB, "network": False},
         "entry": "tatamu.learn.grading.child:main",
         "args": {"targets": targets, "profile": job.get("profile"), "adapter": adapter,
-                 "timeout": job["timeout"], "memory_mb": job["memory_mb"]},
+                 "timeout": job["timeout"], "memory_mb": job["memory_mb"],
+                 "cell_timeout": job.get("cell_timeout")},
     }
     # -I: no user site, no PYTHON* variables, the working folder not on sys.path first;
     # -B: no __pycache__ written into the copy
