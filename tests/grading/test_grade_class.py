@@ -435,3 +435,20 @@ def test_ctrl_c_in_the_command_stops_a_running_check_at_once(tmp_path):
     assert "1 graded, 1 not yet" in err and "Run the same command again" in err
     assert list(rows_of(out)) == ["anna"]
     assert not (scratch_folders() & before)  # hana's scratch copy removed, its process gone
+
+
+def test_a_kind_tatamus_book_layers_lack_takes_its_checks_from_the_class(tmp_path):
+    """conv1d has no class in tatamu.layers.book: its columns (and every row's maximum) come
+    from the submissions that could be checked."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "learners" / "dic_correct.py", folder / "uma.py")
+    shutil.copy(CLASS / "jun.py", folder / "vic.py")
+    out = tmp_path / "out"
+    grade_class(folder, out, GradeSettings(["conv1d"], timeout=TIMEOUT * 3, memory_mb=MEMORY,
+                                           jobs=2))
+    rows = rows_of(out)
+    uma = json.loads((out / "raw" / "uma.json").read_text())["reports"]["conv1d"]
+    assert rows["uma"]["status"] == "ok" and rows["vic"]["status"] == "syntax"
+    assert float(rows["vic"]["max_score"]) == float(rows["uma"]["max_score"]) == len(
+        uma["checks"])

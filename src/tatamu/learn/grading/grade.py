@@ -151,10 +151,9 @@ def make_job(sub: submissions.Submission, settings: GradeSettings,
 def write_outputs(out: Path, records: list[dict[str, Any]], reference: dict[str, Any] | None,
                   settings: GradeSettings, rubric: Rubric, folder: Path) -> list[gradebook.Graded]:
     """grades.csv, feedback/, results/, summary.md and summary.png from the records."""
+    reference = expected_checks(reference, records, settings.kinds)
     graded = [gradebook.score(r, settings.kinds, reference, rubric) for r in records]
-    order = gradebook.columns([gradebook.score(reference, settings.kinds, None, rubric)]
-                              if reference else []) + gradebook.columns(graded)
-    check_columns = list(dict.fromkeys(order))
+    check_columns = gradebook.columns(graded)
     gradebook.write_text(out / "grades.csv", gradebook.grades_csv(graded, check_columns))
     for g in graded:
         gradebook.write_text(out / "feedback" / f"{g.name}.md", gradebook.feedback(g))
@@ -166,6 +165,26 @@ def write_outputs(out: Path, records: list[dict[str, Any]], reference: dict[str,
     gradebook.write_text(out / "summary.md", text)
     summary_picture(graded, out / PICTURE)
     return graded
+
+
+def expected_checks(reference: dict[str, Any] | None, records: list[dict[str, Any]],
+                    kinds: list[str]) -> dict[str, Any]:
+    """The checks each kind has: those tatamu's own layers got (the reference), or, for a kind
+    they lack (``conv1d``), every check the class's submissions got, in the order first seen."""
+    reports = {}
+    for kind in kinds:
+        mine = ((reference or {}).get("reports", {}).get(kind) or {})
+        if mine.get("status") == "ok" and mine.get("checks"):
+            reports[kind] = {"checks": mine["checks"]}
+            continue
+        seen: dict[str, dict] = {}
+        for record in records:
+            report = record.get("reports", {}).get(kind) or {}
+            if report.get("status") == "ok":
+                for check in report.get("checks") or []:
+                    seen.setdefault(str(check.get("name", "")), check)
+        reports[kind] = {"checks": list(seen.values())}
+    return {"reports": reports}
 
 
 def isolation_lines(records: list[dict[str, Any]], settings: GradeSettings) -> list[str]:
