@@ -196,3 +196,15 @@ def test_the_optimizer_records_and_changes_nothing():
     assert opt.update(layer) is layer
     assert opt.step(layer, 0.1) is layer
     assert opt.calls == ["update", "step"] and np.array_equal(layer.W, np.ones(3))
+
+
+def test_a_course_name_with_the_books_arguments_is_read_as_the_book(tmp_path):
+    path = tmp_path / "named.py"
+    path.write_text("from tatamu.layers.book import Convolution\n\n\n"
+                    "class Conv2d(Convolution):\n"
+                    "    def __init__(self, W, b, stride=1, pad=0):\n"
+                    "        super().__init__(W, b, stride, pad)\n")
+    report = check_target(str(path))
+    assert [(la.name, la.profile, la.kind) for la in report.layers] == [
+        ("Conv2d", "book", "convolution")]
+    assert report.passed

@@ -308,3 +308,13 @@ def test_the_files_main_block_does_not_run(tmp_path):
     path.write_text((LEARNERS / "book_correct.py").read_text()
                     + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n")
     assert check_file(f"{path}:Relu").passed
+
+
+def test_the_books_arguments_are_given_by_name_in_another_order(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text((LEARNERS / "book_correct.py").read_text().replace(
+        "class Convolution:\n    def __init__(self, W, b, stride=1, pad=0):",
+        "class Convolution:\n    def __init__(self, W, b, pad=0, stride=1):"))
+    assert "def __init__(self, W, b, pad=0, stride=1)" in path.read_text()
+    report = check_file(f"{path}:Convolution")
+    assert report.passed and not report.noted, str(report)

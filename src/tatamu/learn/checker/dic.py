@@ -254,6 +254,8 @@ class DicProfile(Adapter):
     def claims(self, cls: type) -> bool:
         """Built from an initializer/optimizer, or named as the course names its layers."""
         args = [a.lower() for a in init_arguments(cls)]
+        if args[:2] in (["w", "b"], ["weight", "bias"]):
+            return False  # built from its arrays: the book's form, whatever the class's name
         if any("init" in a or "opt" in a for a in args):
             return True
         return any(cls.__name__.lower().startswith(n) for n in NAMES)

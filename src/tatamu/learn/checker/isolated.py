@@ -10,6 +10,7 @@ learner's code prints reaches our stdout; it comes back cut, in ``output``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..isolate import Limits, run_isolated
@@ -46,6 +47,9 @@ def check_isolated(target: str, *, name: str | None = None, kind: str | None = N
         report = FileReport.from_dict(outcome.value)
     else:
         reason = one_line(outcome.reason or "")
+        running = running_check(outcome.stack)
+        if running and outcome.status == "timeout":
+            reason += f"; tatamu was running the check '{running}'"
         if outcome.status == "timeout" and path.suffix == ".ipynb":
             reason += "; or stop a notebook's long cells with --cell-timeout SECONDS"
         report = FileReport(shown, target, outcome.status, reason, strict=strict)
@@ -70,6 +74,17 @@ def check_in_child(payload: dict) -> dict:
         report.reason = one_line(str(exc))
         report.notebook = getattr(exc, "notebook", None)
     return report.to_dict()
+
+
+def running_check(stack) -> str | None:
+    """The title of the check that was running (the frame called by harness._run_one)."""
+    for inner, outer in zip(stack, stack[1:], strict=False):
+        if outer.function == "_run_one" and Path(inner.file).parent == Path(__file__).parent:
+            module = sys.modules.get(f"{__package__}.{Path(inner.file).stem}")
+            check = getattr(module, inner.function, None)
+            doc = getattr(check, "__doc__", None)
+            return doc.strip().splitlines()[0] if doc else inner.function
+    return None
 
 
 def one_line(text: str) -> str:

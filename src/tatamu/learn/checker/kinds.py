@@ -14,11 +14,12 @@ from .softmax import SOFTMAX_CHECKS
 
 #: kind -> (what it is, the checks, the usual class names)
 KINDS = {
-    "convolution": ("Convolution(W, b, stride, pad)", CONV_CHECKS, ["Convolution", "Conv"]),
+    "convolution": ("Convolution(W, b, stride, pad)", CONV_CHECKS,
+                    ["Convolution", "Conv", "Conv2D", "Conv2d"]),
     "conv1d": ("Conv1d(W, b, stride, pad): x (N, C, L), W (FN, C, FL)", CONV1D_CHECKS,
                ["Conv1d", "Conv1D", "SimpleConv1d"]),
     "pooling": ("Pooling(pool_h, pool_w, stride, pad), max pooling", POOL_CHECKS,
-                ["Pooling", "MaxPooling", "Pool"]),
+                ["Pooling", "MaxPooling", "Pool", "MaxPool2D", "MaxPool2d"]),
     "affine": ("Affine(W, b)", AFFINE_CHECKS, ["Affine", "Linear", "Dense"]),
     "relu": ("Relu()", RELU_CHECKS, ["Relu", "ReLU"]),
     "softmax": ("SoftmaxWithLoss() with forward(x, t) and backward(dout=1)",

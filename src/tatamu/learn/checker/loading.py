@@ -115,6 +115,7 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         if not path.is_file():
             raise LearnerCodeError(f"no such file: {source} (give FILE.py:ClassName)",
                                    status="not-found")
+        _readable_python(path)
         name = f"_tatamu_learner_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -138,6 +139,18 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         raise LearnerCodeError(f"could not import module {source}: {type(exc).__name__}: "
                                f"{exc}") from None
     return module, [Path(module.__file__)] if getattr(module, "__file__", None) else []
+
+
+def _readable_python(path: Path) -> None:
+    """One line for what is not Python source at all: empty, or binary."""
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as exc:
+        raise LearnerCodeError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if not head.strip():
+        raise LearnerCodeError(f"{path.name} is empty: nothing to check")
+    if b"\0" in head:
+        raise LearnerCodeError(f"{path.name} is a binary file, not Python source")
 
 
 def find_classes(module: types.ModuleType, name: str | None, source: str,

@@ -11,18 +11,40 @@ from __future__ import annotations
 import inspect
 import types
 
-from .adapters import Adapter, Found, module_classes
+from .adapters import Adapter, Found, init_arguments, module_classes
 from .cs231n import Cs231nProfile
 from .dic import DicProfile
 from .kinds import KINDS, detect_kind, kind_from_name
 from .loading import LearnerCodeError
 
+#: the book's argument -> the names learners give it (matched without regard to case)
+ARGUMENT_NAMES = {"W": {"w", "weight", "weights", "filter", "filters", "kernel"},
+                  "b": {"b", "bias", "biases"}, "stride": {"stride", "s", "strides"},
+                  "pad": {"pad", "padding", "p"}, "pool_h": {"pool_h", "ph", "pool_height"},
+                  "pool_w": {"pool_w", "pw", "pool_width"}}
+
 
 class BookProfile(Adapter):
     """The book's form: ``Convolution(W, b, stride, pad)``, ``Pooling(pool_h, pool_w, stride,
-    pad)``, ``Affine(W, b)``, ``Relu()``, ``SoftmaxWithLoss()``; gradients in ``dW``, ``db``."""
+    pad)``, ``Affine(W, b)``, ``Relu()``, ``SoftmaxWithLoss()``; gradients in ``dW``, ``db``.
+    Arguments go by position, or by name when every one is found under a name of its own
+    (``Convolution(W, b, pad=0, stride=1)``, another order)."""
 
     name = "book"
+
+    def build(self, thing, kind, **geometry):
+        named = init_arguments(thing)
+        lower = {n.lower(): n for n in named}
+        keywords = {}
+        for arg, value in geometry.items():
+            match = next((lower[n] for n in ARGUMENT_NAMES.get(arg, {arg.lower()})
+                          if n in lower), None)
+            if match is None:
+                return super().build(thing, kind, **geometry)
+            keywords[match] = value
+        if list(keywords) == named[:len(keywords)]:
+            return super().build(thing, kind, **geometry)  # the book's order: by position
+        return thing(**keywords)
 
     def find(self, module, wanted, kind=None):
         classes = module_classes(module)
