@@ -371,6 +371,15 @@ def test_a_missing_submissions_folder_is_one_line(tmp_path):
     assert status == 2 and "is not a folder" in err
 
 
+def test_a_folder_without_submissions_is_one_line_and_nothing_is_written(tmp_path):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "notes.txt").write_text("hi")
+    status, _, err = run_cli("grade", tmp_path / "class", "--kind", "conv", "--out",
+                             tmp_path / "out")
+    assert status == 2 and "no submissions in" in err and "(only: notes.txt)" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_help_says_the_limits_are_not_a_security_boundary():
     status, out, _ = run_cli("grade", "--help")
     assert status == 0 and "NOT a security boundary" in out and "container" in out

@@ -95,6 +95,11 @@ def grade_class(folder: str | Path, out: str | Path, settings: GradeSettings, *,
     settings = _checked(settings)
     rubric = load_rubric(settings.rubric)  # a bad rubric is refused before anything runs
     found, ignored = submissions.find(folder)
+    if not found:
+        shown = f" (only: {', '.join(ignored[:5])})" if ignored else " (it is empty)"
+        raise ConfigError(f"no submissions in {folder}{shown}: give the folder holding a .py "
+                          "file, a .ipynb notebook or a folder per student",
+                          param="submissions", value=str(folder))
     _check_out(folder, out)
     out.mkdir(parents=True, exist_ok=True)
     gradebook.write_json(out / MARKER, _settings_json(folder, settings))
