@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ...learn.checker.kinds import KINDS
 from ...learn.checker.profiles import PROFILES
 from .arguments import positive_float, positive_int
 
@@ -58,8 +59,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
                    help="folder holding one .py, .ipynb or folder per student")
     p.add_argument("--kind", required=True, metavar="KIND[,KIND...]",
-                   help="the layers to check in each submission: convolution, pooling, affine, "
-                        "relu, softmax (or conv, pool, linear), comma-separated")
+                   help=f"the layers to check in each submission: {', '.join(KINDS)} (or "
+                        "conv, pool, linear...), comma-separated")
     p.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="where the gradebook goes (new, empty, or an earlier grade's DIR)")
     p.add_argument("--profile", choices=list(PROFILES), default=None,
