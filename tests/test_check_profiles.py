@@ -13,7 +13,8 @@ import pytest
 from cli_runner import run_cli
 
 from tatamu.learn.checker import check_file, check_target
-from tatamu.learn.checker.dic import KnownArrays, RecordingOptimizer, roles
+from tatamu.learn.checker.course_arrays import KnownArrays, RecordingOptimizer
+from tatamu.learn.checker.course_roles import roles
 
 LEARNERS = Path(__file__).parent / "learners"
 

@@ -20,208 +20,27 @@ import inspect
 import numpy as np
 
 from .adapters import Adapter, Found, Unsupported, init_arguments, module_classes
+from .course_arrays import (
+    BIAS_ATTRS,
+    BIAS_GRADS,
+    WEIGHT_ATTRS,
+    WEIGHT_GRADS,
+    KnownArrays,
+    RecordingOptimizer,
+    get_array,
+    gradient,
+    permutation,
+    set_array,
+)
+from .course_roles import roles
 from .kinds import kind_from_name
 
 #: Class names the course uses (and close variants), and their kinds.
 NAMES = {"conv2d": "convolution", "conv1d": "conv1d", "simpleconv1d": "conv1d",
          "simpleconv2d": "convolution", "maxpool2d": "pooling", "maxpooling2d": "pooling",
          "maxpool": "pooling", "pool2d": "pooling", "fc": "affine", "fullyconnected": "affine"}
-#: The size roles of each kind, in the course's order (what unnamed arguments are taken as).
-ORDER = {"convolution": ("FN", "C", "FH", "FW", "stride", "pad"),
-         "conv1d": ("FN", "C", "FL", "stride", "pad"),
-         "pooling": ("PH", "PW", "stride", "pad"),
-         "affine": ("IN", "OUT")}
-#: lower-case argument name -> role.
-ROLE_NAMES = {
-    "FN": {"fn", "f", "n_f", "nf", "filter_num", "num_filter", "num_filters", "n_filter",
-           "n_filters", "filters", "n_out", "out_channels", "out_channel", "output_channels",
-           "out_ch", "n_output_channels", "oc", "c_out", "m", "filter_n", "n_kernels",
-           "output_channel", "output_ch", "out_c"},
-    "C": {"c", "ch", "channel", "channels", "in_channels", "in_channel", "input_channels",
-          "input_channel", "n_channels", "n_channel", "in_ch", "input_ch", "ic", "c_in", "n_c",
-          "n_input_channels", "in_c"},
-    "FH": {"fh", "filter_h", "filter_height", "kh", "kernel_h", "kernel_height", "f_h", "hf",
-           "h_filter", "filter_height_size"},
-    "FW": {"fw", "filter_w", "filter_width", "kw", "kernel_w", "kernel_width", "f_w", "wf",
-           "w_filter"},
-    "FS": {"filter_size", "kernel_size", "fs", "ks", "f_size", "k_size", "ksize", "k",
-           "kernel", "filter_len", "filter_length", "fl", "f_l", "l_filter", "size",
-           "filter", "window", "n_filter_size", "kernel_length"},
-    "PH": {"pool_h", "ph", "pool_height", "p_h", "kh", "fh", "h", "height", "pool_size_h",
-           "filter_h"},
-    "PW": {"pool_w", "pw", "pool_width", "p_w", "kw", "fw", "w", "width", "pool_size_w",
-           "filter_w"},
-    "PS": {"pool_size", "pool", "ps", "size", "kernel_size", "k", "window", "window_size",
-           "filter_size", "pool_len", "pooling_size", "f", "n_pool"},
-    "IN": {"n_nodes1", "n_in", "n_input", "n_inputs", "input_size", "in_features", "input_dim",
-           "in_dim", "d", "n_features", "n_prev", "prev", "in_size", "n_node1", "nodes1",
-           "n_nodes_in", "input_nodes", "n_input_nodes", "in_nodes"},
-    "OUT": {"n_nodes2", "n_out", "n_output", "n_outputs", "output_size", "out_features",
-            "output_dim", "out_dim", "m", "n_nodes", "units", "n_units", "out_size", "n_next",
-            "n_node2", "nodes2", "n_nodes_out", "output_nodes", "n_output_nodes", "out_nodes"},
-    "stride": {"s", "st", "stride", "strides", "stride_size", "n_stride"},
-    "pad": {"p", "pad", "padding", "pad_size", "pa", "zero_pad", "zero_padding", "n_pad",
-            "padding_size", "pad_num"},
-    "lr": {"lr", "alpha", "learning_rate", "eta"},
-    "sigma": {"sigma", "std", "scale", "weight_scale"},
-}
-WEIGHT_ATTRS = ("W", "w", "weight", "weights", "Weight", "filter", "filters", "kernel", "K")
-BIAS_ATTRS = ("B", "b", "bias", "biases", "Bias")
-WEIGHT_GRADS = ("dW", "dw", "d_W", "d_w", "dweight", "dWeight", "dweights", "grad_W", "dK",
-                "dfilter")
-BIAS_GRADS = ("dB", "db", "d_B", "d_b", "dbias", "dBias", "grad_B", "grad_b")
 #: how many rows a probe of Conv1d's input layout uses
 _PROBE = {"N": 2, "C": 2, "L": 7, "FN": 3, "FL": 3}
-
-
-class KnownArrays:
-    """An initializer that answers any method (``W``, ``B``, ``B_zeros``, ``init_W``...) with
-    the array the checks need, in the shape asked: the weights when the size is theirs, else
-    the bias, else zeros. ``calls`` records (method, shape)."""
-
-    def __init__(self, W: np.ndarray | None, b: np.ndarray | None) -> None:
-        self._W, self._b = W, b
-        self.calls: list[tuple[str, tuple[int, ...]]] = []
-
-    def __getattr__(self, method: str):
-        if method.startswith("__"):
-            raise AttributeError(method)
-
-        def answer(*args, **kwargs):
-            shape = _shape_of(args, kwargs)
-            self.calls.append((method, shape))
-            return self._array(method, shape)
-        return answer
-
-    def _array(self, method: str, shape: tuple[int, ...]) -> np.ndarray:
-        size = int(np.prod(shape)) if shape else 1
-        bias_like = "b" in method.lower() and "w" not in method.lower()
-        order = [self._b, self._W] if bias_like else [self._W, self._b]
-        for array in order:
-            if array is not None and array.size == size:
-                return _in_shape(array, shape).copy()
-        return np.zeros(shape)
-
-
-def _shape_of(args, kwargs) -> tuple[int, ...]:
-    """The shape an initializer call asks for: ``W(3, 2, 3, 3)`` or ``W((3, 2, 3, 3))``; other
-    arguments (a sigma, a name) are not sizes."""
-    sizes = []
-    for a in list(args) + [v for k, v in kwargs.items() if "shape" in k or "size" in k
-                           or k.startswith("n")]:
-        if isinstance(a, (tuple, list)) and all(isinstance(v, (int, np.integer)) for v in a):
-            sizes.extend(int(v) for v in a)
-        elif isinstance(a, (int, np.integer)) and not isinstance(a, bool):
-            sizes.append(int(a))
-    return tuple(sizes)
-
-
-def _in_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``array`` in ``shape``: itself, a permutation of its axes when the sizes are all
-    different (``(FH, FW, C, FN)``), else reshaped (``(1, FN)`` for a bias)."""
-    if tuple(array.shape) == tuple(shape) or not shape:
-        return array if shape else array.reshape(())
-    axes = permutation(array.shape, shape)
-    return array.transpose(axes) if axes is not None else array.reshape(shape)
-
-
-def permutation(have, want, greedy: bool = False) -> tuple[int, ...] | None:
-    """The axes that turn shape ``have`` into ``want``, when the sizes tell them apart (or,
-    ``greedy``, taking equal sizes in order: (5, 2, 3, 3) -> (3, 3, 2, 5) is (2, 3, 1, 0))."""
-    if len(have) != len(want) or sorted(have) != sorted(want):
-        return None
-    if len(set(have)) != len(have) and not greedy:
-        return None
-    free = list(range(len(have)))
-    axes = []
-    for size in want:
-        axis = next(a for a in free if have[a] == size)
-        free.remove(axis)
-        axes.append(axis)
-    return tuple(axes)
-
-
-class RecordingOptimizer:
-    """An optimizer whose every method (``update(layer)``...) records the call, changes
-    nothing, and returns its first argument (so ``self = self.optimizer.update(self)``
-    works)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __getattr__(self, method: str):
-        if method.startswith("__"):
-            raise AttributeError(method)
-
-        def record(*args, **kwargs):
-            self.calls.append(method)
-            return args[0] if args else None
-        return record
-
-
-def roles(cls: type, kind: str) -> dict[str, str]:
-    """argument name -> role, for ``cls.__init__``: by the name, then in the course's order."""
-    try:
-        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return {}
-    params = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
-                                              p.KEYWORD_ONLY)]
-    wanted = set(ORDER.get(kind, ())) | {"FS", "PS"}
-    found: dict[str, str] = {}
-    for p in params:
-        low = p.name.lower()
-        if "init" in low:
-            found[p.name] = "initializer"
-        elif "opt" in low:
-            found[p.name] = "optimizer"
-        else:
-            for role, names in ROLE_NAMES.items():
-                if low in names and (role in wanted or role in ("stride", "pad", "lr",
-                                                                "sigma")):
-                    if role not in found.values() or role in ("lr", "sigma"):
-                        found[p.name] = role
-                        break
-    _pool_p_is_size(kind, params, found)
-    if kind == "conv1d":  # one filter-size argument: the length
-        found = {k: ("FL" if v == "FS" else v) for k, v in found.items()}
-    left = [r for r in ORDER.get(kind, ()) if r not in found.values()
-            and not _covered(r, found.values())]
-    for p in params:
-        if p.name in found or not left or p.kind == p.KEYWORD_ONLY or not_a_size(p.name):
-            continue
-        if p.default is p.empty or isinstance(p.default, (int, np.integer)):
-            found[p.name] = left.pop(0)
-    for p in params:  # required and of no role we know (an activation...): given None
-        if p.name not in found and p.default is p.empty:
-            found[p.name] = "none"
-    return found
-
-
-#: words in an argument's name that say it is not a size (never given a size by position)
-NOT_SIZES = ("activ", "act_", "func", "name", "dtype", "seed", "rng", "random", "verbose",
-             "bias", "weight", "mode", "method", "type", "flag", "use_")
-
-
-def not_a_size(name: str) -> bool:
-    low = name.lower()
-    return low == "act" or any(word in low for word in NOT_SIZES)
-
-
-def _covered(role: str, taken) -> bool:
-    """FH and FW are covered by one square size FS (PH, PW by PS)."""
-    taken = set(taken)
-    return (role in ("FH", "FW") and "FS" in taken) or (role in ("PH", "PW") and "PS" in taken)
-
-
-def _pool_p_is_size(kind: str, params, found: dict) -> None:
-    """``MaxPool2D(P)``: a lone P is the pool's size, not a padding."""
-    if kind != "pooling":
-        return
-    sizes = {"PH", "PW", "PS"} & set(found.values())
-    for p in params:
-        if p.name.lower() == "p" and found.get(p.name) == "pad" and not sizes:
-            found[p.name] = "PS"
 
 
 class DicProfile(Adapter):
@@ -381,78 +200,6 @@ def _window(kind: str, g: dict) -> tuple[int, int]:
     return g["pool_h"], g["pool_w"]
 
 
-def set_array(layer, names, value: np.ndarray, what: str,
-              axes: tuple[int, ...] | None = None) -> None:
-    """Put the checks' ``value`` where the layer keeps its ``what`` (its own attribute name and
-    layout: ``W`` or ``w``, ``(FN, C, FH, FW)`` or ``(FH, FW, C, FN)``, a bias ``(1, FN)``),
-    and remember the layout (``_tatamu_layout``) to read it back in the book's."""
-    attrs = vars(layer)
-    for name in names:
-        have = attrs.get(name)
-        if not (isinstance(have, np.ndarray) and have.size == value.size):
-            continue
-        if axes is not None and value.transpose(axes).shape == have.shape:
-            layout = ("axes", tuple(axes))  # the class's own layout, found by a probe
-        elif have.shape == value.shape:
-            layout = None
-        elif permutation(value.shape, have.shape) is not None:
-            layout = ("axes", permutation(value.shape, have.shape))
-        else:
-            layout = ("shape", tuple(value.shape))
-        setattr(layer, name, np.ascontiguousarray(to_theirs(value, layout, have.shape)))
-        layer.__dict__.setdefault("_tatamu_layout", {})[name] = layout
-        return
-    for name in names:  # none made yet: the book's name, the book's shape
-        if name in attrs and attrs[name] is None:
-            setattr(layer, name, value.copy())
-            return
-    if what == "bias":
-        return  # a layer without a bias: its checks say so
-    raise ValueError(f"no {what} array found on the layer after __init__ (looked for "
-                     f"{', '.join(names[:4])}...): keep them as self.W, as the course does")
-
-
-def to_theirs(value: np.ndarray, layout, shape) -> np.ndarray:
-    if layout is None:
-        return value
-    return value.transpose(layout[1]) if layout[0] == "axes" else value.reshape(shape)
-
-
-def to_book(value: np.ndarray, layout) -> np.ndarray:
-    """Their array in the book's layout: a view, so writes reach theirs."""
-    if layout is None:
-        return value
-    if layout[0] == "axes":
-        return value.transpose(np.argsort(layout[1]))
-    return value.reshape(layout[1])
-
-
-def get_array(layer, names):
-    """The layer's own array seen in the book's shape (a view: writes reach the layer)."""
-    for name in names:
-        value = getattr(layer, name, None) if name in vars(layer) else None
-        if isinstance(value, np.ndarray):
-            return to_book(value, getattr(layer, "_tatamu_layout", {}).get(name))
-    return None
-
-
-def gradient(layer, grad_names, param_names):
-    """The layer's gradient (``dW``, ``dw``...) in the book's layout when its parameter is
-    kept in another (and the gradient has the parameter's shape)."""
-    layouts = getattr(layer, "_tatamu_layout", {})
-    param = next((p for p in param_names if p in vars(layer)
-                  and isinstance(vars(layer)[p], np.ndarray)), None)
-    for name in grad_names:
-        value = getattr(layer, name, None)
-        if value is None:
-            continue
-        layout = layouts.get(param) if param else None
-        if layout is not None and np.shape(value) == np.shape(getattr(layer, param)):
-            return to_book(np.asarray(value), layout)
-        return value
-    return None
-
-
 class PerSample:
     """A Conv1d that takes one sample, (C, L) or (L,), run on each sample of a batch with its
     own copy; the batch's dW and dB are the sums, as for a layer that takes the batch."""
@@ -542,4 +289,4 @@ def probe_conv1d(adapter: DicProfile, cls) -> str:
     return "batched"
 
 
-__all__ = ["DicProfile", "KnownArrays", "RecordingOptimizer", "Unsupported", "roles"]
+__all__ = ["DicProfile", "PerSample", "Unsupported"]
