@@ -210,8 +210,10 @@ CODE = re.compile(rf"""\{{[^{{}}]*\}}|(?<!\w)'[^']*'(?!\w)|"[^"]*"|`[^`]*`
                    |\b[A-Z]\w*(?=[:(.])|(?<=[+*/%=-]\ )\w+|\w+(?=\ [+*/%=-]\ )
                    |\b\w+(?:-\w+){{2,}}|\b(?:{CLASSES})\b""", re.X)
 #: Uses of an English word that are not the glossary's term: "the seeds' example" is the
-#: source material (元資料), not a random seed.
-NOT_THE_TERM = {"seed": re.compile(r"\bseeds'")}
+#: source material (元資料), not a random seed; a "sample standard deviation" is statistics'
+#: 標本, not a data sample.
+NOT_THE_TERM = {"seed": re.compile(r"\bseeds'"),
+                "sample": re.compile(r"\bsample standard deviation")}
 
 
 def prose(text: str) -> str:
@@ -489,6 +491,74 @@ def test_a_run_in_japanese_writes_english_keys(tmp_path):
     plan = json.loads((folder / "plan.json").read_text())
     assert {"model", "dataset", "epochs", "batch_size"} <= set(plan)
     assert tatamu.load(folder / "best.npz") is not None
+
+
+def test_check_json_in_japanese_keeps_the_check_names_english():
+    """A check's name is data (a rubric matches it, a test indexes report["..."]): only the
+    words around it are translated, the templated ones too."""
+    target = f"{PLANTED / 'planted_conv.py'}:Col2imOverwrites"
+    names = {}
+    for lang in ("en", "ja"):
+        status, out, _err = run_cli("--lang", lang, "check", target, "--json")
+        assert status == 1
+        names[lang] = [c["name"] for c in json.loads(out)["layers"][0]["checks"]]
+    assert names["ja"] == names["en"]
+    assert any("does not divide" in name for name in names["en"])
+    status, out, _err = run_cli("--lang", "ja", "check", target)
+    assert "割り切れないサイズ（(6 - 3)/2 + 1 = 2.5）を拒否する" in out
+
+
+def test_grading_in_japanese_gives_japanese_feedback_and_keeps_the_data_english(tmp_path):
+    """The child processes check in the grader's language; the gradebook's data stays English
+    (a rubric's patterns match either language)."""
+    import shutil
+
+    folder, out = tmp_path / "class", tmp_path / "grades"
+    folder.mkdir()
+    for name in ("anna.py", "emi.py", "sora.py"):
+        shutil.copy(ROOT / "tests/grading/class" / name, folder)
+    status, text, err = run_cli("--lang", "ja", "grade", folder, "--kind", "conv", "--out", out,
+                                "--no-progress", "--timeout", "30")
+    assert status == 0, err
+    assert "3 件の提出物を採点しました" in text
+    emi = (out / "feedback" / "emi.md").read_text(encoding="utf-8")
+    assert emi.startswith("# emi さんへのフィードバック")
+    assert "### 不合格: " in emi and "考えられる間違い: " in emi
+    assert "col2im が足すべき所で上書きしています" in emi  # the child's diagnosis
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("# 採点のまとめ") and "| crash | 1 | " in summary
+    assert "（終了ステータス 0）" in summary  # sora's reason, in the grader's language
+    header = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("submission,score,max_score,status,reason,convolution: ")
+    assert not any(unicodedata.east_asian_width(c) in "WF" for c in header)  # no Japanese
+    results = json.loads((out / "results" / "emi.json").read_text(encoding="utf-8"))
+    assert any("不合格" in t["output"] or "考えられる間違い" in t["output"]
+               for t in results["tests"])
+
+
+def test_the_runs_table_lines_up_in_japanese(tmp_path):
+    run_folder = tmp_path / "runs" / "a"
+    status, _out, err = run_cli("train", "--limit", "200", "--test-limit", "100", "--epochs",
+                                "1", "--batch-size", "50", "--quiet", "--out", run_folder)
+    assert status == 0, err
+    status, out, _err = run_cli("--lang", "ja", "runs", tmp_path / "runs")
+    assert status == 0
+    heading, rule, row = out.splitlines()
+    assert heading.split()[:4] == ["実行", "モデル", "データセット", "エポック"]
+
+    def starts(line):  # the terminal column where each cell starts
+        return [i18n.text_width(line[:m.start()]) for m in re.finditer(r"\S+", line)]
+
+    assert starts(heading) == starts(rule) and set(starts(rule)) <= set(starts(row))
+    assert row.split()[:2] == ["a", "simple"] and row.split()[-1] == "finished"
+
+
+@pytest.mark.parametrize("command", ["train", "runs", "sweep", "evaluate", "show", "explain",
+                                     "grade", "draw", "import-book"])
+def test_each_commands_help_in_japanese_fits_100_columns(command):
+    status, out, _err = run_cli("--lang", "ja", command, "--help")
+    assert status == 0 and out.startswith(f"使い方: tatamu {command}")
+    assert max(i18n.text_width(line) for line in out.splitlines()) <= 100
 
 
 def test_the_draw_api_answers_in_the_asked_language_with_english_keys():

@@ -147,6 +147,8 @@ def _(message: str, /, **values: object) -> str:
 
     Without ``values`` the text is returned as translated, braces and all.
     """
+    if not message:  # gettext answers "" with the catalog's header
+        return message
     text = translations(language()).gettext(message)
     return text.format(**values) if values else text
 

@@ -32,8 +32,10 @@ ARCHIVE_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplemen
                   zlib.error, lzma.LZMAError)
 
 
-def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
+def load_npz(path: Path, required: str, *, only_required: bool = False) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` at ``path``, after the checks; it must hold ``required``.
+
+    ``only_required``: load that one array (a listing that needs only the metadata).
 
     Raises ``CheckpointError`` saying what is wrong for a missing, truncated, corrupt, oversized,
     pickled or foreign file.
@@ -66,7 +68,7 @@ def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
                       "'{required}' entry; its arrays are {files})",
                       path=path, required=required, files=npz.files[:5])
                 )
-            return {k: npz[k] for k in npz.files}
+            return {k: npz[k] for k in ([required] if only_required else npz.files)}
     except CheckpointError:
         raise
     except ValueError as exc:
@@ -113,9 +115,9 @@ def check_npy_headers(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipIn
         if offset + size != info.file_size:
             raise CheckpointError(
                 _("{path} is corrupt: entry {filename} declares a {dtype} array of shape "
-                  "{shape} ({size:,} bytes) but holds {value:,} bytes",
+                  "{shape} ({size:,} bytes) but holds {held:,} bytes",
                   path=path, filename=info.filename, dtype=dtype, shape=shape, size=size,
-                  value=info.file_size - offset)
+                  held=info.file_size - offset)
             )
 
 

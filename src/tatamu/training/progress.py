@@ -161,12 +161,15 @@ def _hint_once(stream: TextIO) -> None:
 
 
 def format_epoch(logs: dict[str, Any]) -> str:
-    """One line: train loss/accuracy, validation loss/accuracy if any, speed."""
+    """One line: train loss/accuracy, validation and test loss/accuracy if measured, speed."""
     parts = [_("loss {loss:.4f}", loss=logs["train_loss"]),
              _("acc {accuracy:.4f}", accuracy=logs["train_accuracy"])]
     if logs.get("val_loss") is not None:
         parts += [_("val_loss {loss:.4f}", loss=logs["val_loss"]),
                   _("val_acc {accuracy:.4f}", accuracy=logs["val_accuracy"])]
+    if logs.get("test_loss") is not None:
+        parts += [_("test_loss {loss:.4f}", loss=logs["test_loss"]),
+                  _("test_acc {accuracy:.4f}", accuracy=logs["test_accuracy"])]
     parts.append(_("{rate:,.0f} img/s, {seconds:.1f} s", rate=logs["images_per_s"],
                    seconds=logs["epoch_time"]))
     return pgettext("list", ", ").join(parts)

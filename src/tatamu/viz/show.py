@@ -17,6 +17,7 @@ from ..checkpoint import store as ckpt
 from ..errors import ConfigError, DataError, Fix, Name
 from ..i18n import _, ngettext
 from ..training import run
+from ..training.history import upgrade_history
 
 #: What ``show`` can draw, in the order the CLI lists them.
 WHATS = ("filters", "feature-maps", "errors", "confusion", "curves", "saliency", "dream")
@@ -74,9 +75,10 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
         from .plots import plot_history
 
         history = run.read_history(path, saved.meta)
-        title = _("{model} on {dataset}: train = mean over each epoch's batches, test = after "
-                  "each epoch", model=saved.meta.get("model_name", "model"),
-                  dataset=ctx.dataset or _("its data"))
+        title = (_("{model_name} on {dataset}: train = mean over each epoch's batches; "
+                   "validation, test = after an epoch",
+                   model_name=saved.meta.get('model_name', 'model'),
+                   dataset=ctx.dataset or _('its data')))
         return plot_history(history, output_path(out, "curves.png"), title=title)
     from .gradients import plot_dream
     from .probe import conv_layers
@@ -131,9 +133,9 @@ class _Context:
             xt, yt = self.test_set()
             if not 0 <= index < len(xt):
                 raise ConfigError(_("image {index} is out of range: the {dataset} test set has "
-                                    "{n_xt:,} images (0 to {value})",
-                                    index=index, dataset=self.dataset, n_xt=len(xt),
-                                    value=len(xt) - 1))
+                                    "{count:,} images (0 to {last})",
+                                    index=index, dataset=self.dataset, count=len(xt),
+                                    last=len(xt) - 1))
             true = self.names[int(yt[index])] if self.names else str(yt[index])
             return xt[index], _("{dataset} test image #{index}, true {true}",
                                 dataset=self.dataset, index=index, true=true), str(index)
@@ -159,8 +161,8 @@ def output_path(out: str | Path | None, default_name: str) -> Path:
 
 
 def _after_label(meta: dict[str, Any]) -> str:
-    history = meta.get("history") or {}
-    epochs, accuracy = history.get("epoch") or [], history.get("val_accuracy") or []
+    history = upgrade_history(meta.get("history") or {}, meta)
+    epochs, accuracy = history.get("epoch") or [], history.get("test_accuracy") or []
     if not epochs:
         return _("after training")
     label = ngettext("after training: {n} epoch", "after training: {n} epochs", epochs[-1])

@@ -29,6 +29,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def whole_number(text: str) -> int:
+    """An int >= 0 (a count where 0 means none)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("expected a whole number, got {text!r}",
+                                           text=text)) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("must be 0 or more, got {value}", value=value))
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -19,7 +19,7 @@ from ...i18n import N_, _
 from .adapters import GEOMETRY, Adapter, Unsupported, View
 from .compare import LearnerError, describe, mismatch
 from .locate import Windows, locate
-from .report import Check
+from .report import NAME_TEMPLATES, Check
 
 ROUNDINGS = ("strict", "floor")
 
@@ -262,11 +262,9 @@ FLOOR_NOTE = (N_("the book floors the output size (its int() or //), and so does
 
 
 def uneven_name(h: Harness, sizes: str) -> str:
-    if h.rounding == "floor":
-        return _("a size that does not divide ({sizes}) is floored (--rounding floor)",
-                 sizes=sizes)
-    return _("a size that does not divide ({sizes}) is refused (or floored, as the book does)",
-             sizes=sizes)
+    """The check's name, English (data: shown translated by ``report.shown_name``)."""
+    floored, refused = NAME_TEMPLATES
+    return (floored if h.rounding == "floor" else refused).format(sizes=sizes)
 
 
 def uneven_check(h: Harness, name: str, cases) -> Check:

@@ -47,7 +47,7 @@ class Check:
     def lines(self) -> list[str]:
         width = max(text_width(_(word)) for word in VERDICT_WORDS.values())
         verdict = pad_columns(_(VERDICT_WORDS[self.status]), max(width, 4))
-        out = [f"  {verdict}  {_(self.name)}"]  # the name is English data, shown translated
+        out = [f"  {verdict}  {shown_name(self.name)}"]  # English data, shown translated
         out += [f"        {line}" for line in self.detail.splitlines()]
         if self.mismatch:
             out += [f"        {line}" for line in self.mismatch.splitlines()]
@@ -64,6 +64,31 @@ class Check:
     def from_dict(cls, data: dict) -> Check:
         return cls(data["name"], data["status"], data.get("detail") or "",
                    data.get("diagnosis") or "", data.get("mismatch") or "")
+
+
+#: Check names made from a template, their numbers filled in (``uneven_name``).
+NAME_TEMPLATES = (
+    N_("a size that does not divide ({sizes}) is floored (--rounding floor)"),
+    N_("a size that does not divide ({sizes}) is refused (or floored, as the book does)"),
+)
+
+
+def shown_name(name: str) -> str:
+    """A check's name (English, as data) as a reader reads it: translated, a templated name's
+    numbers kept, a ``"layer: "`` or ``"kind: "`` prefix left as it is.
+
+    >>> shown_name("convolution: a size that does not divide (7/2) is floored (--rounding floor)")
+    'convolution: a size that does not divide (7/2) is floored (--rounding floor)'
+    """
+    text = _(name)
+    if text != name:
+        return text
+    for template in NAME_TEMPLATES:
+        head, _field, tail = template.partition("{sizes}")
+        if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+            return _(template, sizes=name[len(head):len(name) - len(tail)])
+    prefix, sep, rest = name.partition(": ")
+    return prefix + sep + shown_name(rest) if sep and rest else name
 
 
 def count(checks: list[Check]) -> dict[str, int]:
