@@ -24,10 +24,10 @@ from ..im2col import (
     window_geometry,
     window_view,
 )
+from ..padding import check_padding_mode, pad, pad_adjoint
 from ..validate import int_at_least, positive_int
 from .base import Layer, check_input, window_scratch_size
 from .init import init_weight, make_rng
-from .padding import check_padding_mode, pad, pad_adjoint
 
 
 class Conv2D(Layer):

@@ -20,8 +20,8 @@ from ..im2col import (
     window_offsets,
     window_view,
 )
+from ..padding import pad, pad_adjoint
 from .base import Layer, check_input, window_scratch_size
-from .padding import pad, pad_adjoint
 
 
 class _Pool2D(Layer):

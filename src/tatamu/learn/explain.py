@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..display import format_number
 from ..errors import ConfigError
 from ..im2col import conv_output_size, im2col, window_geometry
 from ..layers import AvgPool2D, Conv2D, MaxPool2D
-from ..layers.padding import pad
+from ..padding import pad
 from ..validate import positive_int
 
 #: The seeds' worked example (the book's Fig. 7-3): this input ⊛ this filter = [[15, 16], [6, 15]].
@@ -332,13 +333,6 @@ def _padded(x, kernel_hw, stride, padding, rounding, fill: float = 0.0):
     padded = pad(x[None, None], pads, "zeros", fill)[0, 0]
     is_pad = pad(np.zeros((1, 1, *x.shape)), pads, "zeros", 1.0)[0, 0] > 0
     return padded, is_pad
-
-
-def format_number(v: float) -> str:
-    """A number as a learner writes it: 15, not 15.0; 0.333, not 0.3333333."""
-    if np.isinf(v):
-        return "-inf" if v < 0 else "inf"
-    return str(int(v)) if float(v).is_integer() else f"{v:.3g}"
 
 
 def _pair(p: tuple[int, int]) -> str:

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..learn.explain import Walkthrough, format_number
+from ..display import format_number
 from .figure import finish, grid_shape, new_figure
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # explain makes the Walkthrough and draws it with this module: types only
     from matplotlib.figure import Figure
+
+    from ..learn.explain import Walkthrough
 
 CELL_IN = 0.34  # inches per table cell
 COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown")

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ...checkpoint import store as checkpoint
+from ...display import format_number
 from ...errors import DataError
-from ...layers.padding import pad
-from ...learn.explain import format_number
+from ...padding import pad
 from ...viz.probe import conv_layers, layer_outputs, map_layers
 from ..images import OPTIONAL_STEPS, STEPS
 from ..recognise import class_names_of, framing_for, recognise
