@@ -129,7 +129,7 @@ def test_predict_leaves_no_cache_and_restores_training_mode(rng):
     model = small_net()
     model.predict(rng.random((9, 1, 8, 8), dtype=np.float32), batch_size=4)
     assert model.training
-    assert model["conv1"]._col is None and model["linear1"]._x2 is None
+    assert model["conv1"]._col_t is None and model["linear1"]._x2 is None
 
 
 # -- predict -----------------------------------------------------------------------------------

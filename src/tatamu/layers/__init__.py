@@ -26,3 +26,4 @@ from .regularization import BatchNorm1D as BatchNorm1D
 from .regularization import BatchNorm2D as BatchNorm2D
 from .regularization import Dropout as Dropout
 from .shape import Flatten as Flatten
+from .window import WindowGeometry as WindowGeometry
