@@ -31,14 +31,14 @@ from .window import WindowGeometry
 
 
 class Conv2D(Layer):
-    """2-D convolution over (N, C, H, W) (the book's ``Convolution``).
+    """Read book.py first; this is the same plus groups, dilation, padding modes, made fast.
 
-    Read ``layers/book.py`` first: its ``Convolution`` is the book's algorithm in 40 lines
-    (im2col, one product ``col @ col_W``, col2im), and this is the same math plus: the im2col
-    matrix stored transposed (``col_t``, so the copy runs along whole rows and backward is one
-    product per group), ``groups``, ``dilation``, padding modes and asymmetric padding, a
-    ``rounding`` choice, and the product written straight into NCHW without the final
-    transpose. tests/test_fastpaths.py holds the two equal.
+    2-D convolution over (N, C, H, W), the book's ``Convolution`` (``layers/book.py``: im2col,
+    one product ``col @ col_W``, col2im) plus: the im2col matrix stored transposed (``col_t``,
+    so the copy runs along whole rows and backward is one product per group), ``groups``,
+    ``dilation``, padding modes and asymmetric padding, a ``rounding`` choice, the window
+    settled once (``self.window``), and the product written straight into NCHW without the
+    final transpose. tests/test_fastpaths.py holds the two equal.
 
     Parameters
     ----------

@@ -14,8 +14,10 @@ from .init import init_weight, make_rng
 
 
 class Linear(Layer):
-    """Fully connected layer ``y = x @ W + b`` (the book's ``Affine``).
+    """Read book.py first; this is the same plus PyTorch's arguments and initialisers.
 
+    Fully connected layer ``y = x @ W + b``, the book's ``Affine(W, b)`` built from sizes
+    (``in_features``, ``out_features``, ``bias``, ``init``, ``rng``) as PyTorch's ``nn.Linear``.
     ``W`` has shape (in_features, out_features) so that forward reads ``x @ W`` as in the book;
     PyTorch's ``nn.Linear.weight`` is the transpose, (out, in). An input with more than two
     axes, such as pooled feature maps (N, C, H, W), is flattened to (N, C*H*W) first and its

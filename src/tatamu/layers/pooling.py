@@ -86,14 +86,14 @@ class _Pool2D(Layer):
 
 
 class MaxPool2D(_Pool2D):
-    """Max pooling over (N, C, H, W) windows (the book's ``Pooling``).
+    """Read book.py first; this is the same plus no im2col copy, dilation and overlaps.
 
-    Read ``layers/book.py`` first: its ``Pooling`` is the book's algorithm (im2col, one window
-    a row, each row's max; backward sends dout to each row's argmax and folds it with col2im).
-    This is the same math plus: no im2col copy (the FH*FW window elements are visited as
-    strided slices of the input, the winner tracked as they go, and only while training),
-    ``dilation``, overlapping windows, a ``rounding`` choice and a default stride equal to the
-    kernel. tests/test_fastpaths.py holds the two equal.
+    Max pooling over (N, C, H, W), the book's ``Pooling`` (``layers/book.py``: im2col, one
+    window a row, each row's max; backward sends dout to each row's argmax and folds it with
+    col2im) plus: no im2col copy (the FH*FW window elements are visited as strided slices of
+    the input, the winner tracked as they go, and only while training), ``dilation``,
+    overlapping windows, a ``rounding`` choice and a default stride equal to the kernel.
+    tests/test_fastpaths.py holds the two equal.
 
     ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows). Gradient flows
     only to the first maximum of each window, as in PyTorch.
