@@ -123,6 +123,3 @@ def check_labels(labels, n: int, num_classes: int):
         f"({n}, {num_classes}); got shape {labels.shape}"
     )
 
-
-#: The book's name for :class:`SoftmaxCrossEntropy`.
-SoftmaxWithLoss = SoftmaxCrossEntropy

@@ -24,9 +24,9 @@ from ..im2col import (
     window_view,
 )
 from ..padding import check_padding_mode, pad, pad_adjoint
-from ..validate import int_at_least, positive_int
+from ..validate import as_rng, int_at_least, positive_int
 from .base import Layer, check_input, window_scratch_size
-from .init import init_weight, make_rng
+from .init import init_weight
 from .window import WindowGeometry
 
 
@@ -102,7 +102,7 @@ class Conv2D(Layer):
         fh, fw = self.window.kernel
         fan_in = in_channels // groups * fh * fw
         self.W = init_weight(shapes["W"], fan_in, out_channels * fh * fw // groups,
-                             init, make_rng(rng), self.dtype)
+                             init, as_rng(rng), self.dtype)
         self.b = np.zeros(shapes["b"], dtype=self.dtype) if bias else None
         if not bias:
             self.param_names = ("W",)

@@ -8,9 +8,9 @@ import numpy as np
 
 from ..backend.arrays import resolve_dtype
 from ..errors import ShapeError
-from ..validate import positive_int
+from ..validate import as_rng, positive_int
 from .base import Layer, check_input
-from .init import init_weight, make_rng
+from .init import init_weight
 
 
 class Linear(Layer):
@@ -55,7 +55,7 @@ class Linear(Layer):
             in_features, out_features, bias, init)
         self.dtype = resolve_dtype(dtype)
         shapes = self.param_shapes(self.config())
-        self.W = init_weight(shapes["W"], in_features, out_features, init, make_rng(rng),
+        self.W = init_weight(shapes["W"], in_features, out_features, init, as_rng(rng),
                              self.dtype)
         self.b = np.zeros(shapes["b"], dtype=self.dtype) if bias else None
         if not bias:
@@ -97,6 +97,3 @@ class Linear(Layer):
             )
         return (self.out_features,)
 
-
-#: The book's name for :class:`Linear`.
-Affine = Linear
