@@ -46,6 +46,11 @@ def code_lines(source: str) -> int:
     return len(lines)
 
 
+def shown(path: Path) -> str:
+    """The path relative to the repository when it is inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path, default=[ROOT / "src" / "tatamu"])
@@ -58,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             sizes[path] = code_lines(path.read_text(encoding="utf-8"))
     by_folder: dict[str, int] = defaultdict(int)
     for path, size in sizes.items():
-        by_folder[str(path.parent.relative_to(ROOT))] += size
+        by_folder[shown(path.parent)] += size
     if not args.only_folders:
         print(f"{'code lines':>10}  module")
         for path, size in sorted(sizes.items(), key=lambda item: -item[1]):
-            print(f"{size:>10}  {path.relative_to(ROOT)}")
+            print(f"{size:>10}  {shown(path)}")
         print()
     print(f"{'code lines':>10}  folder")
     for folder, size in sorted(by_folder.items()):
