@@ -38,7 +38,7 @@ test-slow: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(ARGS)
 
-# The long runs behind README's "Results" table (not CI). Fashion-MNIST is looked up in
+# The long runs behind the "Results" table of docs/guide/results.md (not CI). Fashion-MNIST is looked up in
 # FASHION_ROOT, the user cache or Debian's dataset-fashion-mnist; add --download to fetch it.
 FASHION_ROOT ?= ../shared/data/fashion-mnist
 reproduce: $(VENV)/.installed-run
@@ -46,7 +46,7 @@ reproduce: $(VENV)/.installed-run
 	$(BIN)/tatamu train --model deep --epochs 20 --no-progress --force --out runs/reproduce/deep-mnist
 	$(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --no-progress --force --out runs/reproduce/conv1d-mnist1d
 	$(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 20 --no-progress --force --out runs/reproduce/simple-fashion
-	# tatamu's recipes (README "tatamu's recipes"): a cosine schedule and augmentation, 3 seeds each
+	# tatamu's recipes (docs/guide/results.md, "tatamu's recipes"): a cosine schedule and augmentation, 3 seeds each
 	for s in 0 1 2; do \
 	  $(BIN)/tatamu train --epochs 10 --schedule cosine --augment --seed $$s --no-progress --force --out runs/reproduce/recipe-simple-mnist-$$s && \
 	  $(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --schedule cosine --augment shift=40,rotation=0,scale=0 --seed $$s --no-progress --force --out runs/reproduce/recipe-conv1d-mnist1d-$$s && \
