@@ -75,19 +75,20 @@ def im2col(input_data, filter_h, filter_w, stride=1, pad=0, *, pad_value=0.0):
     columns of a row over (C, FH, FW). Like the book, a size that does not divide is floored
     (the layers below refuse it first). ``pad_value`` is tatamu's (``-inf`` for max pooling).
     """
-    xp = get_array_module(input_data)
-    N, C, H, W = input_data.shape
-    out_h = (H + 2 * pad - filter_h) // stride + 1  # eq. 7.1, floored as the book does
-    out_w = (W + 2 * pad - filter_w) // stride + 1
+    xp = get_array_module(input_data)  # NumPy, or CuPy for an array on a GPU
+    N, C, H, W = input_data.shape  # (N, C, H, W)
+    out_h = (H + 2 * pad - filter_h) // stride + 1  # OH: eq. 7.1, floored as the book does
+    out_w = (W + 2 * pad - filter_w) // stride + 1  # OW
     # (N, C, H, W) -> (N, C, H + 2P, W + 2P)
     img = xp.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], "constant",
                  constant_values=pad_value)
+    # (N, C, FH, FW, OH, OW): col[n, c, y, x] is element (y, x) of every window of image n, c
     col = xp.zeros((N, C, filter_h, filter_w, out_h, out_w), dtype=input_data.dtype)
     # Not one window at a time but one filter position (y, x) at a time: the pixels under
     # position (y, x) of every window form a strided grid, one slice (N, C, OH, OW) of img.
-    for y in range(filter_h):
+    for y in range(filter_h):  # FH filter rows
         y_max = y + stride * out_h  # the slice y, y+S, ... stops before y_max: OH rows
-        for x in range(filter_w):
+        for x in range(filter_w):  # FW filter columns
             x_max = x + stride * out_w  # OW columns
             col[:, :, y, x, :, :] = img[:, :, y:y_max:stride, x:x_max:stride]  # (N, C, OH, OW)
     # (N, C, FH, FW, OH, OW) -> (N, OH, OW, C, FH, FW) -> (N*OH*OW, C*FH*FW): a window a row
@@ -102,19 +103,19 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 
     Shapes: col (N*OH*OW, C*FH*FW) -> (N, C, H, W) = input_shape.
     """
-    xp = get_array_module(col)
-    N, C, H, W = input_shape
-    out_h = (H + 2 * pad - filter_h) // stride + 1
-    out_w = (W + 2 * pad - filter_w) // stride + 1
+    xp = get_array_module(col)  # NumPy, or CuPy for an array on a GPU
+    N, C, H, W = input_shape  # (N, C, H, W): the shape to fold back into
+    out_h = (H + 2 * pad - filter_h) // stride + 1  # OH, as im2col computed it
+    out_w = (W + 2 * pad - filter_w) // stride + 1  # OW
     # (N*OH*OW, C*FH*FW) -> (N, OH, OW, C, FH, FW) -> (N, C, FH, FW, OH, OW), im2col undone
     col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
     # (N, C, H + 2P + S - 1, W + 2P + S - 1): the book's S - 1 spare rows and columns (the
     # slices below stay inside H + 2P; the spares are cropped off with the padding)
     img = xp.zeros((N, C, H + 2 * pad + stride - 1, W + 2 * pad + stride - 1), dtype=col.dtype)
-    for y in range(filter_h):
-        y_max = y + stride * out_h
-        for x in range(filter_w):
-            x_max = x + stride * out_w
+    for y in range(filter_h):  # FH filter rows
+        y_max = y + stride * out_h  # OH rows, every S-th from y
+        for x in range(filter_w):  # FW filter columns
+            x_max = x + stride * out_w  # OW columns, every S-th from x
             # += (not =): a pixel under several windows collects every window's share
             img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]  # (N, C, OH, OW)
     return img[:, :, pad:H + pad, pad:W + pad]  # crop the padding -> (N, C, H, W)
