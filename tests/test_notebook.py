@@ -30,6 +30,9 @@ from tatamu.datasets import Augment
 from tatamu.errors import TatamuError
 from tatamu.layers import Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from tatamu.learn import explain
+from tatamu.learn.adjoint import explain_col2im
+from tatamu.learn.backward import explain_conv_backward
+from tatamu.learn.pool_backward import explain_pool_backward
 from tatamu.model import Sequential
 from tatamu.optim import Adam
 from tatamu.training import progress
@@ -67,6 +70,11 @@ PICTURES = {
     "plot_walkthrough": lambda d, **p: viz.plot_walkthrough(explain.explain_conv(), **p),
     "plot_walkthrough_im2col": lambda d, **p: viz.plot_walkthrough(explain.explain_im2col(),
                                                                    **p),
+    "plot_walkthrough_conv_backward": lambda d, **p: viz.plot_walkthrough(
+        explain_conv_backward(), **p),
+    "plot_walkthrough_col2im": lambda d, **p: viz.plot_walkthrough(explain_col2im(), **p),
+    "plot_walkthrough_pool_backward": lambda d, **p: viz.plot_walkthrough(
+        explain_pool_backward(stride=1), **p),
     "plot_curves": lambda d, **p: viz.plot_curves(HISTORY, **p),
     "plots.plot_history": lambda d, **p: plots.plot_history(HISTORY, **p),
     "plot_augmented": lambda d, **p: viz.plot_augmented(d["x"][:3], Augment(), copies=2, **p),

@@ -1,8 +1,5 @@
 """How tatamu's objects look in a Jupyter notebook: HTML tables instead of monospaced text.
 
-Also how a number looks in a worked example (:func:`format_number`), shared by the text of
-``tatamu explain``, its pictures and the drawing page.
-
 A notebook shows an object by asking for ``_repr_html_`` (then ``_repr_png_``, then plain
 ``repr``). ``Sequential`` answers with its summary table (the same rows as ``summary()``),
 a layer with its settings and parameters. Everything a user named (layer names, settings)
@@ -15,17 +12,6 @@ import base64
 import html
 import math
 from collections.abc import Sequence
-
-
-def format_number(v: float) -> str:
-    """A number as a learner writes it: 15, not 15.0; 0.333, not 0.3333333.
-
-    >>> format_number(15.0), format_number(1 / 3), format_number(float("-inf"))
-    ('15', '0.333', '-inf')
-    """
-    if math.isinf(v):
-        return "-inf" if v < 0 else "inf"
-    return str(int(v)) if float(v).is_integer() else f"{v:.3g}"
 
 
 def table_html(header: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str = "",
@@ -62,3 +48,14 @@ def png_html(png: bytes, alt: str = "") -> str:
     """A PNG embedded in the page (a notebook saved to disk keeps it)."""
     data = base64.b64encode(png).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def format_number(v: float) -> str:
+    """A number as a learner writes it: 15, not 15.0; 0.333, not 0.3333333.
+
+    >>> format_number(15.0), format_number(1 / 3), format_number(-float("inf"))
+    ('15', '0.333', '-inf')
+    """
+    if math.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    return str(int(v)) if float(v).is_integer() else f"{v:.3g}"

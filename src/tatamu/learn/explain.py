@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..display import format_number
+from ..display import format_number as format_number  # public here too (draw app, viz)
 from ..errors import ConfigError
 from ..im2col import im2col
 from ..layers.conv import Conv2D
@@ -49,13 +49,13 @@ class Window:
 class Walkthrough:
     """A worked example: its text, and the arrays behind it (for ``tatamu.viz`` pictures)."""
 
-    kind: str  # "conv", "pool" or "im2col"
+    kind: str  # "conv", "pool", "im2col"; backward: "conv-backward", "col2im", "pool-backward"
     lines: list[str]
     padded: np.ndarray  # (H + 2P, W + 2P): the input as the windows see it
     is_pad: np.ndarray  # (H + 2P, W + 2P) bool: True where padding
     kernel_size: tuple[int, int]
     windows: list[Window]
-    output: np.ndarray  # (OH, OW), or the im2col matrix for "im2col"
+    output: np.ndarray  # (OH, OW); the im2col matrix; dx (H, W); col2im(im2col(x)) (H, W)
     weights: np.ndarray | None = None  # the filter (FH, FW) of a convolution
     extra: dict = field(default_factory=dict)
 
@@ -125,16 +125,16 @@ def explain_conv(input_size=(4, 4), kernel_size=(3, 3), stride=1, padding=0, *, 
              f"stride {_pair(s)}", ""]
     lines += ["Step 1. The output size: how many positions the filter fits in", *size_lines(
         (h, w), (kh, kw), s, p), ""]
-    conv = Conv2D(1, 1, (kh, kw), s, p, rounding=rounding, dtype=np.float64)
-    oh, ow = conv.window.output_size((h, w))  # a size that does not divide raises here
+    oh, ow = _sizes((h, w), (kh, kw), s, p, rounding)
     x = _default(values, (h, w), SEED_INPUT, "values")
     f = _default(weights, (kh, kw), SEED_FILTER if (kh, kw) == (3, 3) else np.ones((kh, kw)),
                  "filter values")
+    conv = Conv2D(1, 1, (kh, kw), s, p, rounding=rounding, dtype=np.float64)
     conv.W[...] = f
     conv.b[...] = bias
     out = conv.forward(x[None, None])[0, 0]  # (1, 1, H, W) -> (1, 1, OH, OW) -> (OH, OW)
     col = im2col(x[None, None], (kh, kw), s, p, rounding=rounding)  # (OH*OW, FH*FW)
-    padded, is_pad = _padded(x, conv.window)
+    padded, is_pad = _padded(x, (kh, kw), s, p, rounding)
     fits = _fits(padded)  # else show each window's numbers only, not the whole input
     lines += _side_by_side([f"input ({h}x{w})", *(_grid(x) if fits else [TOO_BIG])],
                            [f"filter ({kh}x{kw})", *_grid(f)])
@@ -184,13 +184,13 @@ def explain_pool(input_size=(4, 4), kernel_size=(2, 2), stride=None, padding=0, 
              f"padding {_pair(p)}", ""]
     lines += ["Step 1. The output size (the same formula as convolution)",
               *size_lines((h, w), (kh, kw), s, p), ""]
-    layer = (MaxPool2D if mode == "max" else AvgPool2D)((kh, kw), s, p, rounding=rounding)
-    oh, ow = layer.window.output_size((h, w))
+    oh, ow = _sizes((h, w), (kh, kw), s, p, rounding)
     x = _default(values, (h, w), POOL_INPUT, "values")
+    layer = (MaxPool2D if mode == "max" else AvgPool2D)((kh, kw), s, p, rounding=rounding)
     out = layer.forward(x[None, None])[0, 0]  # (1, 1, H, W) -> (OH, OW)
     fill = -np.inf if mode == "max" else 0.0  # padding never wins a max
     col = im2col(x[None, None], (kh, kw), s, p, rounding=rounding, pad_value=fill)
-    padded, is_pad = _padded(x, layer.window, fill)
+    padded, is_pad = _padded(x, (kh, kw), s, p, rounding, fill)
     fits = _fits(padded)
     lines += [f"input ({h}x{w})", *(_grid(x) if fits else [TOO_BIG]), ""]
     lines += [f"Step 2. Each window gives its {'largest' if mode == 'max' else 'mean'} value "
@@ -231,8 +231,7 @@ def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
     lines = [f"im2col: each {kh}x{kw} window of a {'x'.join(map(str, shape))} input (N x C x H x W)"
              f" becomes a row; stride {_pair(s)}, padding {_pair(p)}", ""]
     lines += ["Step 1. How many windows: the output size", *size_lines((h, w), (kh, kw), s, p)]
-    window = WindowGeometry((kh, kw), s, ((p[0], p[0]), (p[1], p[1])))
-    oh, ow = window.output_size((h, w))
+    oh, ow = _sizes((h, w), (kh, kw), s, p, "strict")
     n_rows, n_cols = batch * oh * ow, channels * kh * kw
     lines += [f"  -> N*OH*OW = {batch}*{oh}*{ow} = {n_rows} rows, one per window "
               f"(per image of the batch)",
@@ -267,7 +266,7 @@ def explain_im2col(input_size=(8, 8), kernel_size=(4, 4), stride=2, padding=0, *
               "overlap, a pixel is copied into several rows. That is the price of one big "
               "matrix",
               "product (and where the seeds' MemoryError on 10,000 images came from)."]
-    padded, is_pad = _padded(x[0, 0], window)
+    padded, is_pad = _padded(x[0, 0], (kh, kw), s, p, "strict")
     windows = [Window(divmod(r, ow), divmod(r, ow)[0] * s[0], divmod(r, ow)[1] * s[1],
                       col[r, :kh * kw].reshape(kh, kw), float("nan"))
                for r in range(oh * ow)]
@@ -309,6 +308,17 @@ def formula_lines(axis: str, size: int, kernel: int, stride: int, padding: int,
             f"= {room / stride + 1:g}"]
 
 
+def _window(kernel_hw, stride, padding, rounding) -> WindowGeometry:
+    """The window a Conv2D or MaxPool2D of these arguments has (``layer.window``)."""
+    return WindowGeometry(tuple(kernel_hw), tuple(stride), ((padding[0],) * 2, (padding[1],) * 2),
+                          rounding=rounding)
+
+
+def _sizes(input_hw, kernel_hw, stride, padding, rounding) -> tuple[int, int]:
+    """(OH, OW) from the one formula; a size that does not divide raises its ConfigError."""
+    return _window(kernel_hw, stride, padding, rounding).output_size(input_hw)
+
+
 def _default(values, shape, seed_example: np.ndarray, what: str) -> np.ndarray:
     """The user's values, else the book's example when the shape fits, else 0, 1, 2, ..."""
     if values is not None:
@@ -322,9 +332,9 @@ def _default(values, shape, seed_example: np.ndarray, what: str) -> np.ndarray:
     return np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
 
 
-def _padded(x, window: WindowGeometry, fill: float = 0.0):
+def _padded(x, kernel_hw, stride, padding, rounding, fill: float = 0.0):
     """The input as the windows see it, and a mask of where that is padding."""
-    pads = window.applied_padding(x.shape)
+    pads = _window(kernel_hw, stride, padding, rounding).applied_padding(x.shape)
     padded = pad(x[None, None], pads, "zeros", fill)[0, 0]
     is_pad = pad(np.zeros((1, 1, *x.shape)), pads, "zeros", 1.0)[0, 0] > 0
     return padded, is_pad

@@ -1,4 +1,8 @@
-"""``tatamu explain conv|pool|im2col``: every window worked through with your numbers."""
+"""``tatamu explain TOPIC``: every window, forward or backward, worked through with your numbers.
+
+conv, pool, im2col: the forward pass (``learn/explain.py``); conv-backward, col2im,
+pool-backward: the backward pass (``learn/backward.py``, ``adjoint.py``, ``pool_backward.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,27 @@ from pathlib import Path
 
 from .arguments import UserError, positive_int
 
+TOPICS = {  # topic: (help, default input, kernel, stride (None: the kernel))
+    "conv": ("convolution: the size formula and each window's multiply-add", "4x4", "3x3", "1"),
+    "pool": ("pooling: the size formula and each window's max (or mean)", "4x4", "2x2", None),
+    "im2col": ("im2col: every window becomes a row of a matrix", "8x8", "4x4", "2"),
+    "conv-backward": ("convolution backward: db, dW = colᵀ·dout, every dx cell's sum, and dx "
+                      "as dout ⊛ the filter turned 180°", "4x4", "3x3", "1"),
+    "col2im": ("col2im: why col2im(im2col(x)) is not x, why that is right, and the book's "
+               "stride - 1 margin", "8x8", "4x4", "2"),
+    "pool-backward": ("pooling backward: each dout sent to its window's maximum (ties as "
+                      "MaxPool2D breaks them), overlaps adding", "4x4", "2x2", None),
+}
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("explain", help="convolution, pooling and im2col worked through with "
-                                       "your numbers",
+    p = sub.add_parser("explain", help="convolution, pooling, im2col and their backward passes "
+                                       "worked through with your numbers",
                        description="Work the output-size formula and every window through with "
-                                   "your numbers (default: the book's examples).")
+                                   "your numbers (default: the book's examples); the backward "
+                                   "topics work db, dW and dx through the same way.")
     topics = p.add_subparsers(dest="topic", metavar="TOPIC", required=True)
-    defaults = {"conv": ("4x4", "3x3", "1"), "pool": ("4x4", "2x2", None),
-                "im2col": ("8x8", "4x4", "2")}
-    for topic, text in (("conv", "convolution: the size formula and each window's multiply-add"),
-                        ("pool", "pooling: the size formula and each window's max (or mean)"),
-                        ("im2col", "im2col: every window becomes a row of a matrix")):
-        size, kernel, stride = defaults[topic]
+    for topic, (text, size, kernel, stride) in TOPICS.items():
         q = topics.add_parser(topic, help=text, description=text[0].upper() + text[1:] + ".")
         q.add_argument("--input", default=size, metavar="HxW", help=f"input size (default {size})")
         q.add_argument("--kernel", default=kernel, metavar="FHxFW",
@@ -28,19 +40,30 @@ def add_parser(sub) -> None:
         q.add_argument("--padding", default="0", metavar="P", help="padding (default 0)")
         q.add_argument("--values", default=None, metavar="V,V,...",
                        help="the input's numbers, row by row (default: the book's example)")
-        if topic == "conv":
+        if topic in ("conv", "conv-backward"):
             q.add_argument("--filter-values", default=None, metavar="V,V,...",
                            help="the filter's numbers, row by row")
+        if topic == "conv":
             q.add_argument("--bias", type=float, default=0.0)
-        if topic == "pool":
+        if topic in ("conv-backward", "pool-backward"):
+            q.add_argument("--dout-values", default=None, metavar="V,V,...",
+                           help="dout, the gradient from the next layer, row by row (OHxOW "
+                                "numbers; default 1, 2, 3, ...)")
+        if topic in ("pool", "pool-backward"):
             q.add_argument("--mode", choices=["max", "avg"], default="max")
         if topic == "im2col":
             q.add_argument("--channels", type=positive_int, default=1, metavar="C")
             q.add_argument("--batch", type=positive_int, default=1, metavar="N")
         else:
-            q.add_argument("--rounding", choices=["strict", "floor", "ceil"], default="strict")
+            roundings = ["strict", "floor"] if topic == "col2im" else ["strict", "floor", "ceil"]
+            q.add_argument("--rounding", choices=roundings, default="strict")
+        if topic in ("conv", "pool"):
             q.add_argument("--max-windows", type=positive_int, default=16, metavar="N")
-        q.add_argument("--png", action="store_true", help="also draw the sliding window")
+        elif topic in ("conv-backward", "pool-backward"):
+            q.add_argument("--max-cells", type=positive_int, default=16, metavar="N",
+                           help="how many weights, windows and input cells to write out "
+                                "(default 16)")
+        q.add_argument("--png", action="store_true", help="also draw the picture")
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
                        help="where --png writes (a .png file or a folder; default: here)")
         q.set_defaults(run=run)
@@ -79,10 +102,12 @@ def run(args) -> int:
         walk = explain.explain_pool(
             sizes[0], sizes[1], stride, sizes[2], values=args.values, mode=args.mode,
             rounding=args.rounding, max_windows=args.max_windows)
-    else:
+    elif args.topic == "im2col":
         walk = explain.explain_im2col(sizes[0], sizes[1], stride, sizes[2],
                                       channels=args.channels, batch=args.batch,
                                       values=args.values)
+    else:
+        walk = _backward_walkthrough(args, sizes, stride)
     print(walk)
     if args.png:
         from ...viz import plot_walkthrough
@@ -90,3 +115,23 @@ def run(args) -> int:
 
         print(plot_walkthrough(walk, output_path(args.out, f"explain-{args.topic}.png")))
     return 0
+
+
+def _backward_walkthrough(args, sizes, stride):
+    """conv-backward, col2im or pool-backward, from the parsed arguments."""
+    if args.topic == "conv-backward":
+        from ...learn.backward import explain_conv_backward
+
+        return explain_conv_backward(sizes[0], sizes[1], stride, sizes[2], values=args.values,
+                                     weights=args.filter_values, dout=args.dout_values,
+                                     rounding=args.rounding, max_cells=args.max_cells)
+    if args.topic == "col2im":
+        from ...learn.adjoint import explain_col2im
+
+        return explain_col2im(sizes[0], sizes[1], stride, sizes[2], values=args.values,
+                              rounding=args.rounding)
+    from ...learn.pool_backward import explain_pool_backward
+
+    return explain_pool_backward(sizes[0], sizes[1], stride, sizes[2], values=args.values,
+                                 dout=args.dout_values, mode=args.mode, rounding=args.rounding,
+                                 max_cells=args.max_cells)
