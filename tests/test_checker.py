@@ -33,7 +33,7 @@ def learner(name: str) -> str:
 def test_correct_book_style_file_passes_every_check(cls, kind):
     report = check_file(f"{learner('book_correct.py')}:{cls}")
     assert report.kind == kind
-    assert report.passed, str(report)
+    assert report.passed and not report.noted, str(report)
     assert len(report.checks) >= 6
 
 
@@ -58,21 +58,66 @@ def test_common_util_import_resolves_to_tatamu_and_is_undone():
     assert any("common" in note for note in report.notes)
     assert "common" not in sys.modules and "common.util" not in sys.modules
     assert sys.path == path_before
-    # strict (the default): the book's int() floors a size that does not divide
-    strict = check_file(f"{learner('book_common_import.py')}:Convolution")
-    assert [c.name for c in strict.failed] == [strict["a size that does not divide"].name]
+    # by default the book's int() flooring a size that does not divide is a note, not a failure
+    default = check_file(f"{learner('book_common_import.py')}:Convolution")
+    assert default.failed == []
+    assert [c.name for c in default.noted] == [default["a size that does not divide"].name]
 
 
-def test_the_books_code_as_printed_fails_exactly_its_three_departures():
+BOOK_NOTES = {  # class -> the checks that are notes: the book's own departures, no failures
+    "Convolution": {"a size that does not divide", "float32 in"},
+    "Pooling": {"a size that does not divide", "padded windows", "float32 in"},
+    "Affine": set(),
+    "Relu": {"forward leaves"},
+    "SoftmaxWithLoss": set(),
+}
+
+
+@pytest.mark.parametrize("cls", list(BOOK_NOTES))
+def test_the_books_code_as_printed_passes_with_its_departures_as_notes(cls):
+    report = check_file(f"{learner('book_verbatim.py')}:{cls}")
+    assert report.failed == [], str(report)
+    assert report.passed
+    assert {next(p for p in BOOK_NOTES[cls] if c.name.startswith(p))
+            for c in report.noted} == BOOK_NOTES[cls], str(report)
+    for note in report.noted:
+        assert note.detail and note.diagnosis  # what was seen, and what it means
+
+
+def test_the_books_notes_say_what_they_mean():
     conv = check_file(f"{learner('book_verbatim.py')}:Convolution")
-    assert {c.name.split(" ")[0] for c in conv.failed} == {"a", "float32"}
-    assert "floored" in conv["a size that does not divide"].diagnosis
+    assert "floor" in conv["a size that does not divide"].diagnosis
     assert "np.zeros" in conv["float32 in"].diagnosis
     relu = check_file(f"{learner('book_verbatim.py')}:Relu")
-    assert [c.name for c in relu.failed] == [relu["forward leaves"].name]
     assert "dout[self.mask] = 0" in relu["forward leaves"].diagnosis
+    pool = check_file(f"{learner('book_verbatim.py')}:Pooling")
+    assert "-inf" in pool["padded windows"].diagnosis
     assert check_file(f"{learner('book_verbatim.py')}:Convolution", rounding="floor")[
-        "a size that does not divide"].passed
+        "a size that does not divide"].status == "pass"
+
+
+def test_the_books_code_exits_0_and_strict_makes_its_notes_fail():
+    status, out, err = run_cli("check", learner("book_verbatim.py"))
+    assert status == 0, out + err
+    assert "  NOTE  " in out and "  FAIL  " not in out
+    assert out.rstrip().endswith("5 layers checked: all good (Convolution, Pooling, Relu with "
+                                 "notes)")
+    status, out, _ = run_cli("check", learner("book_verbatim.py"), "--strict")
+    assert status == 1
+    assert "  NOTE  " not in out
+    assert out.rstrip().endswith("5 layers checked: Convolution, Pooling, Relu failed")
+
+
+NOTED = [  # (file, class, the check that is a note, words of its meaning): the book's own ways
+    ("planted_conv.py", "Floors", "a size that does not divide", "floors the output size"),
+]
+
+
+@pytest.mark.parametrize("file, cls, check, words", NOTED, ids=[c for _, c, _, _ in NOTED])
+def test_a_departure_the_book_makes_is_a_note(file, cls, check, words):
+    report = check_file(f"{learner(file)}:{cls}")
+    assert report.passed and report[check].status == "note", str(report)
+    assert words in report[check].diagnosis
 
 
 # -- each planted mistake fails with its diagnosis ------------------------------------------
@@ -85,7 +130,6 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_conv.py", "StrideIgnored", "forward equals", "stride is ignored"),
     ("planted_conv.py", "PaddingIgnored", "the seeds' example with padding", "padding is ignored"),
     ("planted_conv.py", "PaddingIgnored", "output shapes", "padding is ignored"),
-    ("planted_conv.py", "Floors", "a size that does not divide", "floored"),
     ("planted_conv.py", "Col2imOverwrites", "backward dx, dW, db", "col2im overwrites"),
     ("planted_conv.py", "DWNotReshaped", "backward dx, dW, db", "not reshaped back"),
     ("planted_conv.py", "DWReshapedWithoutTranspose", "backward dx, dW, db",
@@ -94,7 +138,6 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_conv.py", "DoutNotTransposed", "backward dx, dW, db", "dout.transpose(0, 2, 3, 1)"),
     ("planted_conv.py", "DWAccumulates", "backward twice", "self.dW +="),
     ("planted_conv.py", "SlashDivision", "the seeds' example", "use //"),
-    ("planted_conv.py", "Float64Inside", "float32 in", "np.zeros"),
     ("planted_conv.py", "HardCodedFloat32", "float32 in", "dtype written into the code"),
     ("planted_conv.py", "BiasMissing", "the seeds' example with bias", "bias is not added"),
     ("planted_pool.py", "GradientToEveryElement", "backward sends", "every element"),
@@ -113,7 +156,6 @@ PLANTED = [  # (file, class, the check that fails, words of the diagnosis)
     ("planted_dense.py", "AffineShapeNotRestored", "backward dx", "restore the input's shape"),
     ("planted_dense.py", "AffineDWTransposed", "backward dx", "dW is transposed"),
     ("planted_dense.py", "AffineDbWrongAxis", "backward dx", "wrong axis"),
-    ("planted_dense.py", "ReluZeroesDout", "forward leaves", "wrote into dout"),
     ("planted_dense.py", "ReluZeroesX", "forward leaves", "forward wrote into x"),
     ("planted_dense.py", "ReluMaskChangedInBackward", "backward twice", "cached mask"),
     ("planted_dense.py", "ReluInvertedMask", "a hand example", "mask is inverted"),
@@ -152,7 +194,7 @@ def test_first_mismatch_is_shown_in_numbers():
 
 def test_cli_prints_pass_fail_and_exits_1_on_a_failure():
     status, out, err = run_cli("check", f"{learner('planted_conv.py')}:Col2imOverwrites")
-    assert status == 1 and err == ""
+    assert status == 1
     assert "  PASS  the seeds' example: 4x4 ⊛ 3x3 -> 15 16 / 6 15" in out
     assert "  FAIL  backward dx, dW, db" in out
     assert "diagnosis: col2im overwrites" in out
@@ -204,7 +246,7 @@ def test_missing_file_or_class_is_exit_2(tmp_path):
 def test_help_says_it_runs_the_files_code():
     status, out, _ = run_cli("check", "--help")
     assert status == 0
-    assert "RUNS the given file's code" in out
+    assert "RUNS" in out and "NOT a security boundary" in out
 
 
 # -- kinds ------------------------------------------------------------------------------------
@@ -243,10 +285,7 @@ def test_kind_aliases_on_the_command_line():
 def test_a_file_alone_checks_every_layer_class_in_it():
     status, out, _ = run_cli("check", learner("book_correct.py"))
     assert status == 0
-    assert out.rstrip().endswith("5 classes checked: all good")
-    status, out, _ = run_cli("check", learner("book_verbatim.py"))
-    assert status == 1
-    assert out.rstrip().endswith("5 classes checked: Convolution, Pooling, Relu failed")
+    assert out.rstrip().endswith("5 layers checked: all good")
 
 
 def test_the_learners_own_common_package_wins_over_tatamus(tmp_path):
@@ -269,3 +308,13 @@ def test_the_files_main_block_does_not_run(tmp_path):
     path.write_text((LEARNERS / "book_correct.py").read_text()
                     + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n")
     assert check_file(f"{path}:Relu").passed
+
+
+def test_the_books_arguments_are_given_by_name_in_another_order(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text((LEARNERS / "book_correct.py").read_text().replace(
+        "class Convolution:\n    def __init__(self, W, b, stride=1, pad=0):",
+        "class Convolution:\n    def __init__(self, W, b, pad=0, stride=1):"))
+    assert "def __init__(self, W, b, pad=0, stride=1)" in path.read_text()
+    report = check_file(f"{path}:Convolution")
+    assert report.passed and not report.noted, str(report)

@@ -1,9 +1,10 @@
 """A learner's correct layers, written the book's way (common/layers.py and common/util.py).
 
-Three changes from the book, which ``tatamu check`` asks for: a size that does not divide is
-refused instead of floored; arrays are made in the input's dtype (the book's np.zeros makes
-float64); Relu.backward copies dout instead of zeroing the caller's array.
-Used by tests/test_checker.py: everything here must pass every check.
+Four changes from the book, which ``tatamu check`` notes (and ``--strict`` asks for): a size
+that does not divide is refused instead of floored; arrays are made in the input's dtype (the
+book's np.zeros makes float64); max pooling pads with -inf, not 0; Relu.backward copies dout
+instead of zeroing the caller's array.
+Used by tests/test_checker.py: everything here must pass every check, with no notes.
 """
 
 import numpy as np
@@ -16,11 +17,12 @@ def out_size(size, filter_size, stride, pad):
     return (size + 2 * pad - filter_size) // stride + 1
 
 
-def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
+def im2col(input_data, filter_h, filter_w, stride=1, pad=0, pad_value=0):
     N, C, H, W = input_data.shape
     out_h = out_size(H, filter_h, stride, pad)
     out_w = out_size(W, filter_w, stride, pad)
-    img = np.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], "constant")
+    img = np.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], "constant",
+                 constant_values=pad_value)
     col = np.zeros((N, C, filter_h, filter_w, out_h, out_w), dtype=input_data.dtype)
     for y in range(filter_h):
         y_max = y + stride * out_h
@@ -93,7 +95,7 @@ class Pooling:
         N, C, H, W = x.shape
         out_h = out_size(H, self.pool_h, self.stride, self.pad)
         out_w = out_size(W, self.pool_w, self.stride, self.pad)
-        col = im2col(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        col = im2col(x, self.pool_h, self.pool_w, self.stride, self.pad, pad_value=-np.inf)
         col = col.reshape(-1, self.pool_h * self.pool_w)
         arg_max = np.argmax(col, axis=1)
         out = np.max(col, axis=1)

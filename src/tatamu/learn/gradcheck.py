@@ -36,25 +36,23 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = EPS) 
     """Central differences of the scalar ``f()`` with respect to every element of ``x``.
 
     ``f`` reads ``x`` itself (a layer's input or weight array), so ``x`` is changed in place one
-    element at a time and restored. ``x`` must be float64.
+    element at a time and restored. ``x`` must be float64; it may be a view (a transposed
+    weight array), whose writes reach the array ``f`` reads.
 
     Shapes: x (any) -> gradient of x's shape, float64.
     """
     if x.dtype != np.float64:
         raise TypeError(f"numerical gradients need float64 (float32 differences are mostly "
                         f"rounding); got {x.dtype}")
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: writes reach x and grad
-    if not np.shares_memory(flat, x):
-        raise TypeError("x must be a contiguous array (a view f() does not see would be changed)")
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):  # x[i] = ... writes through any view
+        old = x[i]
+        x[i] = old + eps
         plus = float(f())
-        flat[i] = old - eps
+        x[i] = old - eps
         minus = float(f())
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
     return grad
 
 
@@ -76,6 +74,9 @@ class GradientError:
     analytic: float | None = None  # backward's value there
     numeric: float | None = None  # the numerical value there
     problem: str | None = None  # a gradient that could not be compared at all
+    #: (backward's gradient, the numerical one) in full, to locate a disagreement
+    arrays: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False,
+                                                           compare=False)
 
     @property
     def passed(self) -> bool:
@@ -131,7 +132,8 @@ def compare(name: str, analytic, numeric, tolerance: float = TOLERANCE) -> Gradi
     diff[np.isnan(diff)] = np.inf  # a NaN is the worst difference of all
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
     return GradientError(name, err, tolerance, tuple(int(i) for i in worst),
-                         float(analytic[worst]), float(numeric[worst]))
+                         float(analytic[worst]), float(numeric[worst]),
+                         arrays=(analytic, numeric))
 
 
 def as_float64(layer):

@@ -26,10 +26,15 @@ from .harness import (
     Harness,
     dtype_check,
     first_problem,
+    first_wrong,
+    gradient_result,
+    inputs_check,
+    located,
     result,
-    unchanged,
-    uneven_outcome,
+    uneven_check,
+    uneven_name,
 )
+from .locate import Windows
 from .report import Check
 
 # The seeds' figures (ゼロから作るDeep Learning Fig. 7-3, 7-5, 7-6).
@@ -106,7 +111,7 @@ def shape_grid():
 def output_shapes(h: Harness) -> Check:
     """output shapes = (N, FN, OH, OW), OH = (H + 2P - FH)/S + 1, over 40 sizes/strides/pads"""
     rng = h.rng(1)
-    for x_shape, W_shape, s, p in shape_grid():
+    for _, (x_shape, W_shape, s, p) in h.feasible(shape_grid(), _args):
         x = rng.standard_normal(x_shape)
         W, b = rng.standard_normal(W_shape), np.zeros(W_shape[0])
         where = f"x {x_shape}, W {W_shape}, stride {s}, pad {p}"
@@ -127,21 +132,27 @@ def output_shapes(h: Harness) -> Check:
     return result(output_shapes.__doc__, None)
 
 
+def _args(config):
+    x_shape, W_shape, s, p = config
+    return W_shape, (W_shape[0],), s, p
+
+
+def _first(h: Harness, config):
+    """``config``, or the first of CONFIGS the course can build."""
+    return h.feasible([config, *CONFIGS], _args)[0][1]
+
+
 def uneven_sizes(h: Harness) -> Check:
-    """a size that does not divide ((6 - 3)/2 + 1 = 2.5) is refused"""
-    name = uneven_sizes.__doc__ if h.rounding == "strict" else \
-        "a size that does not divide ((6 - 3)/2 + 1 = 2.5) is floored (--rounding floor)"
+    """a size that does not divide ((6 - 3)/2 + 1 = 2.5) is refused (or floored, as the book)"""
     rng = h.rng(2)
-    for x_shape, W_shape, s, p in UNEVEN:
+    cases = []
+    for _, (x_shape, W_shape, s, p) in h.feasible(UNEVEN, _args):
         x, W, b = (rng.standard_normal(x_shape), rng.standard_normal(W_shape),
                    rng.standard_normal(W_shape[0]))
-        problem = uneven_outcome(h, lambda W=W, b=b, s=s, p=p: h.new(W, b, s, p), x,
-                                 lambda x=x, W=W, b=b, s=s, p=p: forward_ref(x, W, b, s, p,
-                                                                            "floor"),
-                                 f"x {x_shape}, W {W_shape}, stride {s}, pad {p}")
-        if problem:
-            return result(name, *problem)
-    return result(name, None)
+        cases.append((lambda W=W, b=b, s=s, p=p: h.new(W, b, s, p), x,
+                      lambda x=x, W=W, b=b, s=s, p=p: forward_ref(x, W, b, s, p, "floor"),
+                      f"x {x_shape}, W {W_shape}, stride {s}, pad {p}"))
+    return uneven_check(h, uneven_name(h, "(6 - 3)/2 + 1 = 2.5"), cases)
 
 
 def _random_case(h: Harness, salt: int, config):
@@ -153,7 +164,7 @@ def _random_case(h: Harness, salt: int, config):
 
 def forward_random(h: Harness) -> Check:
     """forward equals tatamu's Conv2D on random inputs (7 shapes, strides, paddings)"""
-    for i, config in enumerate(CONFIGS):
+    for i, config in h.feasible(CONFIGS, _args):
         x, W, b, s, p = _random_case(h, 10 + i, config)
         got = h.forward(h.new(W, b, s, p), x)
         want = forward_ref(x, W, b, s, p)
@@ -168,7 +179,7 @@ def forward_random(h: Harness) -> Check:
 
 def backward_random(h: Harness) -> Check:
     """backward dx, dW, db equal tatamu's Conv2D (random dout, overlapping windows too)"""
-    for i, config in enumerate(CONFIGS):
+    for i, config in h.feasible(CONFIGS, _args):
         x, W, b, s, p = _random_case(h, 20 + i, config)
         layer = h.new(W, b, s, p)
         y = h.forward(layer, x)
@@ -183,43 +194,45 @@ def backward_random(h: Harness) -> Check:
         dW, db = getattr(layer, "dW", None), getattr(layer, "db", None)
         problem = first_problem((dx, dx_ref, "dx"), (dW, ref.dW, "dW"), (db, ref.db, "db"))
         if problem:
-            return result(backward_random.__doc__,
-                          f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
-                          backward_diagnosis(dx, dW, db, x, W, b, s, p, dout))
+            args = (dx, dW, db, x, W, b, s, p, dout)
+            check = result(backward_random.__doc__,
+                           f"x {x.shape}, W {W.shape}, stride {s}, pad {p}: {problem}",
+                           backward_diagnosis(*args, generic=False))
+            name, got, want, batch = first_wrong(problem, (dx, dW, db),
+                                                  (dx_ref, ref.dW, ref.db), len(x))
+            check = located(check, name, got, want, Windows(W.shape[2:], s, p), batch)
+            check.diagnosis = check.diagnosis or backward_diagnosis(*args)
+            return check
     return result(backward_random.__doc__, None)
 
 
 def numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (dx, dW, db; random dout)"""
-    x, W, b, s, p = _random_case(h, 40, ((2, 2, 5, 5), (3, 2, 3, 3), 2, 1))
+    # 7x7, 3x3 windows, stride 2, pad 1: cells in one window and in two, on the border and not
+    x, W, b, s, p = _random_case(h, 40, _first(h, ((2, 2, 7, 7), (3, 2, 3, 3), 2, 1)))
     layer = h.new(W, b, s, p)
     report = h.call(check_layer, layer, x, what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) if wrong else None)
+    return gradient_result(numerical.__doc__, report, Windows(W.shape[2:], s, p), len(x))
 
 
 def leaves_inputs(h: Harness) -> Check:
     """forward leaves x and W unchanged; backward leaves dout unchanged"""
-    x, W, b, s, p = _random_case(h, 50, CONFIGS[2])
+    x, W, b, s, p = _random_case(h, 50, _first(h, CONFIGS[2]))
     layer = h.new(W, b, s, p)
     x0, W0 = x.copy(), np.array(getattr(layer, "W", W), dtype=np.float64)
     y = h.forward(layer, x)
     dout = h.rng(51).standard_normal(np.shape(y))
     d0 = dout.copy()
     h.backward(layer, dout)
-    problem = (unchanged(x0, x, "x") or unchanged(d0, dout, "dout")
-               or unchanged(W0, np.asarray(getattr(layer, "W", W0), np.float64), "W"))
-    return result(leaves_inputs.__doc__, problem,
-                  "backward wrote into dout (e.g. dout[...] = 0 or dout -= ...): the caller's "
-                  "array must stay as it was; work on a copy" if problem and "dout" in problem
-                  else "the layer wrote into an array it was given; work on a copy")
+    W1 = np.asarray(getattr(layer, "W", W0), np.float64)
+    return inputs_check(leaves_inputs.__doc__, x0, x, d0, dout, [(W0, W1, "W")])
 
 
 def keeps_dtype(h: Harness) -> Check:
     """float32 in -> float32 out, dx, dW and db; float64 stays float64"""
     def run(dtype):
         x, W, b, s, p = (a.astype(dtype) if isinstance(a, np.ndarray) else a
-                         for a in _random_case(h, 60, CONFIGS[1]))
+                         for a in _random_case(h, 60, _first(h, CONFIGS[1])))
         layer = h.new(W, b, s, p)
         y = h.forward(layer, x)
         dx = h.backward(layer, np.ones(np.shape(y), dtype))
@@ -230,7 +243,7 @@ def keeps_dtype(h: Harness) -> Check:
 
 def repeatable(h: Harness) -> Check:
     """backward twice with the same dout gives the same dx, dW, db (nothing accumulates)"""
-    x, W, b, s, p = _random_case(h, 70, CONFIGS[4])
+    x, W, b, s, p = _random_case(h, 70, _first(h, CONFIGS[4]))
     layer = h.new(W, b, s, p)
     y = h.forward(layer, x)
     dout = h.rng(71).standard_normal(np.shape(y))

@@ -100,7 +100,22 @@ def shape_diagnosis(got_shape, x_shape, W_shape, stride, pad) -> str:
     return ""
 
 
-def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
+def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout, generic: bool = True) -> str:
+    """The known mistake behind a wrong dx, dW or db; with ``generic``, the right formula when
+    none matches (else "")."""
+    text = _backward_diagnosis(dx, dW, db, x, W, b, s, p, dout)
+    if text or not generic:
+        return text
+    if not same(dx, _dx(x, W, b, s, p, dout)):
+        return ("dx = col2im(dout_matrix @ col_W.T, x.shape, FH, FW, stride, pad), where "
+                "dout_matrix = dout.transpose(0, 2, 3, 1).reshape(-1, FN)")
+    if not same(dW, _dW(x, W, b, s, p, dout)):
+        return ("dW = (col.T @ dout_matrix).transpose(1, 0).reshape(FN, C, FH, FW) with the col "
+                "cached by forward")
+    return "db must be dout summed over N, OH and OW: np.sum(dout, axis=(0, 2, 3))"
+
+
+def _backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
     fn, c, fh, fw = W.shape
     ref = reference(x, W, b, s, p)
     ref.forward(x)
@@ -123,8 +138,7 @@ def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
             (lambda: _dx(x, W, b, s, p, scrambled),
              "dout was reshaped to (N*OH*OW, FN) without dout.transpose(0, 2, 3, 1) first"),
         ])
-        return text or ("dx = col2im(dout_matrix @ col_W.T, x.shape, FH, FW, stride, pad), where "
-                        "dout_matrix = dout.transpose(0, 2, 3, 1).reshape(-1, FN)")
+        return text
     if not same(dW, ref.dW):
         shape = getattr(dW, "shape", None)
         if shape in ((c * fh * fw, fn), (fn, c * fh * fw)):
@@ -138,8 +152,7 @@ def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
             (lambda: _dW(x, W, b, s, p, scrambled),
              "dout was reshaped to (N*OH*OW, FN) without dout.transpose(0, 2, 3, 1) first"),
             (lambda: ref.dW / n, "dW is divided by the batch size; the loss already averages"),
-        ]) or ("dW = (col.T @ dout_matrix).transpose(1, 0).reshape(FN, C, FH, FW) with the col "
-               "cached by forward")
+        ])
     shape = getattr(db, "shape", None)
     if shape is not None and shape != (fn,):
         return (f"db has shape {shape}: it must be (FN,) = ({fn},), dout summed over N, OH and "
@@ -151,7 +164,7 @@ def backward_diagnosis(dx, dW, db, x, W, b, s, p, dout) -> str:
          "db summed dout reshaped without dout.transpose(0, 2, 3, 1) first (the wrong axis)"),
         (lambda: dout.sum(axis=(0, 1, 2))[:fn] if ow == fn else None,
          "db summed over the wrong axis: sum over N, OH and OW"),
-    ]) or "db must be dout summed over N, OH and OW: np.sum(dout, axis=(0, 2, 3))"
+    ])
 
 
 def _dx(x, W, b, s, p, dout):

@@ -24,7 +24,18 @@ from .compare import describe
 
 
 class LearnerCodeError(TatamuError, ImportError):
-    """The learner's file or class could not be loaded (the message says why, in one line)."""
+    """The learner's file or class could not be loaded (the message says why, in one line).
+
+    ``status``: ``"syntax"`` (the file does not parse), ``"not-found"`` (no such file, class or
+    function), or ``"error"`` (anything else: it raised while loading, it is not Python...).
+    """
+
+    def __new__(cls, *parts, status: str = "error", **kwargs):
+        return super().__new__(cls, *parts, **kwargs)
+
+    def __init__(self, *parts, status: str = "error", **kwargs) -> None:
+        super().__init__(*parts, **kwargs)
+        self.status = status
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
@@ -92,7 +103,7 @@ def learner_environment(folder: Path | None):
         sys.path[:] = saved_path
         for name in set(sys.modules) - before:
             origin = getattr(sys.modules.get(name), "__file__", None) or ""
-            if name.startswith(("_tatamu_learner", "common")) or (
+            if name.startswith(("_tatamu_learner", "_tatamu_notebook", "common")) or (
                     folder is not None and origin.startswith(str(folder))):
                 del sys.modules[name]
 
@@ -102,7 +113,9 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
     path = Path(source)
     if source.endswith(".py") or path.exists() or "/" in source or "\\" in source:
         if not path.is_file():
-            raise LearnerCodeError(f"no such file: {source} (give FILE.py:ClassName)")
+            raise LearnerCodeError(f"no such file: {source} (give FILE.py:ClassName)",
+                                   status="not-found")
+        _readable_python(path)
         name = f"_tatamu_learner_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -110,10 +123,12 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         files = [path]
         try:
             spec.loader.exec_module(module)
+        except MemoryError:
+            raise  # not the learner's mistake to report as one: out of memory, said as such
         except SyntaxError as exc:
             raise LearnerCodeError(f"could not import {path.name}: SyntaxError: {exc.msg} "
-                                   f"({Path(exc.filename or path).name}, line {exc.lineno})"
-                                   ) from None
+                                   f"({Path(exc.filename or path).name}, line {exc.lineno})",
+                                   status="syntax") from None
         except (Exception, SystemExit) as exc:  # anything the learner's file raised
             raise LearnerCodeError(f"could not import {path.name}: "
                                    f"{describe(exc, [path])}") from None
@@ -124,6 +139,18 @@ def load_module(source: str) -> tuple[types.ModuleType, list[Path]]:
         raise LearnerCodeError(f"could not import module {source}: {type(exc).__name__}: "
                                f"{exc}") from None
     return module, [Path(module.__file__)] if getattr(module, "__file__", None) else []
+
+
+def _readable_python(path: Path) -> None:
+    """One line for what is not Python source at all: empty, or binary."""
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as exc:
+        raise LearnerCodeError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if not head.strip():
+        raise LearnerCodeError(f"{path.name} is empty: nothing to check")
+    if b"\0" in head:
+        raise LearnerCodeError(f"{path.name} is a binary file, not Python source")
 
 
 def find_classes(module: types.ModuleType, name: str | None, source: str,

@@ -14,9 +14,22 @@ from ...im2col import conv_output_size, im2col
 from ...layers import AvgPool2D, MaxPool2D
 from ..explain import POOL_INPUT
 from ..gradcheck import check_layer
+from .adapters import Unsupported
 from .compare import LearnerError, diagnose, grid, mismatch, num, same
 from .conv_mistakes import fold_overwriting
-from .harness import REFUSED_EVEN, Harness, dtype_check, result, unchanged, uneven_outcome
+from .harness import (
+    REFUSED_EVEN,
+    Harness,
+    dtype_check,
+    gradient_result,
+    inputs_check,
+    located,
+    note,
+    result,
+    uneven_check,
+    uneven_name,
+)
+from .locate import Windows
 from .report import Check
 
 POOL_OUT = [[2, 3], [4, 2]]  # the book's Fig. 7-14
@@ -76,13 +89,16 @@ def book_figure(h: Harness) -> Check:
 def output_shapes(h: Harness) -> Check:
     """output shapes = (N, C, OH, OW), OH = (H + 2P - PH)/S + 1, over 30 windows/strides/pads"""
     rng = np.random.default_rng(8)
-    tried = 0
-    while tried < 30:
+    tried = attempts = 0
+    while tried < 30 and attempts < 3000:
+        attempts += 1
         H, W = (int(v) for v in rng.integers(2, 11, 2))
         ph, pw = (int(v) for v in rng.integers(1, 5, 2))
         s, p = int(rng.integers(1, 4)), int(rng.integers(0, 2))
         if p > min(ph, pw) // 2 or any((n + 2 * p - k) < 0 or (n + 2 * p - k) % s
                                        for n, k in ((H, ph), (W, pw))):
+            continue
+        if not h.can(ph, pw, s, p):
             continue
         tried += 1
         x_shape = (2, 3, H, W)
@@ -99,6 +115,8 @@ def output_shapes(h: Harness) -> Check:
                 f"{where}: expected {(2, 3, oh, ow)} "
                 f"(OH = ({H} + 2*{p} - {ph})/{s} + 1 = {oh}, OW = ({W} + 2*{p} - {pw})/{s} + 1 "
                 f"= {ow}); got {got_shape or type(got).__name__}"), text)
+    if not tried:
+        raise Unsupported(h.skipped[-1] if h.skipped else "no window size could be built")
     return result(output_shapes.__doc__, None)
 
 
@@ -123,24 +141,31 @@ def pool_shape_diagnosis(got_shape, x_shape, ph, pw, s, p) -> str:
                  if tuple(got_shape) == shape and shape != (n, c, oh, ow)), "")
 
 
+def _args(config):
+    return config[1:]
+
+
+def _case(h: Harness, *options):
+    """The first (layer arguments, x shape) the course can build."""
+    args = h.pick(*(a for a, _ in options))
+    return args, dict(options)[args]
+
+
 def uneven_sizes(h: Harness) -> Check:
-    """a size that does not divide ((5 - 2)/2 + 1 = 2.5) is refused"""
-    name = uneven_sizes.__doc__ if h.rounding == "strict" else \
-        "a size that does not divide ((5 - 2)/2 + 1 = 2.5) is floored (--rounding floor)"
-    for i, (shape, ph, pw, s, p) in enumerate(UNEVEN):
+    """a size that does not divide ((5 - 2)/2 + 1 = 2.5) is refused (or floored, as the book)"""
+    cases = []
+    for i, (shape, ph, pw, s, p) in h.feasible(UNEVEN, _args):
         x = _input(h, 80 + i, shape, p)
-        problem = uneven_outcome(
-            h, lambda ph=ph, pw=pw, s=s, p=p: h.new(ph, pw, s, p), x,
+        cases.append((
+            lambda ph=ph, pw=pw, s=s, p=p: h.new(ph, pw, s, p), x,
             lambda x=x, ph=ph, pw=pw, s=s, p=p: reference(ph, pw, s, p, "floor").forward(x),
-            f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}")
-        if problem:
-            return result(name, *problem)
-    return result(name, None)
+            f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}"))
+    return uneven_check(h, uneven_name(h, "(5 - 2)/2 + 1 = 2.5"), cases)
 
 
 def forward_random(h: Harness) -> Check:
     """forward equals tatamu's MaxPool2D on random inputs (6 window shapes, strides, pads)"""
-    for i, (shape, ph, pw, s, p) in enumerate(CONFIGS):
+    for i, (shape, ph, pw, s, p) in h.feasible(CONFIGS, _args):
         x = _input(h, 10 + i, shape, p)
         got = h.forward(h.new(ph, pw, s, p), x)
         problem = mismatch(got, reference(ph, pw, s, p).forward(x), "out")
@@ -153,7 +178,7 @@ def forward_random(h: Harness) -> Check:
 
 def backward_random(h: Harness) -> Check:
     """backward sends each window's dout to its maximum, as tatamu's MaxPool2D (random dout)"""
-    for i, (shape, ph, pw, s, p) in enumerate(CONFIGS):
+    for i, (shape, ph, pw, s, p) in h.feasible(CONFIGS, _args):
         x = _input(h, 20 + i, shape, p)
         layer = h.new(ph, pw, s, p)
         y = h.forward(layer, x)
@@ -171,11 +196,12 @@ def backward_random(h: Harness) -> Check:
                                          "col2im overwrites where windows overlap: a pixel in "
                                          "several windows must get the sum of their gradients "
                                          "(img[...] += col[...], not =)")])
-            return result(backward_random.__doc__,
-                          f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}: {problem}",
-                          overlapping or backward_diagnosis(h) or (
-                              "dx must hold each window's dout at the window's maximum (the "
-                              "first one on a tie), summed where windows overlap"))
+            check = result(backward_random.__doc__,
+                           f"x {shape}, pool {ph}x{pw}, stride {s}, pad {p}: {problem}",
+                           overlapping or backward_diagnosis(h) or (
+                               "dx must hold each window's dout at the window's maximum (the "
+                               "first one on a tie), summed where windows overlap"))
+            return located(check, "dx", dx, ref.backward(dout), Windows((ph, pw), s, p))
     return result(backward_random.__doc__, None)
 
 
@@ -230,26 +256,54 @@ def backward_diagnosis(h: Harness) -> str:
     return ""
 
 
+ZERO_PAD_NOTE = (
+    "the book pads with 0 (np.pad in its im2col): where every number under a window is "
+    "negative, the maximum is the padding's 0, a number that is not in the input. The book's "
+    "networks pool after ReLU (nothing below 0) and without padding, so it never shows there; it "
+    "bites for padded pooling of numbers that can be negative. PyTorch and tatamu pad max "
+    "pooling with -inf: np.pad(..., constant_values=-np.inf)")
+
+
+def padding_value(h: Harness) -> Check:
+    """padded windows take the maximum of the input alone (padding counts as -inf)"""
+    if not h.can(3, 3, 2, 1):
+        raise Unsupported(h.skipped[-1])
+    x = -(np.abs(h.rng(85).standard_normal((2, 2, 7, 7))) + 0.1)  # every number negative
+    got = h.forward(h.new(3, 3, 2, 1), x)
+    problem = mismatch(got, reference(3, 3, 2, 1).forward(x), "out")
+    if problem is None:
+        return result(padding_value.__doc__, None)
+    cols = im2col(x, (3, 3), 2, 1)  # padded with 0, as the book's im2col: (N*OH*OW, C*3*3)
+    n, c = x.shape[:2]
+    zero_padded = cols.reshape(n, 4, 4, c, 9).max(axis=-1).transpose(0, 3, 1, 2)
+    if same(got, zero_padded):
+        return note(padding_value.__doc__, f"negative inputs, pool 3x3, stride 2, pad 1: "
+                                           f"{problem} (the padding's 0 won)", ZERO_PAD_NOTE)
+    return result(padding_value.__doc__, f"negative inputs, pool 3x3, stride 2, pad 1: {problem}",
+                  forward_diagnosis(got, x, 3, 3, 2, 1))
+
+
 def numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (random dout)"""
-    x = _input(h, 40, (2, 2, 7, 7), 1)  # overlapping, padded windows
-    report = h.call(check_layer, h.new(3, 3, 2, 1), x, what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(numerical.__doc__, "; ".join(str(e).strip() for e in wrong) if wrong else None)
+    args, shape = _case(h, ((3, 3, 2, 1), (2, 2, 7, 7)), ((3, 3, 2, 0), (2, 2, 7, 7)),
+                        ((2, 2, 2, 0), (2, 2, 6, 6)))  # overlapping, padded windows if it can
+    x = _input(h, 40, shape, 1)
+    x = x if args[3] else x - 0.6  # unpadded: negative numbers too
+    report = h.call(check_layer, h.new(*args), x, what="the gradient check")
+    return gradient_result(numerical.__doc__, report, Windows(args[:2], args[2], args[3]))
 
 
 def leaves_inputs(h: Harness) -> Check:
     """forward leaves x unchanged; backward leaves dout unchanged"""
-    x = _input(h, 50, (2, 2, 7, 7), 0)
-    layer = h.new(3, 3, 2, 0)
+    args, shape = _case(h, ((3, 3, 2, 0), (2, 2, 7, 7)), ((2, 2, 2, 0), (2, 2, 6, 6)))
+    x = _input(h, 50, shape, 0)
+    layer = h.new(*args)
     x0 = x.copy()
     y = h.forward(layer, x)
     dout = h.rng(51).standard_normal(np.shape(y))
     d0 = dout.copy()
     h.backward(layer, dout)
-    problem = unchanged(x0, x, "x") or unchanged(d0, dout, "dout")
-    return result(leaves_inputs.__doc__, problem,
-                  "the layer wrote into an array it was given; work on a copy")
+    return inputs_check(leaves_inputs.__doc__, x0, x, d0, dout)
 
 
 def keeps_dtype(h: Harness) -> Check:
@@ -264,8 +318,9 @@ def keeps_dtype(h: Harness) -> Check:
 
 def repeatable(h: Harness) -> Check:
     """backward twice with the same dout gives the same dx"""
-    x = _input(h, 70, (2, 2, 7, 7), 0)
-    layer = h.new(3, 3, 2, 0)
+    args, shape = _case(h, ((3, 3, 2, 0), (2, 2, 7, 7)), ((2, 2, 2, 0), (2, 2, 6, 6)))
+    x = _input(h, 70, shape, 0)
+    layer = h.new(*args)
     y = h.forward(layer, x)
     dout = h.rng(71).standard_normal(np.shape(y))
     first = np.array(h.backward(layer, dout.copy()), dtype=np.float64, copy=True)
@@ -274,5 +329,5 @@ def repeatable(h: Harness) -> Check:
                   "backward changed what forward cached (arg_max, x): work on copies")
 
 
-CHECKS = [book_figure, output_shapes, uneven_sizes, forward_random, backward_random, numerical,
-          leaves_inputs, keeps_dtype, repeatable]
+CHECKS = [book_figure, output_shapes, uneven_sizes, forward_random, backward_random,
+          padding_value, numerical, leaves_inputs, keeps_dtype, repeatable]

@@ -9,7 +9,14 @@ import numpy as np
 
 from ..gradcheck import check_layer
 from .compare import diagnose, mismatch
-from .harness import Harness, dtype_check, first_problem, leaves_check, result
+from .harness import (
+    Harness,
+    dtype_check,
+    first_problem,
+    gradient_result,
+    leaves_check,
+    result,
+)
 from .report import Check
 
 
@@ -63,8 +70,7 @@ def relu_numerical(h: Harness) -> Check:
     """backward equals float64 numerical gradients (random dout)"""
     report = h.call(check_layer, h.new(), _relu_input(h, 40, (2, 3, 3)),
                     what="the gradient check")
-    wrong = [e for e in report.errors if not e.passed]
-    return result(relu_numerical.__doc__, "; ".join(str(e).strip() for e in wrong) or None)
+    return gradient_result(relu_numerical.__doc__, report)
 
 
 def relu_leaves(h: Harness) -> Check:
