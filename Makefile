@@ -38,21 +38,15 @@ test-slow: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(ARGS)
 
-# The long runs behind the "Results" table of docs/guide/results.md (not CI). Fashion-MNIST is looked up in
-# FASHION_ROOT, the user cache or Debian's dataset-fashion-mnist; add --download to fetch it.
+# The long runs behind the "Results" and recipe tables of docs/guide/results.md (not CI): scripts/reproduce.toml as
+# a sweep, one single-thread run per command and seed, JOBS at once (default: the cores).
+# Rerunning finishes what is missing; `tatamu runs runs/sweeps/reproduce` prints the table.
+# Fashion-MNIST is looked up in FASHION_ROOT, the user cache or Debian's dataset-fashion-mnist.
 FASHION_ROOT ?= ../shared/data/fashion-mnist
+JOBS ?=
 reproduce: $(VENV)/.installed-run
-	$(BIN)/tatamu train --model simple --epochs 20 --no-progress --force --out runs/reproduce/simple-mnist
-	$(BIN)/tatamu train --model deep --epochs 20 --no-progress --force --out runs/reproduce/deep-mnist
-	$(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --no-progress --force --out runs/reproduce/conv1d-mnist1d
-	$(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 20 --no-progress --force --out runs/reproduce/simple-fashion
-	# tatamu's recipes (docs/guide/results.md, "tatamu's recipes"): a cosine schedule and augmentation, 3 seeds each
-	for s in 0 1 2; do \
-	  $(BIN)/tatamu train --epochs 10 --schedule cosine --augment --seed $$s --no-progress --force --out runs/reproduce/recipe-simple-mnist-$$s && \
-	  $(BIN)/tatamu train --dataset mnist1d --epochs 150 --lr 0.01 --schedule cosine --augment shift=40,rotation=0,scale=0 --seed $$s --no-progress --force --out runs/reproduce/recipe-conv1d-mnist1d-$$s && \
-	  $(BIN)/tatamu train --dataset fashion-mnist --data-root $(FASHION_ROOT) --epochs 15 --schedule cosine --augment shift=0,rotation=0,scale=0,flip=1 --seed $$s --no-progress --force --out runs/reproduce/recipe-simple-fashion-$$s || exit 1; \
-	done
-	$(BIN)/tatamu train --model deep --epochs 15 --schedule cosine --augment --seed 0 --no-progress --force --out runs/reproduce/recipe-deep-mnist-0
+	FASHION_ROOT=$(abspath $(FASHION_ROOT)) $(BIN)/tatamu sweep --recipe scripts/reproduce.toml \
+	  --out runs/sweeps/reproduce --no-progress $(if $(JOBS),--jobs $(JOBS))
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -36,6 +36,8 @@ PAGES = READMES + sorted((ROOT / "docs" / "guide").glob("*.md"))
 NOT_RUN = {
     "checker.md": "its examples check the reader's own files (my_layers.py, work.ipynb) and show a "
                   "timing (stopped after 3.1 s); tests/test_check*.py test what it describes",
+    "teaching.md": "its sessions print wall times (1 s ± 0 s) and train; the grade and sweep "
+                   "tests run what it describes",
 }
 #: the pages whose Python blocks and sessions run (each page its own namespace)
 RUN = [page for page in PAGES if page.name not in NOT_RUN]
@@ -126,15 +128,31 @@ def test_readme_is_a_front_page():
         "page of docs/guide/ and link it")
 
 
-FENCED = re.compile(r"^(```|~~~).*?^\1\s*$", re.S | re.M)
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.M)
 
 
+def without_fences(text: str) -> str:
+    """The text with every fenced block emptied; a fence closes only with the same character,
+    at least as many times (a ```` block may show ``` blocks inside)."""
+    kept, fence = [], None
+    for line in text.splitlines():
+        opening = FENCE.match(line)
+        if fence is None and opening:
+            fence = opening.group(1)
+        elif fence is not None and opening and opening.group(1)[0] == fence[0] \
+                and len(opening.group(1)) >= len(fence) and not line.strip(" `~"):
+            fence = None
+        elif fence is None:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def prose(text: str) -> str:
     """The text without fenced blocks and inline code (their brackets are not links)."""
-    return INLINE_CODE.sub("", FENCED.sub("", text))
+    return INLINE_CODE.sub("", without_fences(text))
 
 
 def anchors(text: str) -> set[str]:
@@ -142,7 +160,7 @@ def anchors(text: str) -> set[str]:
     a repeated one numbered (-1, -2, ...)."""
     found: dict[str, int] = {}
     result = set()
-    for heading in HEADING.findall(FENCED.sub("", text)):
+    for heading in HEADING.findall(without_fences(text)):
         heading = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link: its text
         slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
         count = found.get(slug, 0)
@@ -180,9 +198,12 @@ def test_the_link_checker_finds_what_is_broken(tmp_path):
         "# Top\n## Top\n[ok](sub/other.md#weights-in-and-out) [ja](sub/other.md#重みの出し入れ本) "
         "[self](#top-1) ![img](sub/other.md) [web](https://example.org/x)\n"
         "[gone](missing.md) [bad](sub/other.md#nowhere) `[code](missing.md)`\n"
-        "```\n[fenced](missing.md)\n```\n")
+        "```\n[fenced](missing.md)\n```\n"
+        "````markdown\n# Not a heading\n```\n[inner](missing.md)\n```\n````\n"
+        "[after](#not-a-heading)\n")
     assert broken_links(page) == ["missing.md: no such file",
-                                  "sub/other.md#nowhere: no heading makes #nowhere"]
+                                  "sub/other.md#nowhere: no heading makes #nowhere",
+                                  "#not-a-heading: no heading makes #not-a-heading"]
 
 
 def test_a_shell_line_ends_at_its_first_redirection():

@@ -17,7 +17,10 @@ from tatamu.errors import CheckpointError, ConfigError, Fix, Name
 from tatamu.layers import Linear
 from tatamu.optim import Adam
 from tatamu.training import run
+from tatamu.training.history import HISTORY_LISTS
 from tatamu.training.loop import fit
+from tatamu.training.saved import check_resumable, read_saved_run
+from tatamu.training.state import TrainState
 
 
 def tiny_run(folder, epochs=1):
@@ -89,13 +92,13 @@ def test_create_refuses_a_file_and_a_folder_in_use_and_touches_nothing(tmp_path)
 
 
 def test_the_training_state_round_trips_and_damage_is_named():
-    state = run.TrainState(seed=3, epoch=2, batch=4, best_val_accuracy=0.5, bad_epochs=1,
+    state = TrainState(seed=3, epoch=2, batch=4, best_val_accuracy=0.5, bad_epochs=1,
                            partial={"loss": 1.0, "correct": 3, "seen": 8, "time": 0.1},
                            batch_size=5, num_train=12, threads=2)
     document = state.to_json()
     assert document["position"] == {"epoch": 2, "batch": 4}
     assert document["best_val_loss"] is None  # inf is not JSON
-    back = run.TrainState.from_json(document)
+    back = TrainState.from_json(document)
     assert back == state and math.isinf(back.best_val_loss)
     for damage, error in [({"position": {"epoch": 0, "batch": 0}}, ValueError),
                           ({"position": {"epoch": 1.5, "batch": 0}}, ValueError),
@@ -103,21 +106,22 @@ def test_the_training_state_round_trips_and_damage_is_named():
                           ({"partial": {"loss": None}}, (KeyError, TypeError)),
                           ({"rng_states": [1]}, TypeError)]:
         with pytest.raises(error):
-            run.TrainState.from_json({**document, **damage})
+            TrainState.from_json({**document, **damage})
 
 
-def test_saved_state_reads_where_a_run_stands_without_loading_it(tmp_path):
+def test_a_saved_run_says_where_it_stands_and_restores_in_one_call(tmp_path):
     model = tiny_run(tmp_path / "r", epochs=2)
-    state, history = run.saved_state(tmp_path / "r")
+    saved = read_saved_run(tmp_path / "r")
+    state = saved.state
     assert (state.epoch, state.batch, state.batch_size, state.num_train) == (3, 0, 5, 12)
-    assert history["epoch"] == [1, 2]
-    assert run.saved_state(tmp_path / "nothing") is None
-    with pytest.raises(CheckpointError, match="nothing to resume"):
-        run.check_resumable(tmp_path / "nothing")
+    assert saved.history["epoch"] == [1, 2]
+    for absent in (read_saved_run, check_resumable):
+        with pytest.raises(CheckpointError, match="nothing to resume"):
+            absent(tmp_path / "nothing")
     before = {k: v.copy() for k, v in model.params().items()}
     fresh = Sequential([Linear(4, 3, rng=9)], (4,))
-    run.Checkpoints(tmp_path / "r", fresh, Adam(), None, None).resume(run.TrainState(
-        batch_size=5, num_train=12))
+    history, state = saved.restore(fresh, Adam(), None, batch_size=5, num_train=12)
+    assert history.epoch == [1, 2] and history.stop_reason == "completed"
     for key, value in before.items():
         np.testing.assert_array_equal(fresh.params()[key], value)
 
@@ -128,4 +132,4 @@ def test_the_history_lists_are_one_fact():
     from tatamu.training.loop import History
 
     lists = tuple(f.name for f in fields(History) if f.type.startswith("list"))
-    assert lists == run.HISTORY_LISTS
+    assert lists == HISTORY_LISTS

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from tatamu.checkpoint import store as checkpoint
+from tatamu.training.run import FILES as RUN_FILES
 
 WORKER = Path(__file__).with_name("train_worker.py")
 TIMEOUT = 90  # seconds: the bound on every subprocess (they take about 1 s)
@@ -107,9 +108,10 @@ def assert_same_run(a: dict, b: dict) -> None:
 
 
 def assert_left_whole(folder: Path) -> dict[str, bytes]:
-    """Every checkpoint in ``folder`` loads whole; only checkpoints and temp files are there."""
+    """Every checkpoint in ``folder`` loads whole; only a run's files and temp files are there
+    (running.json too: a killed process cannot remove it)."""
     names = {p.name for p in folder.iterdir()} - {p.name for p in temp_files(folder)}
-    assert names <= {*CHECKPOINTS, "history.json", "curves.png", "plan.json"}, names
+    assert names <= set(RUN_FILES), names
     for name in CHECKPOINTS:
         if (folder / name).exists():
             checkpoint.read(folder / name)

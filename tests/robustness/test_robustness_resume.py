@@ -61,8 +61,10 @@ def test_the_run_folder_remembers_the_plan(finished):
                                                                                        50)
     assert (plan["optimizer"], plan["seed"], plan["threads"], plan["schedule"]) == ("adam", 0, 2,
                                                                                     "none")
+    # 100 training images hold out no validation split by default (1 in 12 is under 10)
+    assert (plan["validation"], plan["test_every_epoch"]) == (0, False)
     assert TrainingPlan.from_json(plan) == TrainingPlan(epochs=1, batch_size=25, limit=100,
-                                                        test_limit=50, threads=2)
+                                                        test_limit=50, threads=2, validation=0)
 
 
 def test_the_plan_refuses_what_contradicts_it_and_extends_with_more_epochs():
@@ -190,7 +192,7 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_by_starting_its_plan(
                                                                               finished):
     folder = copy_of(finished, tmp_path)
     for name in ("last.npz", "best.npz", "history.json", "curves.png"):
-        (folder / name).unlink()
+        (folder / name).unlink(missing_ok=True)  # (no best.npz: nothing held out to choose by)
     status, out, err = run_cli("train", "--resume", folder, "--no-progress")
     assert status == 0, err
     assert "starting its plan" in err and "after 1 epoch" in out
@@ -213,7 +215,9 @@ def test_no_progress_prints_one_line_per_epoch_and_quiet_prints_nothing(tmp_path
     assert status == 0, err
     epochs = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert [line.split(":")[0] for line in epochs] == ["epoch 1/2", "epoch 2/2"]
-    assert all("val_acc" in line for line in epochs)
+    # no validation split (100 images): no val_ figures; the test set measured at the end only
+    assert not any("val_acc" in line for line in epochs)
+    assert "test_acc" in epochs[-1] and "test_acc" not in epochs[0]
     status, out, err = run_cli("train", *TINY, "--epochs", "1", "--quiet", "--out", tmp_path / "b")
     assert (status, out, err) == (0, "", "")
 

@@ -31,8 +31,10 @@ ARCHIVE_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplemen
                   zlib.error, lzma.LZMAError)
 
 
-def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
+def load_npz(path: Path, required: str, *, only_required: bool = False) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` at ``path``, after the checks; it must hold ``required``.
+
+    ``only_required``: load that one array (a listing that needs only the metadata).
 
     Raises ``CheckpointError`` saying what is wrong for a missing, truncated, corrupt, oversized,
     pickled or foreign file.
@@ -64,7 +66,7 @@ def load_npz(path: Path, required: str) -> dict[str, np.ndarray]:
                     f"{path} is an .npz file but not a tatamu checkpoint (it has no '{required}' "
                     f"entry; its arrays are {npz.files[:5]})"
                 )
-            return {k: npz[k] for k in npz.files}
+            return {k: npz[k] for k in ([required] if only_required else npz.files)}
     except CheckpointError:
         raise
     except ValueError as exc:

@@ -98,7 +98,10 @@ def save(
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
+
+    ``write`` may be the bytes to write instead (a JSON document, a CSV table).
+    """
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +113,10 @@ def atomic_write(path: Path, write) -> None:
         ) from exc
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            if isinstance(write, bytes):
+                f.write(write)
+            else:
+                write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
@@ -164,6 +170,13 @@ def read(path: str | os.PathLike[str]) -> Checkpoint:
     copy_into(path, "buffer", model.buffers(), buffers)
     optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
     return Checkpoint(model=model, meta=meta, optimizer_state=optim, path=path)
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Only the JSON document of a checkpoint (a listing of runs): the archive is checked as
+    :func:`read` checks it, but no weight is loaded and no model built."""
+    path = Path(path)
+    return _parse_meta(path, guard.load_npz(path, META_KEY, only_required=True)[META_KEY])
 
 
 def load(path: str | os.PathLike[str]) -> Sequential:
@@ -227,9 +240,6 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     arrays = guard.load_npz(path, META_KEY)
     meta = _parse_meta(path, arrays.pop(META_KEY))
     return arrays, meta
-
-
-#: The names train.py used before these were public.
 
 
 def _parse_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:

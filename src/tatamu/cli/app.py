@@ -27,6 +27,8 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE
 #: tatamu.cli.commands with ``add_parser(subparsers)`` (which sets its ``run`` handler).
 COMMANDS = [
     "train",
+    "runs",  # the runs under some folders, side by side (tatamu.training.runs)
+    "sweep",  # training runs x seeds side by side (tatamu.training.sweep)
     "evaluate",
     "predict",
     "summary",
@@ -34,6 +36,7 @@ COMMANDS = [
     "show",
     "explain",
     "check",  # a learner's own layer checked (tatamu.learn.checker)
+    "grade",  # a whole class's layers checked (tatamu.learn.grading)
     "import_book",  # weights in and out (tatamu.interop)
     "import_weights",
     "export",

@@ -64,6 +64,20 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "steps": "--steps",
     "device": "--device",
     "augment": "--augment",
+    "validation": "--validation",
+    "test_every_epoch": "--test-every-epoch",
+    # a class graded, runs swept (tatamu grade, tatamu sweep; tatamu.batch)
+    "kinds": "--kind",
+    "rubric": "--rubric",
+    "adapter": "--adapter",
+    "cluster": "--cluster",
+    "jobs": "--jobs",
+    "timeout": "--timeout",
+    "memory_mb": "--memory",
+    "cell_timeout": "--cell-timeout",
+    "profile": "--profile",
+    "seeds": "--seeds",
+    "recipe": "--recipe",
 }
 
 

@@ -49,7 +49,16 @@ class TrainingPlan:
     schedule_epochs: int | None = field(default=None, metadata=_meaning(
         "epochs the schedule spans (default: the planned epochs; kept when a run is extended)"))
     early_stopping: int | None = field(default=None, metadata=_meaning(
-        "stop when the test loss has not improved for this many epochs (default: never)"))
+        "stop when the validation loss has not improved for this many epochs (needs a "
+        "validation split; default: never)"))
+    validation: int | None = field(default=None, metadata=_meaning(
+        "hold out N training images (chosen by the seed, every class keeping its share) as the "
+        "validation set: the curves, best.npz and early stopping use it, never the test set; "
+        "0: no split (default: 1 in 12 of the training images, the classic 5,000 of MNIST's "
+        "60,000; none when that is under 10)"))
+    test_every_epoch: bool = field(default=False, metadata=_meaning(
+        "measure the test set after every epoch too, as the book does (it still chooses "
+        "nothing; default: at the end of the run only)"))
     seed: int = field(default=0, metadata=_meaning(
         "seed of the initial weights, batch order and Dropout"))
     limit: int | None = field(default=None, metadata=_meaning(
@@ -80,6 +89,23 @@ class TrainingPlan:
                 Name("model", model), " does not fit ", Name("dataset", self.dataset),
                 ": conv1d is for the 1-D signals of mnist1d, the others for 28x28 images",
                 param="model", value=model)
+        if self.validation is not None and (isinstance(self.validation, bool) or not isinstance(
+                self.validation, int) or self.validation < 0):
+            raise ConfigError(Name("validation"), f" must be a whole number >= 0; got "
+                              f"{self.validation!r}", param="validation", value=self.validation)
+        if self.validation and self.limit and self.validation >= self.limit:
+            raise ConfigError(Name("validation", self.validation), " would hold out every one of "
+                              "the ", Name("limit", self.limit), " training images; give fewer",
+                              param="validation", value=self.validation)
+        if self.validation == 0 and self.early_stopping is not None:
+            raise ConfigError(
+                Name("early_stopping", self.early_stopping), " watches the validation loss, and ",
+                Name("validation", 0), " holds none out (the test set never chooses): give ",
+                Name("validation"), " N or leave out ", Name("early_stopping"),
+                param="early_stopping", value=self.early_stopping)
+        if not isinstance(self.test_every_epoch, bool):
+            raise ConfigError(Name("test_every_epoch"), f" is true or false; got "
+                              f"{self.test_every_epoch!r}", param="test_every_epoch")
         for name in ("epochs", "batch_size", "schedule_epochs", "early_stopping", "limit",
                      "test_limit", "threads"):
             value = getattr(self, name)
@@ -120,11 +146,24 @@ class TrainingPlan:
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> TrainingPlan:
-        """A plan read back from ``plan.json``; a ConfigError names a damaged or unknown field."""
+        """A plan read back from ``plan.json``; a ConfigError names a damaged or unknown field.
+
+        A plan from before validation splits (no ``validation`` field) continues as it was
+        started: no split, the test set measured after every epoch. Its early stopping watched
+        the test set, which this tatamu refuses to do: such a run cannot continue.
+        """
         unknown = sorted(set(document) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"the run's plan has fields this tatamu does not know: "
                               f"{', '.join(unknown)} (written by a newer version?)")
+        if "validation" not in document:
+            if document.get("early_stopping") is not None:
+                raise ConfigError(
+                    "this run was started by an older tatamu whose early stopping watched the "
+                    "test set, which this version never lets choose; it cannot continue that "
+                    "way: start a new run (with ", Name("validation"), " N)",
+                    param="validation")
+            document = {**document, "validation": 0, "test_every_epoch": True}
         try:
             return cls(**document)
         except (ConfigError, TypeError) as exc:
@@ -173,18 +212,33 @@ class TrainingPlan:
         return None
 
     def load_data(self, *, download: bool = False):
-        """((x, labels), (x_test, labels_test)), cut to ``limit`` and ``test_limit``."""
-        from ..datasets import load_dataset
+        """(plan, train, validation, test): the data cut to ``limit`` and ``test_limit``, the
+        validation split held out of the training data (:mod:`tatamu.training.validation`),
+        and this plan with its size filled in (the default depends on the training count).
+        """
+        from ..datasets import class_names, load_dataset
+        from .validation import default_size, hold_out
 
         (x, y), (xt, yt) = load_dataset(self.dataset, root=self.data_root, download=download)
-        return (x[: self.limit], y[: self.limit]), (xt[: self.test_limit], yt[: self.test_limit])
+        x, y = x[: self.limit], y[: self.limit]
+        plan = self
+        if self.validation is None:
+            plan = replace(self, validation=default_size(
+                len(x), len(class_names(self.dataset))))
+        train, validation = hold_out(x, y, plan.validation, plan.seed)
+        return plan, train, validation, (xt[: self.test_limit], yt[: self.test_limit])
 
     def metadata(self) -> dict[str, Any]:
-        """What every checkpoint of the run says about it (read by evaluate, predict, show)."""
+        """What every checkpoint of the run says about it (read by evaluate, predict, show).
+
+        ``validation`` tells a reader that ``val_*`` figures are the validation split's
+        (:func:`tatamu.training.history.upgrade_history`).
+        """
         from ..datasets import class_names
 
         return {"dataset": self.dataset, "class_names": list(class_names(self.dataset)),
-                "normalization": "x / 255 (pixels scaled to [0, 1])", "model_name": self.model}
+                "normalization": "x / 255 (pixels scaled to [0, 1])", "model_name": self.model,
+                "validation": self.validation, "test_every_epoch": self.test_every_epoch}
 
 
 def _absolute(path) -> str:

@@ -155,9 +155,11 @@ def _hint_once(stream: TextIO) -> None:
 
 
 def format_epoch(logs: dict[str, Any]) -> str:
-    """One line: train loss/accuracy, validation loss/accuracy if any, speed."""
+    """One line: train loss/accuracy, validation and test loss/accuracy if measured, speed."""
     parts = [f"loss {logs['train_loss']:.4f}", f"acc {logs['train_accuracy']:.4f}"]
-    if logs.get("val_loss") is not None:
-        parts += [f"val_loss {logs['val_loss']:.4f}", f"val_acc {logs['val_accuracy']:.4f}"]
+    for kind in ("val", "test"):
+        if logs.get(f"{kind}_loss") is not None:
+            parts += [f"{kind}_loss {logs[f'{kind}_loss']:.4f}",
+                      f"{kind}_acc {logs[f'{kind}_accuracy']:.4f}"]
     parts.append(f"{logs['images_per_s']:,.0f} img/s, {logs['epoch_time']:.1f} s")
     return ", ".join(parts)

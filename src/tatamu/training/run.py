@@ -7,27 +7,29 @@
         best.npz      the epoch with the best validation accuracy
         history.json  the per-epoch figures and why the run stopped
         curves.png    those figures drawn
+        running.json  while a process trains the run: its pid and host (``tatamu runs``)
 
 Not in the book, whose ``Trainer`` kept everything in memory: a long run here survives a
 Ctrl-C, a crash or a full disk, and resumes to the same weights an uninterrupted run reaches.
-:class:`TrainState` is the loop's position and bookkeeping, checked field by field when read
-back, so a damaged file is refused with a reason instead of resuming into nonsense.
+This module names the files and makes the folder; :mod:`tatamu.training.checkpoints` writes the
+checkpoints during a run and :mod:`tatamu.training.saved` reads a run back to resume it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
-import math
-from dataclasses import asdict, dataclass, field
+import os
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..checkpoint import store as ckpt
-from ..errors import CheckpointError, ConfigError, DataError, Fix, Name
-from ..layers import is_random
+from ..errors import ConfigError, DataError, Name, TatamuError
+from .history import upgrade_history
 
 INITIAL = "initial.npz"  # the weights before training
 LAST = "last.npz"  # the newest checkpoint of a run (end of an epoch, or an interruption)
@@ -35,11 +37,9 @@ BEST = "best.npz"  # the epoch with the best validation accuracy
 HISTORY = "history.json"
 CURVES = "curves.png"
 PLAN = "plan.json"
+RUNNING = "running.json"  # present while a process trains the run
 #: Files a run folder may hold (anything else in a folder means it is not a run folder).
-FILES = (PLAN, INITIAL, LAST, BEST, HISTORY, CURVES)
-#: The per-epoch lists of a history (the rest: "stop_reason", "message").
-HISTORY_LISTS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
-                 "epoch_time", "images_per_s")
+FILES = (PLAN, INITIAL, LAST, BEST, HISTORY, CURVES, RUNNING)
 
 
 class RunFolderExists(ConfigError):
@@ -95,7 +95,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def write_json(path: Path, document: dict[str, Any]) -> Path:
     """Write ``document`` to ``path`` atomically (the old file stays whole if this fails)."""
-    ckpt.atomic_write(path, lambda f: f.write(json.dumps(document, indent=2).encode()))
+    ckpt.atomic_write(path, json.dumps(document, indent=2).encode())
     return path
 
 
@@ -125,228 +125,23 @@ def read_history(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     if not history or not history.get("epoch"):
         raise ConfigError(f"{path} has no training history (no finished epoch, and no "
                           f"{HISTORY} beside it): nothing to plot")
-    return history
+    return upgrade_history(history, meta)
 
 
-# -- the training state ------------------------------------------------------------------------
-@dataclass
-class TrainState:
-    """Where a run stands and what its loop remembers; saved in each checkpoint's metadata.
+@contextlib.contextmanager
+def running(folder: Path) -> Iterator[None]:
+    """``folder/running.json`` (pid, host, start) while the block runs, removed after it.
 
-    ``epoch``/``batch``: the next step to train (epoch counted from 1; batch 0 = the epoch's
-    start). ``partial``: the sums of a half-done epoch (loss, correct, seen, time).
+    A process killed outright leaves it behind; ``tatamu runs`` then finds its pid gone and
+    calls the run interrupted. Best effort: a marker that cannot be written stops nothing.
     """
-
-    seed: int = 0
-    epoch: int = 1
-    batch: int = 0
-    best_val_accuracy: float = -1.0
-    best_val_loss: float = math.inf
-    bad_epochs: int = 0
-    rng_states: dict[str, Any] = field(default_factory=dict)
-    partial: dict[str, float] | None = None
-    batch_size: int | None = None
-    num_train: int | None = None
-    threads: int | None = None
-    schedule: dict[str, float] | None = None
-    #: the run's augmentation (``Augment.config()``), None when off; resume restores it
-    augment: dict[str, Any] | None = None
-
-    def record_validation(self, val_loss, val_accuracy, patience: int | None) -> tuple[bool, bool]:
-        """Note an epoch's validation figures: (a new best accuracy, early-stopping patience
-        used up: the loss has not improved for ``patience`` epochs)."""
-        if val_accuracy is None:
-            return False, False
-        improved = val_accuracy > self.best_val_accuracy
-        if improved:
-            self.best_val_accuracy = val_accuracy
-        if val_loss < self.best_val_loss:
-            self.best_val_loss, self.bad_epochs = val_loss, 0
-        else:
-            self.bad_epochs += 1
-        return improved, patience is not None and self.bad_epochs >= patience
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``train_state`` document (format 1: ``position`` holds epoch and batch)."""
-        d = asdict(self)
-        d["position"] = {"epoch": d.pop("epoch"), "batch": d.pop("batch")}
-        d["best_val_loss"] = self.best_val_loss if math.isfinite(self.best_val_loss) else None
-        return d
-
-    @classmethod
-    def from_json(cls, ts: Any) -> TrainState:
-        """Read a ``train_state`` back; TypeError/ValueError/KeyError name what is damaged."""
-        if not isinstance(ts, dict):
-            raise TypeError(f"train_state is {type(ts).__name__}")
-        position = ts["position"]
-        epoch, batch = _number(position["epoch"], "position epoch"), _number(
-            position["batch"], "position batch")
-        if epoch < 1 or batch < 0 or int(epoch) != epoch or int(batch) != batch:
-            raise ValueError(f"position {position}")
-        partial = ts.get("partial")
-        if partial is not None:
-            partial = {k: _number(partial[k], f"partial {k}")
-                       for k in ("loss", "correct", "seen", "time")}
-        rng_states, schedule = ts.get("rng_states") or {}, ts.get("schedule")
-        augment = ts.get("augment")
-        if augment is not None:
-            from ..datasets.augment import Augment
-
-            augment = Augment.from_config(augment).config()  # ConfigError/TypeError if damaged
-        if not isinstance(rng_states, dict):
-            raise TypeError(f"random states are {rng_states!r}")
-        if not isinstance(schedule or {}, dict):
-            raise TypeError(f"schedule state is {schedule!r}")
-        best_loss = _number(ts.get("best_val_loss"), "best_val_loss", none=True)
-        counts = {key: ts.get(key) for key in ("batch_size", "num_train", "threads")}
-        for key, value in counts.items():  # absent from runs saved by older versions
-            if value is not None and (_number(value, key) < 1 or int(value) != value):
-                raise ValueError(f"{key} {value!r}")
-        return cls(
-            seed=int(_number(ts.get("seed", 0), "seed")), epoch=int(epoch), batch=int(batch),
-            best_val_accuracy=_number(ts.get("best_val_accuracy", -1.0), "best_val_accuracy"),
-            best_val_loss=math.inf if best_loss is None else best_loss,
-            bad_epochs=int(_number(ts.get("bad_epochs", 0), "bad_epochs")),
-            rng_states=rng_states, partial=partial, schedule=schedule, augment=augment,
-            **counts)
-
-
-def _number(value, what: str, *, none: bool = False):
-    if (value is None and none) or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return value
-    raise TypeError(f"{what} is {value!r}")
-
-
-def parse_history(meta: dict[str, Any]) -> dict[str, list]:
-    """The per-epoch lists of a checkpoint's history, checked (ValueError/TypeError if not)."""
-    saved = meta.get("history", {})
-    if not isinstance(saved, dict):
-        raise TypeError(f"history is {saved!r}")
-    for key in HISTORY_LISTS:
-        values = saved.get(key, [])
-        if not isinstance(values, list) or len(values) != len(saved.get("epoch", [])):
-            raise ValueError(f"history {key} is {values!r}")
-        for v in values:
-            _number(v, f"history {key} entry", none=True)
-    return {key: saved.get(key, []) for key in HISTORY_LISTS}
-
-
-class Checkpoints:
-    """The checkpoints one :func:`tatamu.training.loop.fit` run keeps in its folder, and when.
-
-    :meth:`start` writes ``initial.npz`` (or :meth:`resume` reads ``last.npz`` back), then
-    :meth:`save` writes ``last.npz`` after each epoch and on Ctrl-C, and ``best.npz`` when the
-    validation accuracy improved. Every write is atomic (:func:`tatamu.checkpoint.save`).
-    """
-
-    def __init__(self, folder: str | Path, model, optimizer, schedule, metadata) -> None:
-        self.folder, self.model = Path(folder), model
-        self.optimizer, self.schedule, self.metadata = optimizer, schedule, metadata
-        ckpt.remove_stale_temp_files(self.folder)  # what a run killed mid-write (SIGKILL) left
-
-    @property
-    def last(self) -> Path:
-        return self.folder / LAST
-
-    def start(self, seed: int, history: dict[str, Any]) -> None:
-        """``initial.npz``: the weights before training (no optimizer state, nothing trained)."""
-        self._write(INITIAL, None, None, history, TrainState(seed=seed))
-
-    def resume(self, given: TrainState) -> tuple[dict[str, list], TrainState]:
-        """Load ``last.npz`` into the model, optimizer and schedule: (history, its state)."""
-        history, state = restore(self.folder, self.model, self.optimizer, self.schedule,
-                                 batch_size=given.batch_size, num_train=given.num_train)
-        state.batch_size, state.num_train = given.batch_size, given.num_train
-        return history, state
-
-    def save(self, history: dict[str, Any], state: TrainState, *, best: bool = False) -> None:
-        """``last.npz`` (and ``best.npz`` too with ``best``) at ``state``."""
-        for name in (LAST, BEST) if best else (LAST,):
-            self._write(name, self.optimizer, self.schedule, history, state)
-
-    def _write(self, name, optimizer, schedule, history, state: TrainState) -> None:
-        state.rng_states = {name: layer.rng.bit_generator.state
-                            for name, layer in self.model.layers.items()
-                            if is_random(layer)}
-        state.schedule = None if schedule is None else {
-            k: float(v) for k, v in schedule.state_dict().items()}
-        meta = {**(self.metadata or {}), "history": history, "train_state": state.to_json()}
-        ckpt.save(self.model, self.folder / name, optimizer=optimizer, metadata=meta,
-                  overwrite=True)
-
-
-def check_resumable(folder: str | Path) -> Path:
-    """``folder/last.npz``, the checkpoint a resume continues from; refused if absent."""
-    path = Path(folder) / LAST
-    if not path.is_file():
-        raise CheckpointError(f"nothing to resume: {path} does not exist (start the run "
-                              "without ", Name("resume"), ")", param="resume", value=True)
-    return path
-
-
-def restore(folder: Path, model, optimizer, schedule, *, batch_size: int, num_train: int):
-    """Load ``folder/last.npz`` into model, optimizer and schedule; (history lists, TrainState).
-
-    Everything is checked before anything changes: a refused resume leaves them as they were.
-    """
-    path = check_resumable(folder)
-    saved = ckpt.read(path)
-    if not isinstance(saved.meta.get("train_state"), dict):
-        raise CheckpointError(
-            f"{path} holds a model but no training state (saved by tatamu.save, not by a "
-            "training run?), so it cannot be resumed: start a new run")
+    path = Path(folder) / RUNNING
+    marker = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with contextlib.suppress(OSError, TatamuError):
+        write_json(path, marker)
     try:
-        history, state = parse_history(saved.meta), TrainState.from_json(saved.meta["train_state"])
-        for name in state.rng_states:
-            if not is_random(model.layers.get(name)):
-                raise ValueError(f"random states for layers {list(state.rng_states)}")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: its training state is damaged ({exc!r}), so the run cannot be resumed; "
-            f"start a new run ({BEST} still holds a model)") from exc
-    for value, saved_value, what, setting in (
-            (batch_size, state.batch_size, "batch size", Fix("batch_size", state.batch_size)),
-            (num_train, state.num_train, "number of training samples",
-             Fix("num_train", state.num_train, words=f"the same {state.num_train} samples"))):
-        if state.batch and saved_value is not None and value != saved_value:
-            raise ConfigError(
-                f"{path} stopped in the middle of epoch {state.epoch}, with {what} "
-                f"{saved_value}; resuming with {value} would train on other samples. Resume "
-                "with the run's settings (", setting, ")", param=setting.param, value=value)
-    ckpt.check_weights_fit(model, saved, path)
-    try:
-        if saved.optimizer_state:
-            optimizer.load_state_dict(saved.optimizer_state)
-        if schedule is not None and state.schedule:
-            schedule.load_state_dict({k: np.asarray(v) for k, v in state.schedule.items()})
-        for name, rng_state in state.rng_states.items():
-            model.layers[name].rng.bit_generator.state = rng_state
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: its optimizer, schedule or random state is damaged "
-                              f"({exc!r}); start a new run") from exc
-    ckpt.copy_weights(model, saved, path)
-    return history, state
-
-
-def saved_state(folder: str | Path) -> tuple[TrainState, dict[str, Any]] | None:
-    """The state and history of ``folder/last.npz`` without loading it into anything (None if
-    there is no last.npz); ``history.json``'s stop reason wins (it is written last)."""
-    path = Path(folder) / LAST
-    if not path.is_file():
-        return None
-    saved = ckpt.read(path)
-    try:
-        state = TrainState.from_json(saved.meta.get("train_state"))
-        history = {**parse_history(saved.meta), "stop_reason": "", "message": ""}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its training state is damaged ({exc!r}), so the run "
-                              "cannot be resumed; start a new run") from exc
-    beside = Path(folder) / HISTORY
-    if beside.is_file():
-        try:
-            written = json.loads(beside.read_text())
-            history.update({k: written.get(k, "") for k in ("stop_reason", "message")})
-        except (OSError, ValueError, AttributeError):
-            pass  # a damaged history.json is rewritten at the run's end
-    return state, history
-
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)

@@ -79,7 +79,7 @@ def _show_figures_inline_in_a_notebook(figure_class) -> None:
 
 def plot_history(history: dict[str, Any], path: str | Path | None = None,
                  title: str = "") -> Figure | Path:
-    """Loss and accuracy per epoch, training and validation, side by side.
+    """Loss and accuracy per epoch, training, validation and test (where measured), side by side.
 
     Saved to ``path`` (returned), or, with no path, returned as the Figure (a notebook cell
     shows it). ``history``: a :class:`tatamu.training.history.History` or its ``to_dict()``.
@@ -91,12 +91,16 @@ def plot_history(history: dict[str, Any], path: str | Path | None = None,
     epochs = history["epoch"]
     ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
     ax_acc.plot(epochs, [100 * a for a in history["train_accuracy"]], "o-", label="train")
-    val_epochs = [e for e, v in zip(epochs, history["val_loss"], strict=True) if v is not None]
-    if val_epochs:
-        ax_loss.plot(val_epochs, [v for v in history["val_loss"] if v is not None], "s-",
-                     label="test")
-        ax_acc.plot(val_epochs, [100 * v for v in history["val_accuracy"] if v is not None],
-                    "s-", label="test")
+    for kind, label, style in (("val", "validation", "s-"), ("test", "test", "^--")):
+        losses, accuracies = history.get(f"{kind}_loss"), history.get(f"{kind}_accuracy")
+        if not losses or len(losses) != len(epochs):  # (test lists: not in older histories)
+            continue
+        measured = [(e, loss, a) for e, loss, a in zip(epochs, losses, accuracies, strict=True)
+                    if loss is not None]
+        if measured:
+            at, loss, accuracy = zip(*measured, strict=True)
+            ax_loss.plot(at, loss, style, label=label)
+            ax_acc.plot(at, [100 * a for a in accuracy], style, label=label)
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):

@@ -1,8 +1,9 @@
 """Pictures for the recipes (issue 15): what augmentation does to digits, and runs compared.
 
 ``plot_augmented`` shows a few training images next to the disturbed copies a network sees
-in successive epochs; ``plot_runs`` draws the test accuracy of several runs on one pair of
-axes, so the book's recipe, a schedule and augmentation can be told apart at a glance.
+in successive epochs; ``plot_runs`` draws the accuracy of several runs on one pair of axes
+(``tatamu show curves RUN RUN...``), so the book's recipe, a schedule and augmentation can be
+told apart at a glance.
 """
 
 from __future__ import annotations
@@ -46,24 +47,35 @@ def plot_augmented(images: np.ndarray, augment: Augment, path: str | Path | None
 
 def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = None, *,
               title: str = "", ymin: float | None = None):
-    """Test accuracy per epoch of several runs (``{label: history dict}``), on one axes;
-    saved as a PNG at ``path`` (returned), or the Figure when no path is given.
+    """Accuracy per epoch of several runs (``{label: history dict}``), on one axes; saved as a
+    PNG at ``path`` (returned), or the Figure when no path is given.
 
-    ``ymin`` (percent) cuts off the first epochs' climb, so the last epochs' gaps show.
+    Each run's validation accuracy where it has one (solid), its test accuracy where that was
+    measured (dashed; a single point when measured at the end only): a curve is always named
+    for the data it was measured on. ``ymin`` (percent) cuts off the first epochs' climb, so
+    the last epochs' gaps show.
     """
     fig = new_figure(figsize=(6.4, 4.0), dpi=DPI)
     ax = fig.subplots()
-    for label, history in histories.items():
-        pairs = [(e, 100 * a) for e, a in zip(history["epoch"], history["val_accuracy"],
-                                                strict=True) if a is not None]
-        if pairs:
-            ax.plot(*zip(*pairs, strict=True), marker="." if len(pairs) <= 30 else None,
-                    label=f"{label} "
-                    f"(last {pairs[-1][1]:.2f}%)")
+    kinds = set()
+    for index, (label, history) in enumerate(histories.items()):
+        colour = f"C{index % 10}"
+        for kind, style in (("val", "-"), ("test", "--")):
+            values = history.get(f"{kind}_accuracy") or [None] * len(history["epoch"])
+            pairs = [(e, 100 * a) for e, a in zip(history["epoch"], values, strict=True)
+                     if a is not None]
+            if not pairs:
+                continue
+            kinds.add(kind)
+            name = "validation" if kind == "val" else "test"
+            ax.plot(*zip(*pairs, strict=True), style, color=colour,
+                    marker="." if len(pairs) <= 30 else None,
+                    label=f"{label}: {name} (last {pairs[-1][1]:.2f}%)")
     if ymin is not None:
         ax.set_ylim(bottom=ymin)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(" / ".join(n for k, n in (("val", "validation"), ("test", "test"))
+                             if k in kinds) + " accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     if title:

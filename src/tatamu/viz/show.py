@@ -16,6 +16,7 @@ import numpy as np
 from ..checkpoint import store as ckpt
 from ..errors import ConfigError, DataError, Fix, Name
 from ..training import run
+from ..training.history import upgrade_history
 
 #: What ``show`` can draw, in the order the CLI lists them.
 WHATS = ("filters", "feature-maps", "errors", "confusion", "curves", "saliency", "dream")
@@ -73,7 +74,7 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
 
         history = run.read_history(path, saved.meta)
         title = (f"{saved.meta.get('model_name', 'model')} on {ctx.dataset or 'its data'}: "
-                 "train = mean over each epoch's batches, test = after each epoch")
+                 "train = mean over each epoch's batches; validation, test = after an epoch")
         return plot_history(history, output_path(out, "curves.png"), title=title)
     from .gradients import plot_dream
     from .probe import conv_layers
@@ -150,8 +151,8 @@ def output_path(out: str | Path | None, default_name: str) -> Path:
 
 
 def _after_label(meta: dict[str, Any]) -> str:
-    history = meta.get("history") or {}
-    epochs, accuracy = history.get("epoch") or [], history.get("val_accuracy") or []
+    history = upgrade_history(meta.get("history") or {}, meta)
+    epochs, accuracy = history.get("epoch") or [], history.get("test_accuracy") or []
     if not epochs:
         return "after training"
     label = f"after training: {epochs[-1]} epoch{'s' if epochs[-1] != 1 else ''}"

@@ -14,7 +14,14 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
-from .arguments import UserError, add_device_option, checked_device, positive_float, positive_int
+from .arguments import (
+    UserError,
+    add_device_option,
+    checked_device,
+    positive_float,
+    positive_int,
+    whole_number,
+)
 
 EXIT_INTERRUPTED = 130
 
@@ -52,10 +59,13 @@ def add_parser(sub) -> None:
              "lr": {"type": positive_float}, "weight_decay": {"type": float},
              "seed": {"type": int}, "data_root": {"type": Path, "metavar": "DIR"},
              "early_stopping": {"type": positive_int, "metavar": "PATIENCE"},
-             "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"}}
+             "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"},
+             "validation": {"type": whole_number, "metavar": "N"},
+             "test_every_epoch": {"action": "store_true"}}
     for f in _plan_fields():  # the plan's fields, their meaning and default from the library
         kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
-        default = "" if f.default in (None, MISSING) else f" (default: {f.default})"
+        default = ("" if f.default in (None, MISSING) or f.default is False
+                   else f" (default: {f.default})")
         # SUPPRESS: an option not given is absent, so resume can tell it from a default
         p.add_argument("--" + f.name.replace("_", "-"), default=argparse.SUPPRESS,
                        help=f.metadata["help"] + default, **kind)
@@ -95,7 +105,7 @@ def run(args) -> int:
         raise UserError(f"run folder {folder} already exists and is not empty; nothing was "
                         "overwritten. Use --resume to continue it, --force to reuse it, or "
                         "another --out.") from None
-    return _train(args, plan, folder, resume=False, write_plan=True)
+    return _train(args, plan, folder, resume=None, write_plan=True)
 
 
 def _folder_asked(args) -> Path | None:
@@ -110,6 +120,7 @@ def _folder_asked(args) -> Path | None:
 def _resume(args, folder: Path | None, given: dict) -> int:
     from ...training import run as runs
     from ...training.plan import TrainingPlan
+    from ...training.saved import read_saved_run
 
     if folder is None:
         raise UserError("--resume needs --out RUN_DIR (the run to continue): "
@@ -121,28 +132,26 @@ def _resume(args, folder: Path | None, given: dict) -> int:
         plan = TrainingPlan.from_json(saved_plan).continued_with(given)
         if not args.quiet:
             print(f"nothing trained yet in {folder}: starting its plan", file=sys.stderr)
-        return _train(args, plan, folder, resume=False, write_plan=True)
-    runs.check_resumable(folder)
-    plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder)
+        return _train(args, plan, folder, resume=None, write_plan=True)
+    saved = read_saved_run(folder)  # last.npz, read once: the trainer restores from it
+    plan = TrainingPlan.from_json(saved_plan) if saved_plan else _plan_of_older_run(folder,
+                                                                                   saved.meta)
     planned_epochs = plan.epochs
     plan = plan.continued_with(given)
-    state, history = runs.saved_state(folder)
-    if plan.finished(state.epoch, history["stop_reason"]):
+    if plan.finished(saved.state.epoch, saved.history["stop_reason"]):
         if not args.quiet:
-            print(_finished_text(folder, plan, history))
+            print(_finished_text(folder, plan, saved.history))
         return 0
-    return _train(args, plan, folder, resume=True,
+    return _train(args, plan, folder, resume=saved,
                   write_plan=saved_plan is None or plan.epochs != planned_epochs)
 
 
-def _plan_of_older_run(folder: Path):
+def _plan_of_older_run(folder: Path, meta: dict):
     """The plan of a run started before plan.json existed: the command saved in last.npz."""
-    from ...checkpoint import store as checkpoint
     from ...training import run as runs
     from ...training.plan import TrainingPlan
     from ..app import build_parser
 
-    meta = checkpoint.read(folder / runs.LAST).meta
     command = meta.get("command")
     if not (isinstance(command, list) and command[:1] == ["train"]):
         raise UserError(f"{folder} has no {runs.PLAN} and no recorded tatamu train command "
@@ -156,7 +165,7 @@ def _plan_of_older_run(folder: Path):
 
 def _finished_text(folder: Path, plan, history: dict) -> str:
     done = history["epoch"][-1] if history["epoch"] else 0
-    accuracy = next((a for a in reversed(history["val_accuracy"]) if a is not None), None)
+    accuracy = next((a for a in reversed(history["test_accuracy"]) if a is not None), None)
     result = f", test accuracy {100 * accuracy:.2f}%" if accuracy is not None else ""
     if history["stop_reason"] == "early_stopping":
         return (f"{folder} is finished: it stopped early after epoch {done}{result} "
@@ -170,7 +179,8 @@ def _command(folder: Path, *more: str) -> str:
     return shlex.join(["tatamu", "train", "--resume", str(folder), *more])
 
 
-def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
+def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
+    """Train by ``plan`` into ``folder``; ``resume``: the run's SavedRun to continue, or None."""
     from ...training import loop as train
     from ...training import run as runs
     from ...training.progress import ProgressBar
@@ -178,7 +188,7 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
 
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"loading {plan.dataset}...", file=sys.stderr)
-    train_data, test_data = plan.load_data(download=args.download)
+    plan, train_data, val_data, test_data = plan.load_data(download=args.download)
     model = plan.build_model(train_data[0].shape[1:]).to(args.device)
     optimizer = plan.build_optimizer()
     schedule = plan.build_schedule(optimizer)
@@ -187,9 +197,11 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
     say(model.summary(), file=sys.stderr)
     callbacks = [] if args.quiet or not args.no_progress else [ProgressBar(interactive=False)]
     history = train.fit(
-        model, train_data, test_data, epochs=plan.epochs, batch_size=plan.batch_size,
+        model, train_data, val_data if plan.validation else None, test_data=test_data,
+        test_every_epoch=plan.test_every_epoch, epochs=plan.epochs, batch_size=plan.batch_size,
         optimizer=optimizer, seed=plan.seed, callbacks=callbacks,
-        progress=not (args.quiet or args.no_progress), checkpoint_dir=folder, resume=resume,
+        progress=not (args.quiet or args.no_progress), checkpoint_dir=folder,
+        resume=False if resume is None else resume,
         schedule=schedule, early_stopping=plan.early_stopping,
         metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads,
         augment=plan.augment if plan.augment is not None else False)
@@ -205,16 +217,32 @@ def _train(args, plan, folder: Path, *, resume: bool, write_plan: bool) -> int:
         return EXIT_INTERRUPTED
     if history.message:
         say(history.message)
-    if history.val_accuracy and history.val_accuracy[-1] is not None:
-        epochs = history.epoch[-1]
-        say(f"test accuracy: {100 * history.val_accuracy[-1]:.2f}% on {len(test_data[0]):,} "
-            f"test images after {epochs} epoch{'s' if epochs != 1 else ''}")
+    for line in _result_lines(history, len(val_data[0]), len(test_data[0])):
+        say(line)
     say(f"checkpoint:    {folder / runs.LAST}")
-    say(f"best:          {folder / runs.BEST}")
+    if (folder / runs.BEST).is_file():
+        say(f"best:          {folder / runs.BEST} (the epoch with the highest validation "
+            "accuracy)")
     say(f"history:       {folder / runs.HISTORY}")
     if plot_path:
         say(f"plot:          {plot_path}")
     return 0
+
+
+def _result_lines(history, num_val: int, num_test: int) -> list[str]:
+    """What the run reached: validation (last, best) and test accuracy, each named for its data.
+    """
+    lines, epochs = [], history.epoch[-1] if history.epoch else 0
+    val = [(a, e) for a, e in zip(history.val_accuracy, history.epoch, strict=True)
+           if a is not None]
+    if val:
+        best = max(val, key=lambda pair: pair[0])
+        lines.append(f"validation accuracy: {100 * val[-1][0]:.2f}% on {num_val:,} held-out "
+                     f"training images (best {100 * best[0]:.2f}% after epoch {best[1]})")
+    if history.test_accuracy and history.test_accuracy[-1] is not None:
+        lines.append(f"test accuracy: {100 * history.test_accuracy[-1]:.2f}% on {num_test:,} "
+                     f"test images after {epochs} epoch{'s' if epochs != 1 else ''}")
+    return lines
 
 
 def _interrupted_text(folder: Path, history) -> str:
