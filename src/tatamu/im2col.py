@@ -24,7 +24,7 @@ import numpy as np
 
 from .backend.arrays import get_array_module
 from .errors import ConfigError, Fix, Name, ShapeError
-from .layers.padding import pad, pad_adjoint
+from .padding import pad, pad_adjoint
 from .validate import is_int
 
 Rounding = Literal["strict", "floor", "ceil"]

@@ -3,8 +3,9 @@
 Selenium is given /usr/bin/chromedriver and /usr/bin/chromium, so it downloads nothing; the
 page talks only to the server on 127.0.0.1. A stroke is drawn with pointer actions (a mouse,
 then a pen), the prediction awaited, a conv1 pixel hovered, and a screenshot saved (copied to
-docs/draw-page.png, the README's picture, when TATAMU_UPDATE_DOCS=1). Skipped, saying why,
-where Chromium or Selenium is missing: ``apt-get install chromium chromium-driver``.
+docs/draw-page.png, the picture in docs/guide/digits-basics.md, when TATAMU_UPDATE_DOCS=1).
+Skipped, saying why, where Chromium or Selenium is missing:
+``apt-get install chromium chromium-driver``.
 """
 
 from __future__ import annotations

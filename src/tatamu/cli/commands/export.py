@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ...errors import ConfigError
@@ -22,7 +23,9 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=sorted(set(FORMATS.values())), default=None,
                    help="default: from OUT's suffix")
     p.add_argument("--print-torch", action="store_true",
-                   help="print the matching torch.nn.Sequential definition")
+                   help="print the matching torch.nn.Sequential definition: only Python on "
+                        "stdout (tatamu export ... --print-torch > model.py; python model.py), "
+                        "the 'wrote' line on stderr")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(run=run)
 
@@ -35,6 +38,8 @@ def run(args) -> int:
     if fmt is None:
         raise ConfigError(f"cannot tell the format from {args.out.name}: pass --format "
                           "safetensors or --format onnx")
+    # with --print-torch stdout carries code: the status line goes to stderr
+    status = sys.stderr if args.print_torch else sys.stdout
     path = checkpoint_file(args.checkpoint)
     model = checkpoint.load(path)
     model.eval()
@@ -42,14 +47,16 @@ def run(args) -> int:
         from ...interop.safetensors_io import save_safetensors
 
         save_safetensors(model, args.out, overwrite=args.force)
-        print(f"wrote {args.out} (PyTorch names and layouts, {model.num_params():,} parameters)")
+        print(f"wrote {args.out} (PyTorch names and layouts, {model.num_params():,} parameters)",
+              file=status)
     elif fmt == "onnx":
         from ...interop.onnx_export import save_onnx
 
         save_onnx(model, args.out, overwrite=args.force)
         note = "" if model.dtype == "float32" else f"; {model.dtype} weights written as float32"
         print(f"wrote {args.out} (ONNX opset 19; input 'input' (N, "
-              f"{', '.join(map(str, model.input_shape))}), output 'probabilities'{note})")
+              f"{', '.join(map(str, model.input_shape))}), output 'probabilities'{note})",
+              file=status)
     if args.print_torch:
         weights = str(args.out) if fmt == "safetensors" else "model.safetensors"
         print(torch_definition(model, weights))

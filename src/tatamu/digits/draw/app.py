@@ -19,7 +19,7 @@ import numpy as np
 from ...checkpoint import store as checkpoint
 from ...display import format_number
 from ...errors import DataError
-from ...layers.padding import pad
+from ...padding import pad
 from ...viz.probe import conv_layers, layer_outputs, map_layers
 from ..images import OPTIONAL_STEPS, STEPS
 from ..recognise import class_names_of, framing_for, recognise
@@ -139,7 +139,8 @@ def conv_pixel(layer, x: np.ndarray, c: int, i: int, j: int, value: float,
 
     Shapes: x (C, H, W); the window and filter (C/G, FH, FW).
     """
-    (kh, kw), (sh, sw), pads, (dh, dw) = layer._k, layer._s, layer._pads, layer._d
+    win = layer.window
+    (kh, kw), (sh, sw), pads, (dh, dw) = win.kernel, win.stride, win.padding, win.dilation
     group = c // (layer.out_channels // layer.groups)
     per_group = layer.in_channels // layer.groups
     padded = pad(x[None].astype(np.float64), pads, layer.padding_mode)[0]  # (C, H+2P, W+2P)

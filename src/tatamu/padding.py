@@ -8,8 +8,8 @@ PyTorch's ``padding_mode``), so a border pixel's gradient belongs to the pixel i
 
 from __future__ import annotations
 
-from ..backend.arrays import get_array_module
-from ..errors import ConfigError
+from .backend.arrays import get_array_module
+from .errors import ConfigError
 
 #: PyTorch's padding_mode names -> numpy.pad's mode names.
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
