@@ -61,6 +61,7 @@ def add_parser(sub) -> None:
              "early_stopping": {"type": positive_int, "metavar": "PATIENCE"},
              "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"},
              "validation": {"type": whole_number, "metavar": "N"},
+             "keep_epochs": {"type": whole_number, "metavar": "N"},
              "test_every_epoch": {"action": "store_true"}}
     for f in _plan_fields():  # the plan's fields, their meaning and default from the library
         kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
@@ -204,7 +205,8 @@ def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
         resume=False if resume is None else resume,
         schedule=schedule, early_stopping=plan.early_stopping,
         metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads,
-        augment=plan.augment if plan.augment is not None else False)
+        augment=plan.augment if plan.augment is not None else False,
+        keep_epochs=plan.keep_epochs, log_every=plan.log_every)
     runs.write_json(folder / runs.HISTORY, history.to_dict())
     plot_path = None
     if history.epoch:
