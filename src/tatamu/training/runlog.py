@@ -20,6 +20,7 @@ from typing import Any
 
 from ..backend.arrays import as_numpy
 from ..checkpoint import store as ckpt
+from ..viz.probe import conv_layers
 from .run import METRICS
 from .tensorboard import EventWriter, filter_grid
 
@@ -42,7 +43,7 @@ class RunLog:
         self.steps_per_epoch, self.log_every = steps_per_epoch, log_every
         self.events: EventWriter | None = None
         self._sums = [0.0, 0.0, 0]  # loss, accuracy, batches since the last batch/* scalars
-        self.first_conv = _first_conv(model)
+        self.first_conv = next(iter(conv_layers(model)), None)
 
     def step(self, epoch: int, batch: int = -1) -> int:
         """The global step after ``batch`` (0-based) of ``epoch``; the epoch's end by default."""
@@ -112,11 +113,3 @@ def _entry(history: dict[str, Any], key: str, index: int):
 
 def _cell(value: float | int) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))
-
-
-def _first_conv(model) -> str | None:
-    for name, layer in model.layers.items():
-        weights = getattr(layer, "W", None)
-        if weights is not None and getattr(weights, "ndim", 0) in (3, 4):
-            return name
-    return None
