@@ -143,6 +143,11 @@ def test_keep_epochs_keeps_the_newest_and_the_initial_weights(tmp_path):
     assert list(run.epoch_files(tmp_path / "one")) == [0, 4]
     _tiny(tmp_path / "none", 2, keep_epochs=0)
     assert not (tmp_path / "none" / run.EPOCHS).exists()
+    status, _, err = run_cli("train", "--limit", "200", "--test-limit", "50", "--epochs", "3",
+                             "--keep-epochs", "2", "--quiet", "--out", tmp_path / "cli")
+    assert status == 0, err
+    assert list(run.epoch_files(tmp_path / "cli")) == [0, 2, 3]
+    assert json.loads((tmp_path / "cli" / run.PLAN).read_text())["keep_epochs"] == 2
 
 
 def test_a_resume_continues_the_logs_and_drops_what_a_killed_process_wrote(tmp_path):

@@ -55,7 +55,7 @@ class TrainingPlan:
         "hold out N training images (chosen by the seed, every class keeping its share) as the "
         "validation set: the curves, best.npz and early stopping use it, never the test set; "
         "0: no split (default: 1 in 12 of the training images, the classic 5,000 of MNIST's "
-        "60,000; none when that is under 10)"))
+        "60,000; no split when that is fewer than one image per class)"))
     keep_epochs: int | None = field(default=None, metadata=_meaning(
         "keep the weights of only the newest N epochs in RUN/epochs/ (epoch 0, the initial "
         "weights, stays); 0: none (default: every epoch)"))
@@ -65,7 +65,7 @@ class TrainingPlan:
         "measure the test set after every epoch too, as the book does (it still chooses "
         "nothing; default: at the end of the run only)"))
     seed: int = field(default=0, metadata=_meaning(
-        "seed of the initial weights, batch order and Dropout"))
+        "seed of the initial weights, batch order, Dropout and the validation split"))
     limit: int | None = field(default=None, metadata=_meaning(
         "train on the first N training samples only (default: all)"))
     test_limit: int | None = field(default=None, metadata=_meaning(

@@ -51,8 +51,10 @@ def add_parser(sub) -> None:
     from ...training.plan import SCHEDULES
 
     p = sub.add_parser("train", help="train a ConvNet (default: SimpleConvNet on MNIST)",
-                       description="Train a model; writes checkpoints, history.json and a plot "
-                                   "into a run folder.",
+                       description="Train a model; writes into a run folder its checkpoints "
+                                   "(one per epoch in epochs/), metrics.csv, TensorBoard event "
+                                   "files (tensorboard --logdir runs), history.json and a "
+                                   "plot. See docs/guide/runs.md.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = {"model": {"choices": list(MODELS)}, "dataset": {"choices": DATASETS},
              "optimizer": {"choices": list(OPTIMIZERS)}, "schedule": {"choices": SCHEDULES},
@@ -160,8 +162,11 @@ def _plan_of_older_run(folder: Path, meta: dict):
                         "resume=True)")
     args = build_parser().parse_args(command)
     old = {f.name: getattr(args, f.name) for f in _plan_fields() if hasattr(args, f.name)}
-    threads = (meta.get("train_state") or {}).get("threads")
-    return TrainingPlan(**{**old, "threads": old.get("threads", threads)})
+    old = {**old, "threads": old.get("threads", (meta.get("train_state") or {}).get("threads"))}
+    for name in ("validation", "test_every_epoch"):  # as the run resolved them (if it knew them)
+        if name in meta:
+            old.setdefault(name, meta[name])
+    return TrainingPlan.from_json(old)  # without "validation": a run from before the split
 
 
 def _finished_text(folder: Path, plan, history: dict) -> str:
