@@ -123,6 +123,8 @@ def test_the_plan_records_the_split_and_resume_keeps_it(tmp_path):
     assert ckpt.read_meta(folder / "last.npz")["validation"] == 30
     status, _, err = run_cli("train", "--resume", folder, "--validation", "20")
     assert status == 2 and "--validation 30" in err and "--validation 20" in err
+    status, _, err = run_cli("train", "--resume", folder, "--test-every-epoch")
+    assert status == 2 and "the run was started without --test-every-epoch;" in err
     status, _, err = run_cli("train", "--resume", folder, "--epochs", "2", "--quiet")
     assert status == 0, err
     history = json.loads((folder / "history.json").read_text())

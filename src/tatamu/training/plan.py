@@ -261,7 +261,8 @@ class PlanConflict(ConfigError):
 
     def __init__(self, name: str, saved: Any, given: Any, epochs: int) -> None:
         self.name, self.saved, self.given = name, saved, given
-        parts = ("the run was started ", "without ", Name(name)) if saved is None else (
+        unset = saved is None or saved is False  # (not 0: --validation 0 is a setting)
+        parts = ("the run was started ", "without ", Name(name)) if unset else (
             "the run was started with ", Name(name, saved))
         parts += ("; ", Name(name, given), " contradicts its plan. Leave it out to continue the "
                   "run as planned, or start a new run")
