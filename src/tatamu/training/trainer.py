@@ -69,42 +69,55 @@ class Trainer:
             self.saved = None if self.folder is None else Checkpoints(
                 self.folder, model, self.optimizer, self.schedule, self.metadata,
                 keep_epochs=self.keep_epochs)
-            if resume is not None:  # the one place a run is put back
-                self.history, self.state = resume.restore(
-                    model, self.optimizer, self.schedule, batch_size=self.state.batch_size,
-                    num_train=self.state.num_train)
-                if threads is None and self.state.threads:  # the run's own count: exact resume
-                    count = resolve_threads(self.state.threads, model, training=True)
-                if not augment_given:  # the run's own augmentation: an exact resume
-                    augment = augmentation.resolve(self.state.augment, self.x)
-            elif self.saved is not None:
-                self.saved.start(self.state.seed, self.history.to_dict())
+            count, augment = self._begin(resume, threads, count, augment, augment_given)
             state = self.state
             state.threads, self.augment = count, augment
             state.augment = None if augment is None else augment.config()
-            if self.folder is not None:
-                steps = len(BatchLoader(self.x, self.labels, state.batch_size))
-                self.log = RunLog(self.folder, model, steps_per_epoch=steps,
-                                  log_every=self.log_every)
-                self.log.start(self.history.to_dict(), (state.epoch - 1) * steps + state.batch)
-            self._notify("on_train_begin", {
-                "epochs": epochs, "batch_size": state.batch_size, "num_train": len(self.x),
-                "num_params": model.num_params(), "start_epoch": state.epoch})
-            model.train()
-            stop = None
             try:
-                with ShardRunner(model, state.threads) as self.runner:
-                    while stop is None and state.epoch <= epochs:
-                        stop = self._epoch(epochs)
-            except KeyboardInterrupt:  # a second Ctrl-C, mid-step: nothing consistent to save
-                stop = Stop("interrupted")
-            try:
+                self._open_log()
+                self._notify("on_train_begin", {
+                    "epochs": epochs, "batch_size": state.batch_size, "num_train": len(self.x),
+                    "num_params": model.num_params(), "start_epoch": state.epoch})
+                model.train()
+                stop = None
+                try:
+                    with ShardRunner(model, state.threads) as self.runner:
+                        while stop is None and state.epoch <= epochs:
+                            stop = self._epoch(epochs)
+                except KeyboardInterrupt:  # a second Ctrl-C, mid-step: nothing consistent
+                    stop = Stop("interrupted")
                 self.finish(stop)
-            finally:
+            finally:  # also when a save fails (a full disk): the bar closes, the log too
                 if self.log is not None:
                     self.log.close()
                 self._notify("on_train_end", self.history)
         return self.history
+
+    def _begin(self, resume: SavedRun | None, threads, count: int, augment, augment_given):
+        """Put a resumed run back (the one place), or write ``initial.npz`` for a new one;
+        (thread count, augmentation): a resume keeps the run's own unless told otherwise."""
+        if resume is None:
+            if self.saved is not None:
+                self.saved.start(self.state.seed, self.history.to_dict())
+            return count, augment
+        self.history, self.state = resume.restore(
+            self.model, self.optimizer, self.schedule, batch_size=self.state.batch_size,
+            num_train=self.state.num_train)
+        if threads is None and self.state.threads:  # the run's own count: an exact resume
+            count = resolve_threads(self.state.threads, self.model, training=True)
+        if not augment_given:  # the run's own augmentation: an exact resume
+            augment = augmentation.resolve(self.state.augment, self.x)
+        return count, augment
+
+    def _open_log(self) -> None:
+        """metrics.csv and this session's event file, from where the run stands."""
+        if self.folder is None:
+            return
+        state = self.state
+        steps = len(BatchLoader(self.x, self.labels, state.batch_size))
+        self.log = RunLog(self.folder, self.model, steps_per_epoch=steps,
+                          log_every=self.log_every)
+        self.log.start(self.history.to_dict(), (state.epoch - 1) * steps + state.batch)
 
     def _notify(self, event: str, *args) -> None:
         for cb in self.callbacks:
