@@ -32,6 +32,7 @@ from selenium.webdriver.common.actions import interaction  # noqa: E402
 from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
 from selenium.webdriver.common.actions.pointer_input import PointerInput  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -146,3 +147,60 @@ def test_a_pen_draws_too_and_clear_empties(browser, page_url):
 def c_shape(driver) -> tuple[int, int]:
     return tuple(driver.execute_script(
         "const c = document.getElementById('input'); return [c.height, c.width];"))
+
+
+# -- over time (issue 24): the epoch slider, and a second run beside ------------------------------
+@pytest.fixture(scope="module")
+def runs_url(epoch_run, other_run):
+    srv = make_server(DrawApp(epoch_run, other_run), "127.0.0.1", 0)
+    thread = threading.Thread(target=serve, args=(srv,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+    thread.join(5)
+
+
+def shown_probabilities(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#bars .pct")]
+
+
+def test_the_epoch_slider_shows_the_same_drawing_through_each_epoch(browser, runs_url,
+                                                                    tmp_path):
+    browser.get(runs_url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-epochs") == "0,1,2")
+    assert browser.find_element(By.ID, "over-time").is_displayed()
+    slider = browser.find_element(By.ID, "epoch")
+    assert slider.get_attribute("value") == "2"  # the last epoch first
+    seven = [(-60, -80), (-20, -82), (20, -82), (60, -80), (45, -40), (30, 0), (15, 40),
+             (0, 85)]
+    stroke(browser, browser.find_element(By.ID, "pad"), seven)
+    answered(browser)
+    body = browser.find_element(By.TAG_NAME, "body")
+    assert body.get_attribute("data-epoch") == "2"
+    last = shown_probabilities(browser)
+    filters = browser.find_elements(By.CSS_SELECTOR, "#filters canvas")
+    assert len(filters) == 30  # conv1's 30 filters
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#compare-1 .bars .bar"))  # the second run answered the same drawing
+    assert "seed1" in browser.find_element(By.ID, "compare-1").text
+
+    # the slider, moved with the keyboard as a person would: Home = epoch 0, the initial weights
+    count = int(body.get_attribute("data-predictions"))
+    slider.send_keys(Keys.HOME)
+    answered(browser, count + 1)
+    assert body.get_attribute("data-epoch") == "0"
+    assert "initial weights" in browser.find_element(By.ID, "epoch-label").text
+    initial = shown_probabilities(browser)
+    assert initial != last  # the untrained network reads the same drawing otherwise
+    slider.send_keys(Keys.ARROW_RIGHT)
+    answered(browser, count + 2)
+    assert body.get_attribute("data-epoch") == "1"
+    assert "validation" in browser.find_element(By.ID, "epoch-label").text
+    assert shown_probabilities(browser) not in (initial, last)
+
+    shot = tmp_path / "draw-epochs.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("TATAMU_UPDATE_DOCS"):
+        shutil.copy(shot, DOCS / "draw-epochs.png")

@@ -1,4 +1,4 @@
-"""``tatamu draw CHECKPOINT``: serve the drawing page on 127.0.0.1 until Ctrl-C."""
+"""``tatamu draw RUN [RUN...]``: serve the drawing page on 127.0.0.1 until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 #: The only address served without asking: this machine, unreachable from others.
 LOCAL = "127.0.0.1"
+#: Runs side by side on one page (more would not fit a screen).
+MAX_RUNS = 4
 
 
 def add_parser(subparsers) -> None:
@@ -14,8 +16,12 @@ def add_parser(subparsers) -> None:
         "draw", help="a local web page to draw a digit on and watch the network read it",
         description="Serve a page (http://127.0.0.1:PORT/) where you draw a digit and see, "
                     "live, the 28x28 input, the probabilities, the feature maps and each "
-                    "preprocessing step. Ctrl-C stops it.")
-    p.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
+                    "preprocessing step. Given a run folder, a slider goes through its epochs "
+                    "(0: the initial weights); given two runs, they are shown side by side. "
+                    "Ctrl-C stops it.")
+    p.add_argument("checkpoint", type=Path, nargs="+", metavar="RUN",
+                   help="a run folder (each epoch it saved, on a slider) or a .npz checkpoint; "
+                        f"up to {MAX_RUNS} to compare side by side")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one)")
     p.add_argument("--host", default=LOCAL,
                    help="address to listen on (default 127.0.0.1, this machine only; another "
@@ -25,21 +31,25 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from ...digits.draw import DrawApp, make_server, serve
+    from ...digits.draw.app import epoch_span
     from ...errors import ConfigError
-    from ...training.run import resolve_checkpoint
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be 0 to 65535; got {args.port}")
-    path = resolve_checkpoint(args.checkpoint)
-    app = DrawApp(path)
+    if len(args.checkpoint) > MAX_RUNS:
+        raise ConfigError(f"{len(args.checkpoint)} runs given; the page shows at most "
+                          f"{MAX_RUNS} side by side")
+    app = DrawApp(*args.checkpoint)
     server = make_server(app, args.host, args.port)
     host, port = server.server_address[:2]
     if args.host != LOCAL:
         print(f"tatamu: warning: listening on {host}, not {LOCAL}: other machines that can "
               f"reach this one can use the page and the model", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
+    views = ", ".join(f"{view.name} " + (epoch_span(list(view.files)) if view.files
+                                          else view.single.name) for view in app.views)
     print(f"tatamu draw: http://{shown if host not in ('0.0.0.0', '::') else LOCAL}:{port}/ "
-          f"({path.name}, {app.framing.name} framing); Ctrl-C stops", flush=True)
+          f"({views}; {app.framing.name} framing); Ctrl-C stops", flush=True)
     try:
         serve(server)
     except KeyboardInterrupt:

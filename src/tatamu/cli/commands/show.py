@@ -11,7 +11,8 @@ _SHOW_HELP = {
     "feature-maps": "the input and every conv/pool layer's output channels for one image",
     "errors": "misclassified test images, the most confident mistakes first",
     "confusion": "the confusion matrix on the test set",
-    "curves": "loss and accuracy per epoch, train and test",
+    "curves": "loss and accuracy per epoch: train, validation, test; given several runs, "
+              "their accuracy overlaid",
     "saliency": "which pixels the predicted class score is most sensitive to",
     "dream": "inputs optimised to excite each channel of a layer (what a filter looks for)",
 }
@@ -26,7 +27,11 @@ def add_parser(sub) -> None:
     whats = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     for what, text in _SHOW_HELP.items():
         q = whats.add_parser(what, help=text, description=text[0].upper() + text[1:] + ".")
-        q.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
+        if what == "curves":
+            q.add_argument("checkpoint", type=Path, nargs="+", metavar="RUN",
+                           help="a run folder or .npz checkpoint; several: overlaid")
+        else:
+            q.add_argument("checkpoint", type=Path, help="a .npz checkpoint or a run folder")
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
                        help="a .png file or a folder (default: the current folder)")
         if what in ("feature-maps", "saliency"):
@@ -59,7 +64,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ...viz import show
+    from ...viz.show import show_runs
 
+    if args.what == "curves":
+        if len(args.checkpoint) > 1:
+            print(show_runs(args.checkpoint, out=args.out))
+            return 0
+        args.checkpoint = args.checkpoint[0]
     options = {name: getattr(args, name) for name in (
         "image", "layer", "limit", "count", "dataset", "data_root", "target", "smooth", "steps",
         "seed") if hasattr(args, name)}
