@@ -38,7 +38,7 @@ test-slow: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(ARGS)
 
-# The long runs behind README's "Results" and recipe tables (not CI): scripts/reproduce.toml as
+# The long runs behind the "Results" and recipe tables of docs/guide/results.md (not CI): scripts/reproduce.toml as
 # a sweep, one single-thread run per command and seed, JOBS at once (default: the cores).
 # Rerunning finishes what is missing; `tatamu runs runs/sweeps/reproduce` prints the table.
 # Fashion-MNIST is looked up in FASHION_ROOT, the user cache or Debian's dataset-fashion-mnist.

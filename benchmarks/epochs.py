@@ -25,19 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-from .environment import worker_env
+from .environment import blas_threadpools, machine_info, worker_env
 
 BATCH = 100
 LR = 1e-3
-
-
-def blas_threadpools() -> list[dict]:
-    """threadpoolctl's view of the loaded BLAS and OpenMP libraries (kernel = architecture)."""
-    from threadpoolctl import threadpool_info
-
-    keys = ("user_api", "internal_api", "version", "architecture", "num_threads",
-            "threading_layer")
-    return [{k: pool.get(k) for k in keys} for pool in threadpool_info()]
 
 
 class _EpochClock:
@@ -117,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=20_000)
     args = parser.parse_args(argv)
     from tatamu.datasets import load_mnist
-
-    from .worker import machine_info
 
     (x, y), _ = load_mnist()
     x, y = x[: args.images], y[: args.images]

@@ -17,15 +17,13 @@ from tatamu.model import Sequential
 def layer_twin(layer: tl.Layer) -> nn.Module:
     """The ``torch.nn`` module for one tatamu layer, weights copied (Linear's W transposed)."""
     if isinstance(layer, tl.Conv2D):  # Conv1D too (a subclass)
-        (top, bottom), (left, right) = layer._pads
-        if top != bottom or left != right or layer.rounding == "ceil":
+        kernel, stride, pads, dilation = layer.window.own_axes()
+        if any(before != after for before, after in pads) or layer.rounding == "ceil":
             raise ValueError(f"no torch twin for asymmetric padding or ceil: {layer!r}")
-        one_d = isinstance(layer, tl.Conv1D)
-        cls = nn.Conv1d if one_d else nn.Conv2d
-        pick = (lambda p: p[1]) if one_d else (lambda p: p)
-        module = cls(layer.in_channels, layer.out_channels, pick(layer._k), pick(layer._s),
-                     pick((top, left)), pick(layer._d), layer.groups, layer.b is not None,
-                     layer.padding_mode)
+        cls = nn.Conv1d if layer.window.dims == 1 else nn.Conv2d
+        module = cls(layer.in_channels, layer.out_channels, kernel, stride,
+                     tuple(before for before, _ in pads), dilation, layer.groups,
+                     layer.b is not None, layer.padding_mode)
         _copy(module.weight, layer.W)
         if layer.b is not None:
             _copy(module.bias, layer.b)
@@ -37,11 +35,12 @@ def layer_twin(layer: tl.Layer) -> nn.Module:
             _copy(module.bias, layer.b)
         return module
     if isinstance(layer, (tl.MaxPool2D, tl.AvgPool2D)):
-        (top, _), (left, _) = layer._pads
+        win = layer.window
+        (top, _), (left, _) = win.padding
         kw = {"ceil_mode": layer.rounding == "ceil"}
         if isinstance(layer, tl.MaxPool2D):
-            return nn.MaxPool2d(layer._k, layer._s, (top, left), layer._d, **kw)
-        return nn.AvgPool2d(layer._k, layer._s, (top, left),
+            return nn.MaxPool2d(win.kernel, win.stride, (top, left), win.dilation, **kw)
+        return nn.AvgPool2d(win.kernel, win.stride, (top, left),
                              count_include_pad=layer.count_include_pad, **kw)
     simple = {tl.ReLU: nn.ReLU, tl.Tanh: nn.Tanh, tl.Sigmoid: nn.Sigmoid, tl.Flatten: nn.Flatten}
     for cls, twin in simple.items():

@@ -11,9 +11,10 @@ import ctypes
 import glob
 import json
 import os
-import platform
 import sys
 import time
+
+from .environment import blas_threadpools, machine_info
 
 CASES = ("gemm", "train", "deep", "predict", "layers", "memory")
 
@@ -44,16 +45,6 @@ def blas_info() -> dict:
     return info
 
 
-def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
-
-
 def run(threads: int, quick: bool, only: tuple[str, ...], progress) -> dict:
     import numpy as np
     import torch
@@ -63,8 +54,6 @@ def run(threads: int, quick: bool, only: tuple[str, ...], progress) -> dict:
     from . import cases, memory
 
     torch.set_num_threads(threads)
-    from .epochs import blas_threadpools
-
     results: dict = {"threads": threads, "quick": quick, "blas": blas_info(),
                      "threadpools": blas_threadpools(),
                      "torch": {"version": torch.__version__, "threads": torch.get_num_threads(),

@@ -1,10 +1,11 @@
 """Make docs/notebook.png: the tutorial notebook, executed, as a browser shows it.
 
-Not part of the package or the tests: it is how the README's picture is made, so it can be
-made again. It runs ``docs/tutorial.ipynb`` (or ``--lang ja``) top to bottom in a real Jupyter
-kernel (nbclient) in a scratch folder, keeps the cells worth showing (training with its live
-bar, the filters drawn inline), renders them to HTML with nbconvert, the progress bar's widget
-included (@jupyter-widgets/html-manager), and screenshots the page with headless Chromium.
+Not part of the package or the tests: it is how the picture in docs/guide/notebooks.md is made,
+so it can be made again. It runs ``docs/tutorial.ipynb`` (or ``--lang ja``) top to bottom in a
+real Jupyter kernel (nbclient) in a scratch folder, keeps the cells worth showing (training with
+its live bar, the filters drawn inline), renders them to HTML with nbconvert, the progress bar's
+widget included (@jupyter-widgets/html-manager), and screenshots the page with headless
+Chromium.
 
 Needs, beyond the test extra: nbconvert and ipywidgets (``pip install nbconvert ipywidgets``;
 ipywidgets is what gives the notebook bar), Chromium (``apt-get install chromium``), and the

@@ -9,6 +9,7 @@ the naive loops of ``tests/reference.py``, never against tatamu itself.
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import numpy as np
@@ -113,8 +114,10 @@ def test_conv_matches_the_naive_loops(rng, h, w, k, s, p):
 
 def test_conv_numbers_come_from_tatamus_own_functions(monkeypatch):
     calls = []
-    real = explain.conv_output_size
-    monkeypatch.setattr(explain, "conv_output_size", lambda *a, **k: calls.append(a) or real(
+    # the module, not the function tatamu.im2col (the package face re-exports the function)
+    im2col_module = importlib.import_module("tatamu.im2col")
+    real = im2col_module.conv_output_size  # the one formula, read through the layer's window
+    monkeypatch.setattr(im2col_module, "conv_output_size", lambda *a, **k: calls.append(a) or real(
         *a, **k))
     real_im2col = explain.im2col
     monkeypatch.setattr(explain, "im2col", lambda *a, **k: calls.append("im2col") or real_im2col(

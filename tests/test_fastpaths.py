@@ -152,7 +152,7 @@ def test_conv_float32_path_stays_float32(rng):
     layer = Conv2D(3, 4, 3, padding=1, groups=1, rng=rng)
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
     dx = layer.backward(np.ones_like(layer.forward(x)))
-    for array in (layer._col, dx, layer.dW, layer.db):
+    for array in (layer._col_t, dx, layer.dW, layer.db):
         assert array.dtype == np.float32
 
 
@@ -189,9 +189,10 @@ def pool_windows(x, kernel, stride, padding, dilation, rounding):
     """Every window as a stack of its elements in row-major order: (FH*FW, N, C, OH, OW),
     padding as -inf, plus the input index of each element (None in the padding)."""
     layer = MaxPool2D(kernel, stride, padding, dilation, rounding)  # for its geometry only
-    (oh, ow), _ = layer._geometry(x.shape)
-    (fh, fw), (sh, sw), ((top, _), (left, _)), (dh, dw) = layer._k, layer._s, layer._pads, \
-        layer._d
+    win = layer.window
+    oh, ow = win.output_size(x.shape[2:])
+    (fh, fw), (sh, sw), ((top, _), (left, _)), (dh, dw) = (win.kernel, win.stride, win.padding,
+                                                           win.dilation)
     n, c, h, w = x.shape
     stack = np.full((fh * fw, n, c, oh, ow), -np.inf, dtype=x.dtype)
     where = {}

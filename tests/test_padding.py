@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from reference import pad_ref
 
 from tatamu.errors import ConfigError
-from tatamu.layers.padding import PADDING_MODES, check_padding_mode, pad, pad_adjoint
+from tatamu.padding import PADDING_MODES, check_padding_mode, pad, pad_adjoint
 
 MODES = tuple(PADDING_MODES)
 

@@ -164,7 +164,7 @@ def test_a_replica_shares_parameters_but_not_caches_or_generators():
         assert twin.params()[name] is p
     x, y = mnist_like(4)
     twin.gradient(x, y)
-    assert model["conv2"]._col is None  # the twin's forward cached in the twin only
+    assert model["conv2"]._col_t is None  # the twin's forward cached in the twin only
     assert twin["dropout1"].rng is not model["dropout1"].rng
 
 

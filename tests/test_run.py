@@ -62,9 +62,12 @@ def test_a_message_names_a_parameter_as_python_or_as_the_command_line_does():
 
 def test_a_run_folder_holds_the_files_it_names(tmp_path):
     tiny_run(tmp_path / "r")
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(
-        [run.INITIAL, run.LAST, run.BEST])
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert names - {run.INITIAL, run.LAST, run.BEST, run.METRICS, run.EPOCHS} == {
+        n for n in names if n.startswith(run.EVENTS_PREFIX)}
+    assert all(run.is_run_file(name) for name in names)
     assert set(run.FILES) >= {run.PLAN, run.HISTORY, run.CURVES}
+    assert list(run.epoch_files(tmp_path / "r")) == [0, 1]
     assert run.resolve_checkpoint(tmp_path / "r") == tmp_path / "r" / run.BEST
     (tmp_path / "r" / run.BEST).unlink()
     assert run.resolve_checkpoint(tmp_path / "r") == tmp_path / "r" / run.LAST

@@ -135,6 +135,15 @@ def test_a_folder_that_is_not_there_is_one_line(tmp_path):
     assert (status, out) == (0, "") and "no runs" in err
 
 
+def test_without_a_folder_it_looks_in_runs(tmp_path, monkeypatch, sweep):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_cli("runs")
+    assert status == 2 and "no folder runs here" in err and "tatamu runs DIR" in err
+    shutil.copytree(sweep / "other", tmp_path / "runs" / "other")
+    status, out, err = run_cli("runs")
+    assert status == 0 and out.splitlines()[2].startswith("other ")
+
+
 def test_a_run_from_before_validation_splits_reports_its_test_figures_as_test():
     meta = {"command": ["train", "--epochs", "2"],
             "history": {"epoch": [1, 2], "val_loss": [0.5, 0.4], "val_accuracy": [0.8, 0.9]}}
@@ -144,3 +153,14 @@ def test_a_run_from_before_validation_splits_reports_its_test_figures_as_test():
     assert fit_made["val_accuracy"] == [0.8, 0.9] and fit_made["test_accuracy"] == [None, None]
     now = upgrade_history(meta["history"], {**meta, "validation": 500})
     assert now["val_accuracy"] == [0.8, 0.9]
+
+
+def test_show_curves_overlays_runs(sweep, tmp_path):
+    status, out, err = run_cli("show", "curves", sweep / "lr" / "seed0", sweep / "lr" / "seed1",
+                               sweep / "other", "--out", tmp_path / "three.png")
+    assert (status, err) == (0, "") and out.strip() == str(tmp_path / "three.png")
+    from PIL import Image
+
+    assert Image.open(tmp_path / "three.png").size == (640, 400)
+    status, _, err = run_cli("show", "filters", sweep / "other", sweep / "other")
+    assert status == 2 and "unrecognized arguments" in err  # only curves overlays runs

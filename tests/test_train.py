@@ -322,8 +322,14 @@ def test_fit_writes_initial_last_and_best_checkpoints(tmp_path):
     val = make_data(12, seed=1)
     history = fit(model, (x, y), val, epochs=3, batch_size=8, optimizer=Adam(lr=1e-2), seed=0,
                   progress=False, checkpoint_dir=tmp_path, metadata={"dataset": "synthetic"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "initial.npz", "last.npz"]
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("events."))
+    assert names == ["best.npz", "epochs", "initial.npz", "last.npz", "metrics.csv"]
+    assert sorted(p.name for p in (tmp_path / "epochs").iterdir()) == [
+        f"epoch-00{e}.npz" for e in range(4)]
     assert_same_arrays(checkpoint.load(tmp_path / "initial.npz").params(), initial)
+    assert_same_arrays(checkpoint.load(tmp_path / "epochs" / "epoch-000.npz").params(), initial)
+    assert_same_arrays(checkpoint.load(tmp_path / "epochs" / "epoch-003.npz").params(),
+                       model.params())
     last = checkpoint.read(tmp_path / "last.npz")
     assert_same_arrays(last.model.params(), model.params())
     assert last.meta["dataset"] == "synthetic"
@@ -454,7 +460,9 @@ def test_a_nan_loss_stops_with_diverged_and_keeps_the_last_good_checkpoint(tmp_p
     assert "last.npz" in message
     assert (tmp_path / "last.npz").read_bytes() == poison.last_bytes
     assert (tmp_path / "last.npz").stat().st_mtime_ns == poison.last_mtime
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "initial.npz", "last.npz"]
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("events."))
+    assert names == ["best.npz", "epochs", "initial.npz", "last.npz", "metrics.csv"]
+    assert len((tmp_path / "metrics.csv").read_text().splitlines()) == 2  # header, epoch 1
     # the kept checkpoint is the good one from epoch 1
     assert checkpoint.read(tmp_path / "last.npz").meta["history"]["epoch"] == [1]
 

@@ -123,6 +123,8 @@ def test_the_plan_records_the_split_and_resume_keeps_it(tmp_path):
     assert ckpt.read_meta(folder / "last.npz")["validation"] == 30
     status, _, err = run_cli("train", "--resume", folder, "--validation", "20")
     assert status == 2 and "--validation 30" in err and "--validation 20" in err
+    status, _, err = run_cli("train", "--resume", folder, "--test-every-epoch")
+    assert status == 2 and "the run was started without --test-every-epoch;" in err
     status, _, err = run_cli("train", "--resume", folder, "--epochs", "2", "--quiet")
     assert status == 0, err
     history = json.loads((folder / "history.json").read_text())
@@ -141,3 +143,45 @@ def test_a_plan_from_before_validation_splits_continues_as_it_was_started():
         TrainingPlan.from_json({**old, "early_stopping": 2})
     with pytest.raises(PlanConflict, match="validation"):
         plan.continued_with({"validation": 500})
+
+
+def _as_before_validation_splits(folder):
+    """Make a run folder look as tatamu train left it before validation splits: no plan.json,
+    no "validation" in last.npz, the test set's figures recorded as val_*."""
+    (folder / "plan.json").unlink()
+    path = folder / "last.npz"
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    meta = json.loads(arrays["meta"].tobytes())
+    for key in ("validation", "test_every_epoch"):
+        meta.pop(key)
+    at = meta["command"].index("--validation")  # an option that did not exist then
+    del meta["command"][at : at + 2]
+    history = meta["history"]
+    history["val_loss"], history["val_accuracy"] = history.pop("test_loss"), history.pop(
+        "test_accuracy")
+    for key in ("wall_time",):
+        history.pop(key)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    return history
+
+
+def test_a_run_from_before_validation_splits_resumes_as_it_was_started(tmp_path):
+    folder = tmp_path / "old"
+    status, _, err = run_cli("train", "--limit", "150", "--test-limit", "40", "--batch-size",
+                             "30", "--epochs", "1", "--validation", "0", "--threads", "1",
+                             "--quiet", "--out", folder)
+    assert status == 0, err
+    old = _as_before_validation_splits(folder)
+    (folder / "history.json").unlink()
+    status, out, err = run_cli("runs", tmp_path, "--csv")
+    assert status == 0 and float(out.splitlines()[1].split(",")[11]) == pytest.approx(
+        old["val_accuracy"][0], abs=1e-6)  # listed as test accuracy
+    status, _, err = run_cli("train", "--resume", folder, "--epochs", "2", "--quiet")
+    assert status == 0, err
+    plan = json.loads((folder / "plan.json").read_text())
+    assert (plan["validation"], plan["test_every_epoch"]) == (0, True)  # as it was started
+    history = json.loads((folder / "history.json").read_text())
+    assert history["test_accuracy"][0] == old["val_accuracy"][0]  # what it was: the test set
+    assert history["val_accuracy"] == [None, None] and history["test_accuracy"][1] is not None

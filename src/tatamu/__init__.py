@@ -1,7 +1,8 @@
 """tatamu (畳む, "to fold"): convolutional neural networks from scratch on NumPy.
 
-Read the code in this order: ``layers/book.py`` (the book's layers, the book's way),
-``im2col.py`` (the output-size formula and im2col/col2im),
+Read the code in this order: ``layers/book.py`` (chapter 7 in one file: the book's output
+size, im2col/col2im and layers, the book's way), ``im2col.py`` and ``padding.py`` (the general
+output-size formula, im2col/col2im and padding the fast layers share),
 ``layers/`` (each layer's forward and backward side by side), ``losses.py``, ``model.py``
 and ``models.py`` (networks), ``optim/``, ``training/``, ``checkpoint/``, ``cli/``.
 The learner's tools are in ``learn/``, pictures in ``viz/``, a person's digits in ``digits/``,

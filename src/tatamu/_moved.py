@@ -39,7 +39,14 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Answers an old module name with the module object that now holds its code."""
 
     def find_spec(self, name, path=None, target=None):
-        if new_name(name) is None:
+        target = new_name(name)
+        # an old name whose new home does not exist is not ours to answer (find_spec says None)
+        if target is None:
+            return None
+        try:
+            if importlib.util.find_spec(target) is None:
+                return None
+        except (ImportError, AttributeError):  # e.g. a name below a module that is no package
             return None
         return importlib.util.spec_from_loader(name, self)
 

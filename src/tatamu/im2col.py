@@ -25,7 +25,7 @@ import numpy as np
 from .backend.arrays import get_array_module
 from .errors import ConfigError, Fix, Name, ShapeError
 from .i18n import N_, _
-from .layers.padding import pad, pad_adjoint
+from .padding import pad, pad_adjoint
 from .validate import is_int
 
 Rounding = Literal["strict", "floor", "ceil"]

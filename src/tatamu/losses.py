@@ -18,7 +18,10 @@ from .i18n import _
 
 
 class SoftmaxCrossEntropy:
-    """Mean cross-entropy of softmax(logits) against integer or one-hot labels.
+    """Read book.py first; this is the same plus log-sum-exp, so no 1e-7 in the log.
+
+    Mean cross-entropy of softmax(logits) against integer or one-hot labels: the book's
+    ``SoftmaxWithLoss``, computed from the log-sum-exp instead of ``log(y + 1e-7)``.
 
     Shapes
     ------
@@ -124,6 +127,3 @@ def check_labels(labels, n: int, num_classes: int):
           num_classes=num_classes, n=n, shape=labels.shape)
     )
 
-
-#: The book's name for :class:`SoftmaxCrossEntropy`.
-SoftmaxWithLoss = SoftmaxCrossEntropy

@@ -127,9 +127,6 @@ class Sequential:
         twin.loss_fn = copy.copy(self.loss_fn)
         return twin
 
-    named_params = params
-    named_grads = grads
-
     def __getitem__(self, name: str) -> Layer:
         return self.layers[name]
 

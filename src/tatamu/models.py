@@ -25,8 +25,8 @@ from .layers import (
     ReLU,
     Tanh,
 )
-from .layers.init import make_rng
 from .model import Sequential
+from .validate import as_rng
 
 
 class _Stack:
@@ -35,7 +35,7 @@ class _Stack:
     def __init__(self, input_shape, rng, dtype) -> None:
         self.input_shape = tuple(input_shape)
         self.shape = self.input_shape
-        self.rng = make_rng(rng)
+        self.rng = as_rng(rng)
         self.dtype = resolve_dtype(dtype)
         self.layers: list[Layer] = []
 

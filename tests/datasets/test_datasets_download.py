@@ -174,3 +174,11 @@ def test_load_fashion_mnist_downloads_into_cache(tiny_fashion, http_server,
     requests = len(http_server.log)
     load_fashion_mnist(download=True, **kw)  # found in the cache now: no new requests
     assert len(http_server.log) == requests == 4
+
+
+def test_the_user_agent_names_tatamu_and_its_version_only():
+    # no invented address: tatamu has no web page of its own
+    from tatamu import __version__
+    from tatamu.datasets.download import USER_AGENT
+
+    assert USER_AGENT == f"tatamu/{__version__}"

@@ -46,3 +46,28 @@ def first_correct(model, x: np.ndarray, y: np.ndarray, count: int) -> np.ndarray
     """Indices of the first ``count`` test digits the model reads right as MNIST gives them."""
     right = np.flatnonzero(model.predict(x).argmax(axis=1) == y)
     return right[:count]
+
+
+@pytest.fixture(scope="session")
+def epoch_run(tmp_path_factory):
+    """A run folder with epochs 0-2 saved: the check outside the project,
+    ``tatamu train --limit 3000 --test-limit 500 --epochs 2 --validation 500 --out RUN``."""
+    from tatamu.cli.app import main
+
+    folder = tmp_path_factory.mktemp("epochs") / "RUN"
+    status = main(["train", "--limit", "3000", "--test-limit", "500", "--epochs", "2",
+                   "--validation", "500", "--quiet", "--out", str(folder)])
+    assert status == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def other_run(tmp_path_factory):
+    """A second, smaller run (seed 1, one epoch) to put beside ``epoch_run``."""
+    from tatamu.cli.app import main
+
+    folder = tmp_path_factory.mktemp("other") / "seed1"
+    status = main(["train", "--limit", "600", "--test-limit", "100", "--epochs", "1",
+                   "--seed", "1", "--quiet", "--out", str(folder)])
+    assert status == 0
+    return folder

@@ -3,8 +3,9 @@
 Selenium is given /usr/bin/chromedriver and /usr/bin/chromium, so it downloads nothing; the
 page talks only to the server on 127.0.0.1. A stroke is drawn with pointer actions (a mouse,
 then a pen), the prediction awaited, a conv1 pixel hovered, and a screenshot saved (copied to
-docs/draw-page.png, the README's picture, when TATAMU_UPDATE_DOCS=1). Skipped, saying why,
-where Chromium or Selenium is missing: ``apt-get install chromium chromium-driver``.
+docs/draw-page.png, the picture in docs/guide/digits-basics.md, when TATAMU_UPDATE_DOCS=1).
+Skipped, saying why, where Chromium or Selenium is missing:
+``apt-get install chromium chromium-driver``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from selenium.webdriver.common.actions import interaction  # noqa: E402
 from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
 from selenium.webdriver.common.actions.pointer_input import PointerInput  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -263,3 +265,85 @@ def test_an_english_browser_gets_the_english_page(browser, page_url):
     assert browser.find_element(By.ID, "hover").text.startswith("Hover over a pixel of conv1")
     # the English line keeps 積和演算, drawn in tatamu's font too
     assert font_status(browser) == ["loaded"]
+
+
+# -- over time (issue 24): the epoch slider, and a second run beside ------------------------------
+@pytest.fixture(scope="module")
+def runs_url(epoch_run, other_run):
+    srv = make_server(DrawApp(epoch_run, other_run), "127.0.0.1", 0)
+    thread = threading.Thread(target=serve, args=(srv,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+    thread.join(5)
+
+
+def shown_probabilities(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#bars .pct")]
+
+
+def test_the_epoch_slider_shows_the_same_drawing_through_each_epoch(browser, runs_url,
+                                                                    tmp_path):
+    browser.get(runs_url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-epochs") == "0,1,2")
+    assert browser.find_element(By.ID, "over-time").is_displayed()
+    slider = browser.find_element(By.ID, "epoch")
+    assert slider.get_attribute("value") == "2"  # the last epoch first
+    seven = [(-60, -80), (-20, -82), (20, -82), (60, -80), (45, -40), (30, 0), (15, 40),
+             (0, 85)]
+    stroke(browser, browser.find_element(By.ID, "pad"), seven)
+    answered(browser)
+    body = browser.find_element(By.TAG_NAME, "body")
+    assert body.get_attribute("data-epoch") == "2"
+    last = shown_probabilities(browser)
+    filters = browser.find_elements(By.CSS_SELECTOR, "#filters canvas")
+    assert len(filters) == 30  # conv1's 30 filters
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#compare-1 .bars .bar"))  # the second run answered the same drawing
+    assert "seed1" in browser.find_element(By.ID, "compare-1").text
+
+    # the slider, moved with the keyboard as a person would: Home = epoch 0, the initial weights
+    count = int(body.get_attribute("data-predictions"))
+    slider.send_keys(Keys.HOME)
+    answered(browser, count + 1)
+    assert body.get_attribute("data-epoch") == "0"
+    assert "initial weights" in browser.find_element(By.ID, "epoch-label").text
+    initial = shown_probabilities(browser)
+    assert initial != last  # the untrained network reads the same drawing otherwise
+    slider.send_keys(Keys.ARROW_RIGHT)
+    answered(browser, count + 2)
+    assert body.get_attribute("data-epoch") == "1"
+    assert "validation" in browser.find_element(By.ID, "epoch-label").text
+    assert shown_probabilities(browser) not in (initial, last)
+
+    shot = tmp_path / "draw-epochs.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("TATAMU_UPDATE_DOCS"):
+        shutil.copy(shot, DOCS / "draw-epochs.png")
+
+
+def test_the_epoch_slider_speaks_japanese(browser, epoch_run, other_run):
+    """tatamu draw --lang ja RUN OTHER: the slider's words, the runs beside, in Japanese."""
+    srv = make_server(DrawApp(epoch_run, other_run, language="ja"), "127.0.0.1", 0)
+    thread = threading.Thread(target=serve, args=(srv,), daemon=True)
+    thread.start()
+    try:
+        browser.get(f"http://127.0.0.1:{srv.server_address[1]}/")
+        WebDriverWait(browser, 30).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-epochs") == "0,1,2")
+        assert browser.find_element(By.CSS_SELECTOR, "[data-text=overTime]").text == "学習の経過"
+        label = browser.find_element(By.ID, "epoch-label")
+        assert label.text.startswith("エポック 2（全 2）") and "検証データ " in label.text
+        slider = browser.find_element(By.ID, "epoch")
+        assert slider.get_attribute("aria-label") == "エポック"
+        slider.send_keys(Keys.HOME)
+        assert "（初期の重み）" in label.text
+        other = browser.find_element(By.ID, "compare-1")
+        assert "最初のレイヤのフィルター" in other.text
+        assert other.find_element(By.TAG_NAME, "input").get_attribute("aria-label").endswith(
+            "のエポック")
+    finally:
+        srv.shutdown()
+        thread.join(5)

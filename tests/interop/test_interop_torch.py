@@ -7,6 +7,10 @@ tolerance, far below the O(0.1) a wrong layout or a missing layer gives).
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from cli_runner import run_cli
@@ -147,7 +151,8 @@ def test_export_and_import_commands_round_trip(tmp_path, rng):
     status, stdout, stderr = run_cli("export", ckpt, "--format", "safetensors", out,
                                      "--print-torch")
     assert status == 0, stderr
-    code = stdout.split("\n", 1)[1]  # after the "wrote ..." line: the definition
+    code = stdout  # only the definition: the "wrote ..." line is on stderr
+    assert stderr.startswith(f"wrote {out} (PyTorch names") and stderr.count("\n") == 1
     x = inputs(model, rng, 5)
     np.testing.assert_allclose(torch_probabilities(torch_model_from_printed(code), x),
                                model.predict(x), atol=PROB_ATOL)
@@ -177,3 +182,23 @@ def test_a_missing_optional_package_is_one_line_with_the_pip_command(tmp_path, r
     assert status == 2 and stderr.count("\n") == 1
     assert "pip install 'tatamu[safetensors]'" in stderr
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_print_torch_redirected_to_a_file_is_a_program_that_runs(tmp_path, rng):
+    # the command, through a shell: stdout must be nothing but runnable Python
+    model = trained_looking(ARCHITECTURES["simple"](rng), rng)
+    checkpoint.save(model, tmp_path / "m.npz")
+    x = inputs(model, rng, 4)
+    np.save(tmp_path / "x.npy", x)
+    check = ("import numpy as np, torch; exec(open('model.py').read()); "
+             "x = torch.from_numpy(np.load('x.npy')); "
+             "np.save('p.npy', model(x).softmax(dim=1).detach().numpy())")
+    python = shlex.quote(sys.executable)
+    result = subprocess.run(
+        f"{python} -m tatamu export m.npz --format safetensors m.safetensors --print-torch "
+        f"> model.py && {python} model.py && {python} -c {shlex.quote(check)}",
+        shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("wrote m.safetensors")
+    assert (tmp_path / "model.py").read_text().startswith("import torch\n")
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predict(x), atol=PROB_ATOL)

@@ -243,3 +243,54 @@ def test_sizes_that_do_not_divide_are_refused():
         Pooling(2, 2).forward(np.ones((1, 1, 5, 5), np.float32))
     with pytest.raises(ConfigError, match="at most half"):
         Pooling(2, 2, 2, 2)
+
+
+# -- one file: the book's idea without tatamu's general machinery ----------------------------
+def test_book_py_reads_on_its_own():
+    import ast
+    from pathlib import Path
+
+    import tatamu.layers.book as book
+
+    tree = ast.parse(Path(book.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names}
+    # arrays, errors, the Layer contract and the words of its messages (tatamu.i18n: a learner
+    # reads them in Japanese too); never the general im2col, padding or fast layers
+    assert imported == {"__future__", "numpy", "tatamu.backend.arrays", "tatamu.errors",
+                        "tatamu.i18n", "tatamu.layers.base"}
+
+
+@pytest.mark.parametrize("x_shape, fh, fw, stride, pad", [
+    ((2, 3, 7, 6), 3, 2, 2, 1), ((1, 2, 8, 8), 3, 3, 3, 0), ((2, 1, 9, 5), 2, 4, 2, 2)])
+def test_book_im2col_floors_like_the_book_and_matches_the_general_one(rng, x_shape, fh, fw,
+                                                                      stride, pad):
+    # two independent implementations (slices per filter position vs a strided window view)
+    from tatamu.im2col import col2im as general_col2im
+    from tatamu.im2col import im2col as general_im2col
+
+    x = rng.standard_normal(x_shape)
+    col = im2col(x, fh, fw, stride, pad)
+    oh = (x_shape[2] + 2 * pad - fh) // stride + 1
+    ow = (x_shape[3] + 2 * pad - fw) // stride + 1
+    assert col.shape == (x_shape[0] * oh * ow, x_shape[1] * fh * fw)
+    np.testing.assert_array_equal(
+        col, general_im2col(x, (fh, fw), stride, pad, rounding="floor"))
+    y = rng.standard_normal(col.shape)
+    np.testing.assert_allclose(
+        col2im(y, x.shape, fh, fw, stride, pad),
+        general_col2im(y, x.shape, (fh, fw), stride, pad, rounding="floor"), rtol=1e-12)
+
+
+def test_the_output_size_refusal_offers_a_pad_that_fits():
+    from tatamu.layers.book import output_size
+
+    assert output_size(28, 5, 1, 2) == 28 and output_size(7, 3, 2) == 3
+    with pytest.raises(ConfigError, match=r"= 2.67 .*last 2 columns.*Fix: pad=2") as info:
+        output_size(8, 3, 3, 0, axis="W")
+    assert info.value.fixes[0].value == 2 and (8 + 2 * 2 - 3) % 3 == 0
+    with pytest.raises(ConfigError, match="Fix: another stride"):  # even stride: no pad fits
+        output_size(6, 3, 2, 0)
+    with pytest.raises(ConfigError, match="larger than H=3"):
+        output_size(3, 5)

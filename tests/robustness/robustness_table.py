@@ -1,4 +1,4 @@
-"""Count and check the table of docs/robustness.md: the figures README quotes come from here.
+"""Count and check the table of docs/robustness.md: the figures the guide quotes come from here.
 
     .venv/bin/python tests/robustness/robustness_table.py        # counts and the README sentence
     .venv/bin/python tests/robustness/robustness_table.py --run  # also runs every cited test
@@ -52,7 +52,7 @@ def counts(table: list[Row]) -> dict[str, int]:
 
 
 def summary(c: dict[str, int]) -> str:
-    """The sentence for README (and the top of docs/robustness.md)."""
+    """The sentence at the top of docs/robustness.md and in docs/guide/robustness.md."""
     return (f"{c['input']} bad inputs tried and {c['fault']} faults injected (kills at random "
             f"moments and mid-write, full disks, unwritable folders, failing servers), each "
             f"proved by a test in the default suite ({c['tests']} tests): 0 tracebacks, "

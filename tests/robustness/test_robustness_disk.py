@@ -34,7 +34,9 @@ FULL = OSError(errno.ENOSPC, "No space left on device")
 
 
 def files_state(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file under ``folder`` (epochs/ too) and its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def failing_savez_after(calls: int, exc: OSError = FULL):
@@ -117,12 +119,15 @@ def test_a_disk_full_during_training_stops_it_and_the_run_resumes_exactly(tmp_pa
 
     straight = run(tmp_path / "straight")
     folder = tmp_path / "full"
-    # initial, last (epoch 1), best (epoch 1) are written; the disk fills at epoch 2's last.npz
-    monkeypatch.setattr(np, "savez", failing_savez_after(3))
+    # initial, epochs/epoch-001, last and best (epoch 1), epochs/epoch-002 are written; the
+    # disk fills at epoch 2's last.npz
+    monkeypatch.setattr(np, "savez", failing_savez_after(5))
     with pytest.raises(CheckpointError, match="No space left"):
         run(folder)
     monkeypatch.undo()
-    assert sorted(files_state(folder)) == ["best.npz", "initial.npz", "last.npz"]
+    assert sorted(name for name in files_state(folder) if not name.startswith("events.")) == [
+        "best.npz", *(f"epochs/epoch-00{e}.npz" for e in range(3)), "initial.npz", "last.npz",
+        "metrics.csv"]
     assert checkpoint.read(folder / "last.npz").meta["history"]["epoch"] == [1]
     resumed = run(folder, resume=True)  # room again
     for key, value in straight.params().items():

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from tatamu.checkpoint import store as checkpoint
-from tatamu.training.run import FILES as RUN_FILES
+from tatamu.training.run import is_run_file
 
 WORKER = Path(__file__).with_name("train_worker.py")
 TIMEOUT = 90  # seconds: the bound on every subprocess (they take about 1 s)
@@ -111,7 +111,7 @@ def assert_left_whole(folder: Path) -> dict[str, bytes]:
     """Every checkpoint in ``folder`` loads whole; only a run's files and temp files are there
     (running.json too: a killed process cannot remove it)."""
     names = {p.name for p in folder.iterdir()} - {p.name for p in temp_files(folder)}
-    assert names <= set(RUN_FILES), names
+    assert all(is_run_file(name) for name in names), names
     for name in CHECKPOINTS:
         if (folder / name).exists():
             checkpoint.read(folder / name)

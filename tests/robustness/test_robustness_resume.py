@@ -27,7 +27,9 @@ TINY = ["--limit", "100", "--test-limit", "50", "--batch-size", "25", "--threads
 
 
 def files_state(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+    """Every file under ``folder`` (epochs/ too): its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def one_error_line(err: str, *phrases: str) -> str:

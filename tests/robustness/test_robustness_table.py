@@ -2,7 +2,7 @@
 
 A cited test must be collected by the default run (so not ``slow``) and must not be an expected
 failure; whether it passes is the suite's job (and ``robustness_table.py --run``'s). The
-summary sentence at the top of the page, which README quotes, must match the rows.
+summary sentence at the top of the page, which docs/guide/robustness.md quotes, must match the rows.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def test_every_cited_test_is_in_the_default_suite_and_not_an_expected_failure(ro
 def test_the_summary_sentence_matches_the_rows(rows):
     counts = table.counts(rows)
     assert table.summary(counts) in table.DOC.read_text(encoding="utf-8")
+    guide = table.DOC.parent / "guide" / "robustness.md"
+    assert table.summary(counts) in guide.read_text(encoding="utf-8")
     assert counts["fuzz"] == 4
 
 

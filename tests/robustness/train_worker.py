@@ -56,7 +56,7 @@ def _slow_down() -> None:
     step_sleep = float(os.environ.get("TATAMU_TEST_STEP_SLEEP") or 0)
     write_sleep = float(os.environ.get("TATAMU_TEST_SLOW_WRITE") or 0)
     if step_sleep:
-        from tatamu.training import loop as train
+        from tatamu.training import trainer as train  # the module whose loop calls it
 
         real_step = train.train_step
 

@@ -2,8 +2,9 @@
 
 Every error a user can cause (a ``TatamuError``, a bad argument, a missing file) is printed as
 one line saying what was wrong and how to fix it, with exit status 2 and no traceback. Anything
-else is a bug in tatamu: one line saying where to report it, exit status 1 (set TATAMU_DEBUG=1
-to see the traceback).
+else is a bug in tatamu: one line saying so and how to get the traceback for a report
+(``TATAMU_DEBUG=1``), exit status 1. It names no address: tatamu has no issue tracker of its own
+to point at, and an invented one would send the report nowhere.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE
-REPORT_URL = "https://github.com/tatamu/tatamu/issues"
 
 #: The subcommands, in the order ``tatamu --help`` lists them: one line each, naming a module of
 #: tatamu.cli.commands with ``add_parser(subparsers)`` (which sets its ``run`` handler).
@@ -128,9 +128,9 @@ def _run(argv: list[str]) -> int:
         if os.environ.get("TATAMU_DEBUG"):
             raise
         print(
-            _("tatamu: internal error: {kind}: {error}. This is a bug in tatamu; please report "
-              "it at {url} with the command you ran (TATAMU_DEBUG=1 shows the traceback).",
-              kind=type(exc).__name__, error=exc, url=REPORT_URL),
+            _("tatamu: internal error: {kind}: {error}. This is a bug in tatamu: run the same "
+              "command again with TATAMU_DEBUG=1 to see the traceback, and report it with the "
+              "command that was run.", kind=type(exc).__name__, error=exc),
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR

@@ -66,6 +66,8 @@ FLAGS: dict[str, str | tuple[str, ...]] = {
     "augment": "--augment",
     "validation": "--validation",
     "test_every_epoch": "--test-every-epoch",
+    "keep_epochs": "--keep-epochs",
+    "log_every": "--log-every",
     # a class graded, runs swept (tatamu grade, tatamu sweep; tatamu.batch)
     "kinds": "--kind",
     "rubric": "--rubric",

@@ -43,7 +43,7 @@ class Augment:
     elastic : root-mean-square length, in pixels, of a smooth random displacement field
         (0: off); ``elastic_sigma`` is the width in pixels of the Gaussian that smooths it.
         Off by default: on MNIST (SimpleConvNet, 10 epochs, cosine) 1.5 px cost 0.17 points
-        and 0.75 px gained nothing (README, "tatamu's recipes").
+        and 0.75 px gained nothing (docs/guide/results.md, "tatamu's recipes").
     flip : mirror left-right with probability 1/2 (for clothes, not for digits).
 
     Shapes

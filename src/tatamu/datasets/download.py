@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .._version import __version__
 from ..errors import DataError, DownloadError
 from ..i18n import _
 from .cache import PACKAGE_DIR
@@ -38,7 +39,8 @@ DEFAULT_RETRIES = 3  # extra attempts per mirror after the first
 DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubles each retry
 #: No dataset file tatamu downloads is near this; a server sending more is misbehaving.
 MAX_DOWNLOAD_BYTES = 256 << 20
-USER_AGENT = "tatamu (https://pypi.org/project/tatamu/)"
+#: tatamu and its version, nothing else (no address: tatamu has no web page of its own)
+USER_AGENT = f"tatamu/{__version__}"
 _CHUNK = 1 << 16
 _RETRYABLE_STATUS = {408, 425, 429}  # plus every 5xx
 

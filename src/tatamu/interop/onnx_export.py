@@ -6,7 +6,7 @@ GlobalAveragePool, Gemm (or MatMul without a bias), Relu/LeakyRelu/Sigmoid/Tanh,
 BatchNormalization in its inference form; Dropout is the identity at inference and is left out.
 A Softmax at the end makes the output the probabilities ``model.predict`` gives.
 
-Window arithmetic is taken from tatamu itself (``window_geometry``): a ``ceil`` window's overrun
+Window arithmetic is taken from tatamu itself (``layer.window``): a ``ceil`` window's overrun
 becomes extra end padding, and padding modes other than zeros become a Pad node, so ONNX's own
 rounding rules never have to agree with tatamu's.
 """
@@ -21,7 +21,6 @@ import numpy as np
 from ..checkpoint.store import atomic_write
 from ..errors import CheckpointError, ConfigError
 from ..i18n import _
-from ..im2col import window_geometry
 from ..layers import (
     AvgPool1D,
     AvgPool2D,
@@ -126,10 +125,9 @@ def _window(layer, in_shape):
     """(kernel, stride, dilation, requested pads, applied pads) on the layer's own axes."""
     one_d = len(in_shape) == 2
     hw = (1, in_shape[1]) if one_d else in_shape[1:]
-    _, applied = window_geometry(hw, layer._k, layer._s, layer._pads, layer._d, layer.rounding)
-    axes = slice(1, 2) if one_d else slice(0, 2)
-    return (list(layer._k[axes]), list(layer._s[axes]), list(layer._d[axes]),
-            layer._pads[axes], applied[axes])
+    kernel, stride, pads, dilation = layer.window.own_axes()
+    applied = layer.window.applied_padding(hw)[2 - layer.window.dims:]
+    return list(kernel), list(stride), list(dilation), pads, applied
 
 
 def _onnx_pads(pairs) -> list[int]:

@@ -21,7 +21,6 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..i18n import _
-from ..im2col import window_geometry
 from ..layers import (
     AvgPool1D,
     AvgPool2D,
@@ -141,12 +140,11 @@ def _default(value, default):
 def _overrun(layer, in_shape) -> bool:
     """Whether a ``ceil`` window overruns the padding here (torch's Conv has no ceil_mode)."""
     hw = in_shape[1:] if len(in_shape) == 3 else (1, in_shape[1])
-    _out, applied = window_geometry(hw, layer._k, layer._s, layer._pads, layer._d, layer.rounding)
-    return applied != layer._pads
+    return layer.window.applied_padding(hw) != layer.window.padding
 
 
 def _conv(name, layer, in_shape):
-    one_d = isinstance(layer, Conv1D)
+    one_d = layer.window.dims == 1
     dims = 1 if one_d else 2
     if _overrun(layer, in_shape):
         raise ConfigError(
@@ -154,9 +152,7 @@ def _conv(name, layer, in_shape):
               "equivalent (torch floors); rebuild with padding that makes the size divide",
               name=name, dims=dims)
         )
-    pads = layer._pads[1:] if one_d else layer._pads
-    k, s, d = (layer._k[1:], layer._s[1:], layer._d[1:]) if one_d else (
-        layer._k, layer._s, layer._d)
+    k, s, pads, d = layer.window.own_axes()
     symmetric = all(a == b for a, b in pads)
     out = []
     padding = tuple(a for a, _after in pads) if symmetric else (0,) * dims
@@ -180,22 +176,22 @@ def _conv(name, layer, in_shape):
 
 
 def _pool(name, layer, in_shape):
-    one_d = isinstance(layer, (MaxPool1D, AvgPool1D))
-    pads = layer._pads[1:] if one_d else layer._pads
+    one_d = layer.window.dims == 1
+    k, s, pads, d = layer.window.own_axes()
     if any(a != b for a, b in pads):
         raise ConfigError(_("{name}: torch's pooling pads both sides alike; got {padding}",
                             name=name, padding=layer.padding))
-    pick = (lambda t: t[1]) if one_d else (lambda t: t)
+    pick = (lambda t: t[0]) if one_d else (lambda t: t)
     dims = 1 if one_d else 2
     kind = "Max" if isinstance(layer, MaxPool2D) else "Avg"
-    kwargs = {"stride": pick(layer._s),
-              "padding": _default(pick(tuple(a for a, _after in layer._pads)), pick((0, 0))),
+    kwargs = {"stride": pick(s),
+              "padding": _default(pick(tuple(a for a, _after in pads)), pick((0, 0))),
               "ceil_mode": _default(layer.rounding == "ceil", False)}
     if kind == "Max":
-        kwargs["dilation"] = _default(pick(layer._d), pick((1, 1)))
+        kwargs["dilation"] = _default(pick(d), pick((1, 1)))
     else:
         kwargs["count_include_pad"] = _default(layer.count_include_pad, True)
-    return [TorchModule(name, _call(f"nn.{kind}Pool{dims}d", pick(layer._k), **kwargs))]
+    return [TorchModule(name, _call(f"nn.{kind}Pool{dims}d", pick(k), **kwargs))]
 
 
 def _linear(name, layer, in_shape):

@@ -33,7 +33,10 @@ class _Elementwise(Layer):
 
 
 class ReLU(_Elementwise):
-    """``max(0, x)`` (the book's ``Relu``). Gradient 1 where the output is positive, else 0."""
+    """Read book.py first; this is the same, keeping the output for backward, not a mask.
+
+    ``max(0, x)``, the book's ``Relu``: the gradient is 1 where the output is positive, else 0.
+    """
 
     def _apply(self, x):
         return get_array_module(x).maximum(x, 0)

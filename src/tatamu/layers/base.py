@@ -45,7 +45,7 @@ class Layer:
     param_names: tuple[str, ...] = ()
     #: Saved, untrained state, e.g. ``("running_mean", "running_var")``.
     buffer_names: tuple[str, ...] = ()
-    #: What backward needs, kept by forward while ``caching`` (e.g. ``("_col", "_x_shape")``);
+    #: What backward needs, kept by forward while ``caching`` (e.g. ``("_col_t", "_x_shape")``);
     #: ``eval()`` clears it, so a backward can never use an older batch's values.
     cache_names: tuple[str, ...] = ()
     #: Derived names in a Sequential are prefix + a count: ``conv1``; "" means the class name

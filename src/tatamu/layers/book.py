@@ -1,24 +1,30 @@
-"""The book's layers, written the book's way: read this file first (ゼロから作るDeep Learning §7.4).
+"""The book's layers, written the book's way: read this file first (ゼロから作るDeep Learning 7章).
 
-``Convolution`` and ``Pooling`` keep the book's interface (``Convolution(W, b, stride, pad)``,
-``Pooling(pool_h, pool_w, stride, pad)``, attributes ``dW``/``db``) and its algorithm: forward
-unfolds every window into a row with ``im2col`` and then takes *one* matrix product (or the
-max of each row); backward folds the gradient back with ``col2im``. ``Conv2D`` and
-``MaxPool2D`` (conv.py, pooling.py) are the same math made faster and more general, and the
-tests hold them equal to these. ``Affine``, ``Relu`` and ``SoftmaxWithLoss`` complete the
-book's set, so ``tatamu check`` and a learner have one readable reference each.
+Everything chapter 7 builds is here, top to bottom, without leaving the file: the output-size
+formula (eq. 7.1), ``im2col`` and ``col2im`` as the book's ``common/util.py`` writes them (one
+strided slice per filter position), then ``Convolution`` and ``Pooling`` on top of them
+(``common/layers.py``: forward unfolds every window into a row and takes *one* matrix product,
+or each row's max; backward folds the gradient back with ``col2im``), and ``Affine``, ``Relu``
+and ``SoftmaxWithLoss``, which complete the book's network. ``Conv2D``, ``MaxPool2D``,
+``Linear``, ``ReLU`` and ``SoftmaxCrossEntropy`` elsewhere in tatamu are the same math made
+faster and more general, and tests/test_fastpaths.py holds them equal to these.
 
-Differences from the book's ``common/layers.py``, each for a reason:
-- tatamu's ``conv_output_size`` refuses a size that does not divide (the book's ``int()``
-  silently drops the last rows);
+Differences from the book, each for a reason:
+- a size that does not divide is refused (:func:`output_size`; the book's ``int()`` silently
+  drops the last rows); ``im2col``/``col2im`` themselves still floor, as the book's do, for a
+  learner's code that calls them;
 - the layers keep W's float dtype (float32 when W is a list or integers, or ``dtype=``), and
-  every array they make has the input's dtype: a float32 network stays float32;
+  every array they make has the input's dtype (the book's ``np.zeros`` is float64): a float32
+  network stays float32;
 - ``Relu.backward`` copies ``dout`` before zeroing it (the book writes into the caller's array);
 - ``Pooling`` pads with ``-inf`` so a border never wins a max (the book pads with 0);
+- arrays are made with ``xp`` (NumPy, or CuPy for arrays on a GPU) where the book says ``np``;
 - they obey tatamu's Layer contract (``params()``, ``grads()``, ``train()``/``eval()``, a
-  declared cache), so they sit in a ``Sequential``.
+  declared cache, input checks with clear messages), so they sit in a ``Sequential``.
 
-The imports are absolute so that this file also runs when copied next to a learner's code.
+Notation: N batch, C channels, H/W height/width, FN filters, FH/FW filter size, OH/OW output
+size, P pad, S stride. The imports are absolute so that this file also runs when copied next
+to a learner's code.
 """
 
 from __future__ import annotations
@@ -26,37 +32,104 @@ from __future__ import annotations
 import numpy as np
 
 from tatamu.backend.arrays import get_array_module, resolve_dtype
-from tatamu.errors import ConfigError, ShapeError, StateError
-from tatamu.i18n import _
-from tatamu.im2col import col2im as _col2im
-from tatamu.im2col import conv_output_size
-from tatamu.im2col import im2col as _im2col
+from tatamu.errors import ConfigError, Fix, ShapeError, StateError
+from tatamu.i18n import _, ngettext
 from tatamu.layers.base import Layer, check_input
 
 
-# -- the book's common/util.py, with the book's signatures --------------------------------------
-def im2col(input_data, filter_h, filter_w, stride=1, pad=0, *, pad_value=0.0):
-    """The book's ``im2col(input_data, filter_h, filter_w, stride=1, pad=0)``.
+# -- the output size: the book's eq. 7.1 ------------------------------------------------------
+def output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0, *,
+                where: str = "", axis: str = "H") -> int:
+    """``OH = (H + 2P - FH) / S + 1``: how many positions a window takes along one axis.
 
-    Runs tatamu's :func:`tatamu.im2col`. Like the book it floors a size that does not divide
-    (the layers below refuse such sizes before calling it). ``pad_value`` is tatamu's addition.
+    The book writes ``1 + int((H + 2*pad - FH) / stride)``; where the windows do not tile the
+    padded input exactly, ``int()`` drops the last rows unseen. Here that is refused, with the
+    nearest ``pad`` that fits. ``where`` and ``axis`` name the layer and axis in the message.
 
-    Shapes: input_data (N, C, H, W) -> col (N*OH*OW, C*FH*FW).
+    >>> output_size(4, 3), output_size(28, 5, stride=1, pad=2), output_size(7, 3, stride=2)
+    (2, 28, 3)
     """
-    return _im2col(input_data, (filter_h, filter_w), stride, pad, rounding="floor",
-                   pad_value=pad_value)
+    room = input_size + 2 * pad - filter_size  # how far the window slides along this axis
+    if room < 0:
+        raise ConfigError(_("{where}the window ({filter_size} along {axis}) is larger than "
+                            "{axis}={input_size} + 2*pad {pad}: use a larger input or more pad",
+                            where=where, filter_size=filter_size, axis=axis,
+                            input_size=input_size, pad=pad), param="pad", value=pad)
+    if room % stride:
+        # 2*pad moves room by 2 a step: with an even stride no pad may fit
+        fits = [Fix("pad", p) for p in range(pad + 1, pad + stride + 1)
+                if (input_size + 2 * p - filter_size) % stride == 0][:1]
+        unseen = room % stride
+        dropped = (ngettext("the book's int() would drop the last {n} row unseen",
+                            "the book's int() would drop the last {n} rows unseen", unseen)
+                   if axis == "H" else
+                   ngettext("the book's int() would drop the last {n} column unseen",
+                            "the book's int() would drop the last {n} columns unseen", unseen))
+        raise ConfigError(
+            _("{where}output size along {axis} does not divide: ({axis}={input_size} + 2*{pad} "
+              "- {filter_size}) / {stride} + 1 = {size:.3g} ({dropped}). Fix: ", where=where,
+              axis=axis, input_size=input_size, pad=pad, filter_size=filter_size, stride=stride,
+              size=room / stride + 1, dropped=dropped),
+            *fits, *[_(" or ")] * len(fits), _("another stride or filter size"), param="pad",
+            value=pad)
+    return room // stride + 1
+
+
+# -- the book's common/util.py: im2col and col2im, with the book's signatures ----------------
+def im2col(input_data, filter_h, filter_w, stride=1, pad=0, *, pad_value=0.0):
+    """Unfold every FH x FW window of the input into one row of a matrix (the book's §7.4.3).
+
+    Shapes: input_data (N, C, H, W) -> col (N*OH*OW, C*FH*FW); rows run over (N, OH, OW), the
+    columns of a row over (C, FH, FW). Like the book, a size that does not divide is floored
+    (the layers below refuse it first). ``pad_value`` is tatamu's (``-inf`` for max pooling).
+    """
+    xp = get_array_module(input_data)  # NumPy, or CuPy for an array on a GPU
+    N, C, H, W = input_data.shape  # (N, C, H, W)
+    out_h = (H + 2 * pad - filter_h) // stride + 1  # OH: eq. 7.1, floored as the book does
+    out_w = (W + 2 * pad - filter_w) // stride + 1  # OW
+    # (N, C, H, W) -> (N, C, H + 2P, W + 2P)
+    img = xp.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], "constant",
+                 constant_values=pad_value)
+    # (N, C, FH, FW, OH, OW): col[n, c, y, x] is element (y, x) of every window of image n, c
+    col = xp.zeros((N, C, filter_h, filter_w, out_h, out_w), dtype=input_data.dtype)
+    # Not one window at a time but one filter position (y, x) at a time: the pixels under
+    # position (y, x) of every window form a strided grid, one slice (N, C, OH, OW) of img.
+    for y in range(filter_h):  # FH filter rows
+        y_max = y + stride * out_h  # the slice y, y+S, ... stops before y_max: OH rows
+        for x in range(filter_w):  # FW filter columns
+            x_max = x + stride * out_w  # OW columns
+            col[:, :, y, x, :, :] = img[:, :, y:y_max:stride, x:x_max:stride]  # (N, C, OH, OW)
+    # (N, C, FH, FW, OH, OW) -> (N, OH, OW, C, FH, FW) -> (N*OH*OW, C*FH*FW): a window a row
+    return col.transpose(0, 4, 5, 1, 2, 3).reshape(N * out_h * out_w, -1)
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
-    """The book's ``col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0)``.
+    """Fold the rows back onto the input, *adding* where windows overlap (backward's im2col).
 
-    Adds every row back onto the window it came from (overlaps are summed) and crops the pad.
+    Not the inverse of im2col: a pixel seen by several windows gets the sum of their values,
+    which is exactly its gradient. The padding is cropped off.
 
     Shapes: col (N*OH*OW, C*FH*FW) -> (N, C, H, W) = input_shape.
     """
-    return _col2im(col, tuple(input_shape), (filter_h, filter_w), stride, pad, rounding="floor")
+    xp = get_array_module(col)  # NumPy, or CuPy for an array on a GPU
+    N, C, H, W = input_shape  # (N, C, H, W): the shape to fold back into
+    out_h = (H + 2 * pad - filter_h) // stride + 1  # OH, as im2col computed it
+    out_w = (W + 2 * pad - filter_w) // stride + 1  # OW
+    # (N*OH*OW, C*FH*FW) -> (N, OH, OW, C, FH, FW) -> (N, C, FH, FW, OH, OW), im2col undone
+    col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
+    # (N, C, H + 2P + S - 1, W + 2P + S - 1): the book's S - 1 spare rows and columns (the
+    # slices below stay inside H + 2P; the spares are cropped off with the padding)
+    img = xp.zeros((N, C, H + 2 * pad + stride - 1, W + 2 * pad + stride - 1), dtype=col.dtype)
+    for y in range(filter_h):  # FH filter rows
+        y_max = y + stride * out_h  # OH rows, every S-th from y
+        for x in range(filter_w):  # FW filter columns
+            x_max = x + stride * out_w  # OW columns, every S-th from x
+            # += (not =): a pixel under several windows collects every window's share
+            img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]  # (N, C, OH, OW)
+    return img[:, :, pad:H + pad, pad:W + pad]  # crop the padding -> (N, C, H, W)
 
 
+# -- the layers (the book's common/layers.py) ---------------------------------------------------
 def _params(W, b, dtype):
     """W and b as arrays of one float dtype: ``dtype`` if given, else W's own float dtype (the
     array is kept, not copied, so a caller holding it, like the book's ``network.params``, sees
@@ -141,11 +214,11 @@ class Convolution(Layer):
         return col2im(dcol, x.shape, FH, FW, self.stride, self.pad)  # -> (N, C, H, W)
 
     def output_shape(self, input_shape):
-        """(FN, OH, OW) for one sample (C, H, W), from tatamu's one size formula."""
+        """(FN, OH, OW) for one sample (C, H, W), by :func:`output_size` (eq. 7.1)."""
         _, FH, FW = self.W.shape[1:]
-        where = self._label()
-        out_h = conv_output_size(input_shape[1], FH, self.stride, self.pad, layer=where, axis="H")
-        out_w = conv_output_size(input_shape[2], FW, self.stride, self.pad, layer=where, axis="W")
+        where = f"{self._label()}: "
+        out_h = output_size(input_shape[1], FH, self.stride, self.pad, where=where, axis="H")
+        out_w = output_size(input_shape[2], FW, self.stride, self.pad, where=where, axis="W")
         return (self.W.shape[0], out_h, out_w)
 
     @classmethod
@@ -220,12 +293,12 @@ class Pooling(Layer):
         return col2im(dcol, x.shape, self.pool_h, self.pool_w, self.stride, self.pad)
 
     def output_shape(self, input_shape):
-        """(C, OH, OW) for one sample (C, H, W)."""
-        where = self._label()
-        out_h = conv_output_size(input_shape[1], self.pool_h, self.stride, self.pad,
-                                 layer=where, axis="H")
-        out_w = conv_output_size(input_shape[2], self.pool_w, self.stride, self.pad,
-                                 layer=where, axis="W")
+        """(C, OH, OW) for one sample (C, H, W), by :func:`output_size` (eq. 7.1)."""
+        where = f"{self._label()}: "
+        out_h = output_size(input_shape[1], self.pool_h, self.stride, self.pad, where=where,
+                            axis="H")
+        out_w = output_size(input_shape[2], self.pool_w, self.stride, self.pad, where=where,
+                            axis="W")
         return (input_shape[0], out_h, out_w)
 
 

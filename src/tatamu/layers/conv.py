@@ -22,24 +22,24 @@ from ..im2col import (
     padding_pairs,
     pair,
     spatial_args,
-    window_geometry,
     window_view,
 )
-from ..validate import int_at_least, positive_int
+from ..padding import check_padding_mode, pad, pad_adjoint
+from ..validate import as_rng, int_at_least, positive_int
 from .base import Layer, check_input, window_scratch_size
-from .init import init_weight, make_rng
-from .padding import check_padding_mode, pad, pad_adjoint
+from .init import init_weight
+from .window import WindowGeometry
 
 
 class Conv2D(Layer):
-    """2-D convolution over (N, C, H, W) (the book's ``Convolution``).
+    """Read book.py first; this is the same plus groups, dilation, padding modes, made fast.
 
-    Read ``layers/book.py`` first: its ``Convolution`` is the book's algorithm in 40 lines
-    (im2col, one product ``col @ col_W``, col2im), and this is the same math plus: the im2col
-    matrix stored transposed (``col_t``, so the copy runs along whole rows and backward is one
-    product per group), ``groups``, ``dilation``, padding modes and asymmetric padding, a
-    ``rounding`` choice, and the product written straight into NCHW without the final
-    transpose. tests/test_fastpaths.py holds the two equal.
+    2-D convolution over (N, C, H, W), the book's ``Convolution`` (``layers/book.py``: im2col,
+    one product ``col @ col_W``, col2im) plus: the im2col matrix stored transposed (``col_t``,
+    so the copy runs along whole rows and backward is one product per group), ``groups``,
+    ``dilation``, padding modes and asymmetric padding, a ``rounding`` choice, the window
+    settled once (``self.window``), and the product written straight into NCHW without the
+    final transpose. tests/test_fastpaths.py holds the two equal.
 
     Parameters
     ----------
@@ -62,7 +62,7 @@ class Conv2D(Layer):
     """
 
     param_names = ("W", "b")
-    cache_names = ("_col", "_x_shape", "_out_shape")
+    cache_names = ("_col_t", "_x_shape", "_out_shape")
     prefix = "conv"
     feature_maps = True
 
@@ -90,25 +90,28 @@ class Conv2D(Layer):
         self.padding_mode, self.rounding, self.init = padding_mode, rounding, init
         self.dtype = resolve_dtype(dtype)
         shapes = self.param_shapes(self.config())  # checks channels, groups and kernel_size
-        # The 2-D form of the window arguments; Conv1D overrides _window_args.
-        self._k, self._s, self._pads, self._d = self._window_args()
-        for values, what in ((self._k, "kernel_size"), (self._s, "stride"),
-                             (self._d, "dilation")):
+        # The window arguments settled once, in 2-D form (Conv1D overrides _window_args);
+        # interop, the drawing page and the learner's tools read them here, as layer.window.
+        self.window = WindowGeometry(*self._window_args(), rounding=rounding,
+                                     dims=len(shapes["W"]) - 2)
+        for values, what in ((self.window.kernel, "kernel_size"), (self.window.stride, "stride"),
+                             (self.window.dilation, "dilation")):
             if min(values) < 1:  # else W's shape or he init fails with a numpy/zero-division error
                 raise ConfigError(_("{what} must be >= 1; got {value!r}",
                                     what=what, value=getattr(self, what)))
-        check_padding_mode(padding_mode, self._pads)
+        check_padding_mode(padding_mode, self.window.padding)
 
-        fan_in = in_channels // groups * self._k[0] * self._k[1]
-        self.W = init_weight(shapes["W"], fan_in, out_channels * self._k[0] * self._k[1] // groups,
-                             init, make_rng(rng), self.dtype)
+        fh, fw = self.window.kernel
+        fan_in = in_channels // groups * fh * fw
+        self.W = init_weight(shapes["W"], fan_in, out_channels * fh * fw // groups,
+                             init, as_rng(rng), self.dtype)
         self.b = np.zeros(shapes["b"], dtype=self.dtype) if bias else None
         if not bias:
             self.param_names = ("W",)
         self.dW = self.db = None
         # Cache for backward: the im2col matrix (transposed, col_t), the input's and
         # output's shapes.
-        self._col = None
+        self._col_t = None
         self._x_shape = None
         self._out_shape = None
 
@@ -134,7 +137,8 @@ class Conv2D(Layer):
         return pair(kernel_size, "kernel_size")  # (FH, FW)
 
     def scratch_size(self, input_shape):
-        return window_scratch_size(input_shape[0], self.output_shape(input_shape), self._k)
+        return window_scratch_size(input_shape[0], self.output_shape(input_shape),
+                                   self.window.kernel)
 
     def forward(self, x):
         check_input(self, x, 4, self.in_channels, self.dtype)
@@ -148,14 +152,13 @@ class Conv2D(Layer):
     def _forward4d(self, x):
         xp = get_array_module(x)
         n, c, h, w = x.shape
-        (out_h, out_w), pads = window_geometry(
-            (h, w), self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
-        )
-        check_padding_mode(self.padding_mode, self._pads, (h, w))
+        win = self.window
+        out_h, out_w = win.output_size((h, w), layer=self._label())
+        check_padding_mode(self.padding_mode, win.padding, (h, w))
         # The mode fills the requested padding only; a "ceil" window's overrun beyond it is
         # absent (zeros), not more reflected/replicated/wrapped pixels.
-        padded = pad(pad(x, self._pads, self.padding_mode), self._overrun(pads))
-        windows = window_view(padded, self._k, self._s, self._d, (out_h, out_w))
+        padded = pad(pad(x, win.padding, self.padding_mode), win.overrun((h, w)))
+        windows = window_view(padded, win.kernel, win.stride, win.dilation, (out_h, out_w))
         g, fn = self.groups, self.out_channels
         # im2col, stored transposed: col_t is the book's col (N*OH*OW, C*FH*FW) turned on its
         # side. Copying the windows in this order runs along whole OW rows (the book's order
@@ -172,12 +175,12 @@ class Conv2D(Layer):
         if self.b is not None:
             out += self.b.reshape(g, fn // g, 1)  # one bias per output channel
         if self.caching:
-            self._col, self._x_shape = col_t, x.shape
+            self._col_t, self._x_shape = col_t, x.shape
             self._out_shape = (n, fn, out_h, out_w)
         return out.reshape(n, fn, out_h, out_w)  # a view: (N, G, FN/G, OH*OW) is NCHW already
 
     def _backward4d(self, dout):
-        col_t, x_shape = self._cached(self._col, self._x_shape)
+        col_t, x_shape = self._cached(self._col_t, self._x_shape)
         xp = get_array_module(dout)
         n, fn, out_h, out_w = dout.shape
         g = self.groups
@@ -194,21 +197,17 @@ class Conv2D(Layer):
         # (G, C/G*FH*FW, FN/G) @ (G, FN/G, N*OH*OW) -> (G, C/G*FH*FW, N*OH*OW)
         dcol_t = xp.matmul(w_col.transpose(0, 2, 1), dout_g)
         _, c, h, w = x_shape
-        _, pads = window_geometry((h, w), self._k, self._s, self._pads, self._d, self.rounding)
+        win = self.window
         # col2im, channel-major like col_t: (G, C/G*FH*FW, N*OH*OW) -> (C, FH, FW, N, OH, OW)
         # -> (C, N, OH, OW, FH, FW), a view; add_windows adds its (i, j) slices into (C, N, ...)
-        windows = dcol_t.reshape(c, *self._k, n, out_h, out_w).transpose(0, 3, 4, 5, 1, 2)
-        (top, bottom), (left, right) = pads
+        windows = dcol_t.reshape(c, *win.kernel, n, out_h, out_w).transpose(0, 3, 4, 5, 1, 2)
+        (top, bottom), (left, right) = win.applied_padding((h, w))
         padded_shape = (c, n, h + top + bottom, w + left + right)
         # (C, N, Hp, Wp) -> (N, C, Hp, Wp), a view
-        dpadded = add_windows(windows, padded_shape, self._s, self._d).transpose(1, 0, 2, 3)
-        dpadded = pad_adjoint(dpadded, self._overrun(pads))  # the overrun's zeros: no gradient
+        dpadded = add_windows(windows, padded_shape, win.stride, win.dilation).transpose(1, 0, 2, 3)
+        dpadded = pad_adjoint(dpadded, win.overrun((h, w)))  # the overrun's zeros: no gradient
         # one copy back to plain NCHW memory for the layer below
-        return xp.ascontiguousarray(pad_adjoint(dpadded, self._pads, self.padding_mode))
-
-    def _overrun(self, applied):
-        """The zero padding a "ceil" window adds beyond the requested ``self._pads``."""
-        return tuple((0, a[1] - p[1]) for a, p in zip(applied, self._pads, strict=True))
+        return xp.ascontiguousarray(pad_adjoint(dpadded, win.padding, self.padding_mode))
 
     # -- geometry --------------------------------------------------------------------------
     def _window_args(self):
@@ -237,9 +236,7 @@ class Conv2D(Layer):
 
     def output_shape(self, input_shape):
         c, h, w = input_shape
-        (out_h, out_w), _ = window_geometry(
-            (h, w), self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
-        )
+        out_h, out_w = self.window.output_size((h, w), layer=self._label())
         return (self.out_channels, out_h, out_w)
 
 

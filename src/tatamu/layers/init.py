@@ -12,15 +12,11 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..i18n import _
-from ..validate import as_rng
 
 #: The names accepted by every layer's ``init`` argument; a float is a fixed std (the book's
 #: ``weight_init_std=0.01``).
 INITS = ("he", "glorot", "torch")
 
-
-#: A Generator from a Generator, an int seed, or None (fresh entropy): see validate.as_rng.
-make_rng = as_rng
 
 
 def init_weight(

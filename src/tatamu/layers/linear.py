@@ -9,14 +9,16 @@ import numpy as np
 from ..backend.arrays import resolve_dtype
 from ..errors import ShapeError
 from ..i18n import _
-from ..validate import positive_int
+from ..validate import as_rng, positive_int
 from .base import Layer, check_input
-from .init import init_weight, make_rng
+from .init import init_weight
 
 
 class Linear(Layer):
-    """Fully connected layer ``y = x @ W + b`` (the book's ``Affine``).
+    """Read book.py first; this is the same plus PyTorch's arguments and initialisers.
 
+    Fully connected layer ``y = x @ W + b``, the book's ``Affine(W, b)`` built from sizes
+    (``in_features``, ``out_features``, ``bias``, ``init``, ``rng``) as PyTorch's ``nn.Linear``.
     ``W`` has shape (in_features, out_features) so that forward reads ``x @ W`` as in the book;
     PyTorch's ``nn.Linear.weight`` is the transpose, (out, in). An input with more than two
     axes, such as pooled feature maps (N, C, H, W), is flattened to (N, C*H*W) first and its
@@ -54,7 +56,7 @@ class Linear(Layer):
             in_features, out_features, bias, init)
         self.dtype = resolve_dtype(dtype)
         shapes = self.param_shapes(self.config())
-        self.W = init_weight(shapes["W"], in_features, out_features, init, make_rng(rng),
+        self.W = init_weight(shapes["W"], in_features, out_features, init, as_rng(rng),
                              self.dtype)
         self.b = np.zeros(shapes["b"], dtype=self.dtype) if bias else None
         if not bias:
@@ -99,6 +101,3 @@ class Linear(Layer):
             )
         return (self.out_features,)
 
-
-#: The book's name for :class:`Linear`.
-Affine = Linear

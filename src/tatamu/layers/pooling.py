@@ -17,12 +17,12 @@ from ..im2col import (
     Rounding,
     pair,
     spatial_args,
-    window_geometry,
     window_offsets,
     window_view,
 )
+from ..padding import pad, pad_adjoint
 from .base import Layer, check_input, window_scratch_size
-from .padding import pad, pad_adjoint
+from .window import WindowGeometry
 
 
 class _Pool2D(Layer):
@@ -36,8 +36,11 @@ class _Pool2D(Layer):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.rounding = dilation, rounding
-        self._k, self._s, self._pads, self._d = self._window_args()
-        for (before, after), k in zip(self._pads, self._k, strict=True):
+        # The window arguments settled once, in 2-D form (the 1-D pools override
+        # _window_args); interop and the learner's tools read them here, as layer.window.
+        self.window = WindowGeometry(*self._window_args(), rounding=rounding,
+                                     dims=1 if isinstance(self, _Pool1D) else 2)
+        for (before, after), k in zip(self.window.padding, self.window.kernel, strict=True):
             if max(before, after) > k // 2:
                 raise ConfigError(
                     _("{type}: padding must be at most half the kernel size (kernel {k}, "
@@ -46,8 +49,7 @@ class _Pool2D(Layer):
                 )
         # Windows overlap when a step is shorter than a window's span; then input pixels
         # are shared and backward must add up their gradients instead of just writing them.
-        self._overlapping = any(s < d * (k - 1) + 1
-                                for k, s, d in zip(self._k, self._s, self._d, strict=True))
+        self._overlapping = self.window.overlapping
         self._x_shape = None  # cache for backward: the input's shape
 
     def _window_args(self):
@@ -57,9 +59,8 @@ class _Pool2D(Layer):
 
     def _geometry(self, x_shape):
         """((OH, OW), applied padding) for an input of this shape."""
-        return window_geometry(
-            x_shape[2:], self._k, self._s, self._pads, self._d, self.rounding, layer=self._label()
-        )
+        win = self.window
+        return win.output_size(x_shape[2:], layer=self._label()), win.applied_padding(x_shape[2:])
 
     def _padded_shape(self, x_shape, pads):
         (top, bottom), (left, right) = pads
@@ -81,18 +82,19 @@ class _Pool2D(Layer):
         return (input_shape[0], out_h, out_w)
 
     def scratch_size(self, input_shape):
-        return window_scratch_size(input_shape[0], self.output_shape(input_shape), self._k)
+        return window_scratch_size(input_shape[0], self.output_shape(input_shape),
+                                   self.window.kernel)
 
 
 class MaxPool2D(_Pool2D):
-    """Max pooling over (N, C, H, W) windows (the book's ``Pooling``).
+    """Read book.py first; this is the same plus no im2col copy, dilation and overlaps.
 
-    Read ``layers/book.py`` first: its ``Pooling`` is the book's algorithm (im2col, one window
-    a row, each row's max; backward sends dout to each row's argmax and folds it with col2im).
-    This is the same math plus: no im2col copy (the FH*FW window elements are visited as
-    strided slices of the input, the winner tracked as they go, and only while training),
-    ``dilation``, overlapping windows, a ``rounding`` choice and a default stride equal to the
-    kernel. tests/test_fastpaths.py holds the two equal.
+    Max pooling over (N, C, H, W), the book's ``Pooling`` (``layers/book.py``: im2col, one
+    window a row, each row's max; backward sends dout to each row's argmax and folds it with
+    col2im) plus: no im2col copy (the FH*FW window elements are visited as strided slices of
+    the input, the winner tracked as they go, and only while training), ``dilation``,
+    overlapping windows, a ``rounding`` choice and a default stride equal to the kernel.
+    tests/test_fastpaths.py holds the two equal.
 
     ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows). Gradient flows
     only to the first maximum of each window, as in PyTorch.
@@ -124,8 +126,9 @@ class MaxPool2D(_Pool2D):
         # The same result without the copy: visit the FH*FW window elements one at a time;
         # element k of every window is one strided (N, C, OH, OW) slice of the input.
         # Only backward needs the winners: in eval mode (caching off) they are not tracked.
-        index_type = np.min_scalar_type(self._k[0] * self._k[1])  # uint8 below 256 elements
-        for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+        win = self.window
+        index_type = np.min_scalar_type(win.kernel[0] * win.kernel[1])  # uint8 below 256
+        for k, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
             v = padded[:, :, rows, cols]  # (N, C, OH, OW)
             if k == 0:
                 out = v.copy()
@@ -152,7 +155,8 @@ class MaxPool2D(_Pool2D):
         # Each output gradient goes to its window's winner: slice k of the input receives
         # dout where element k won. Disjoint windows touch each pixel once, so the product
         # is written straight into place (half the time of adding a temporary).
-        for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+        win = self.window
+        for k, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
             xp.multiply(dout, argmax == k, out=dpadded[:, :, rows, cols])
         return pad_adjoint(dpadded, pads)
 
@@ -167,7 +171,7 @@ class MaxPool2D(_Pool2D):
         """
         xp = get_array_module(dout)
         n, c, hp, wp = padded_shape
-        (fh, fw), (sh, sw), (dh, dw) = self._k, self._s, self._d
+        (fh, fw), (sh, sw), (dh, dw) = self.window.kernel, self.window.stride, self.window.dilation
         out_h, out_w = out_hw
         # flat position of window (n, c, oh, ow)'s top-left pixel: ((n*C + c)*Hp + oh*S)*Wp + ow*S
         corner = (xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
@@ -214,18 +218,21 @@ class AvgPool2D(_Pool2D):
         xp = get_array_module(x)
         ones = xp.ones((1, 1, *x.shape[2:]), dtype=x.dtype)
         if self.count_include_pad:
-            overrun = tuple((0, a[1] - s[1]) for a, s in zip(pads, self._pads, strict=True))
-            ones = pad(pad(ones, self._pads, "zeros", 1.0), overrun, "zeros", 0.0)
+            overrun = self.window.overrun(x.shape[2:])
+            ones = pad(pad(ones, self.window.padding, "zeros", 1.0), overrun, "zeros", 0.0)
         else:
             ones = pad(ones, pads, "zeros", 0.0)
-        return window_view(ones, self._k, self._s, self._d, out_hw).sum(axis=(-2, -1))[0, 0]
+        win = self.window
+        return window_view(ones, win.kernel, win.stride, win.dilation, out_hw).sum(
+            axis=(-2, -1))[0, 0]
 
     def _forward4d(self, x):
         out_hw, pads = self._geometry(x.shape)
         padded = pad(x, pads)
         # Sum the FH*FW strided slices (element k of every window) rather than reducing the
         # (..., FH, FW) window view: FH*FW fast passes instead of a reduction over tiny axes.
-        for k, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+        win = self.window
+        for k, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
             if k == 0:
                 out = padded[:, :, rows, cols].copy()  # (N, C, OH, OW)
             else:
@@ -242,7 +249,8 @@ class AvgPool2D(_Pool2D):
         xp = get_array_module(dout)
         share = dout / divisor  # (N, C, OH, OW): each pixel of a window gets an equal share
         dpadded = xp.zeros(self._padded_shape(self._x_shape, pads), dtype=dout.dtype)
-        for _index, rows, cols in window_offsets(self._k, self._s, self._d, out_hw):
+        win = self.window
+        for _index, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
             if self._overlapping:
                 dpadded[:, :, rows, cols] += share  # pixels shared by windows sum their shares
             else:

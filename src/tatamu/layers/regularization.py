@@ -11,9 +11,8 @@ import numpy as np
 from ..backend.arrays import get_array_module, resolve_dtype
 from ..errors import ConfigError
 from ..i18n import _
-from ..validate import positive_int
+from ..validate import as_rng, positive_int
 from .base import Layer, check_input
-from .init import make_rng
 
 
 class Dropout(Layer):
@@ -33,7 +32,7 @@ class Dropout(Layer):
         if not 0.0 <= p < 1.0:
             raise ConfigError(_("Dropout p must be in [0, 1); got {p!r}", p=p))
         self.p = p
-        self.rng = make_rng(rng)
+        self.rng = as_rng(rng)
         # Cache for backward: the kept elements, already scaled by 1/(1-p) (None when nothing
         # was dropped), and the input's shape.
         self._mask = None

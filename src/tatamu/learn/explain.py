@@ -20,9 +20,11 @@ import numpy as np
 from ..display import format_number as format_number  # public here too (draw app, viz)
 from ..errors import ConfigError
 from ..i18n import N_, _, pad_columns, text_width
-from ..im2col import conv_output_size, im2col, window_geometry
-from ..layers import AvgPool2D, Conv2D, MaxPool2D
-from ..layers.padding import pad
+from ..im2col import im2col
+from ..layers.conv import Conv2D
+from ..layers.pooling import AvgPool2D, MaxPool2D
+from ..layers.window import WindowGeometry
+from ..padding import pad
 from ..validate import positive_int
 
 #: The seeds' worked example (the book's Fig. 7-3): this input ⊛ this filter = [[15, 16], [6, 15]].
@@ -321,11 +323,15 @@ def formula_lines(axis: str, size: int, kernel: int, stride: int, padding: int,
             f"= {room / stride + 1:g}"]
 
 
+def _window(kernel_hw, stride, padding, rounding) -> WindowGeometry:
+    """The window a Conv2D or MaxPool2D of these arguments has (``layer.window``)."""
+    return WindowGeometry(tuple(kernel_hw), tuple(stride), ((padding[0],) * 2, (padding[1],) * 2),
+                          rounding=rounding)
+
+
 def _sizes(input_hw, kernel_hw, stride, padding, rounding) -> tuple[int, int]:
     """(OH, OW) from the one formula; a size that does not divide raises its ConfigError."""
-    return tuple(conv_output_size(size, k, s, p, rounding=rounding, axis=axis)
-                 for axis, size, k, s, p in zip("HW", input_hw, kernel_hw, stride, padding,
-                                                strict=True))
+    return _window(kernel_hw, stride, padding, rounding).output_size(input_hw)
 
 
 def _default(values, shape, seed_example: np.ndarray, what: str) -> np.ndarray:
@@ -344,8 +350,7 @@ def _default(values, shape, seed_example: np.ndarray, what: str) -> np.ndarray:
 
 def _padded(x, kernel_hw, stride, padding, rounding, fill: float = 0.0):
     """The input as the windows see it, and a mask of where that is padding."""
-    _, pads = window_geometry(x.shape, kernel_hw, stride, ((padding[0],) * 2,
-                                                            (padding[1],) * 2), (1, 1), rounding)
+    pads = _window(kernel_hw, stride, padding, rounding).applied_padding(x.shape)
     padded = pad(x[None, None], pads, "zeros", fill)[0, 0]
     is_pad = pad(np.zeros((1, 1, *x.shape)), pads, "zeros", 1.0)[0, 0] > 0
     return padded, is_pad

@@ -161,7 +161,7 @@ class Optimizer:
         Parameters
         ----------
         params : dict of str to array
-            Parameters by derived name (``"conv1.W"``), as ``model.named_params()`` gives.
+            Parameters by derived name (``"conv1.W"``), as ``model.params()`` gives.
             Each array is updated in place: layers and checkpoints keep the same objects.
         grads : dict of str to array
             Gradients with the same keys; never modified.

@@ -22,8 +22,6 @@ def class_indices(pred) -> np.ndarray:
     return pred.argmax(axis=1) if pred.ndim == 2 else pred
 
 
-_classes = class_indices
-
 
 def accuracy(pred, labels) -> float:
     """Fraction of samples whose predicted class equals the label.

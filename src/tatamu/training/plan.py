@@ -57,12 +57,17 @@ class TrainingPlan:
         N_("hold out N training images (chosen by the seed, every class keeping its share) as "
            "the validation set: the curves, best.npz and early stopping use it, never the test "
            "set; 0: no split (default: 1 in 12 of the training images, the classic 5,000 of "
-           "MNIST's 60,000; none when that is under 10)")))
+           "MNIST's 60,000; no split when that is fewer than one image per class)")))
+    keep_epochs: int | None = field(default=None, metadata=_meaning(
+        N_("keep the weights of only the newest N epochs in RUN/epochs/ (epoch 0, the initial "
+           "weights, stays); 0: none (default: every epoch)")))
+    log_every: int = field(default=50, metadata=_meaning(
+        N_("write the training loss and accuracy to TensorBoard every N steps (their mean)")))
     test_every_epoch: bool = field(default=False, metadata=_meaning(
         N_("measure the test set after every epoch too, as the book does (it still chooses "
            "nothing; default: at the end of the run only)")))
     seed: int = field(default=0, metadata=_meaning(
-        N_("seed of the initial weights, batch order and Dropout")))
+        N_("seed of the initial weights, batch order, Dropout and the validation split")))
     limit: int | None = field(default=None, metadata=_meaning(
         N_("train on the first N training samples only (default: all)")))
     test_limit: int | None = field(default=None, metadata=_meaning(
@@ -114,8 +119,13 @@ class TrainingPlan:
                                                           "{test_every_epoch!r}",
                                                           test_every_epoch=self.test_every_epoch),
                               param="test_every_epoch")
+        if self.keep_epochs is not None and (isinstance(self.keep_epochs, bool) or not isinstance(
+                self.keep_epochs, int) or self.keep_epochs < 0):
+            raise ConfigError(Name("keep_epochs"), _(" must be a whole number >= 0; got "
+                                                     "{value!r}", value=self.keep_epochs),
+                              param="keep_epochs", value=self.keep_epochs)
         for name in ("epochs", "batch_size", "schedule_epochs", "early_stopping", "limit",
-                     "test_limit", "threads"):
+                     "test_limit", "threads", "log_every"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 1):
@@ -263,7 +273,8 @@ class PlanConflict(ConfigError):
 
     def __init__(self, name: str, saved: Any, given: Any, epochs: int) -> None:
         self.name, self.saved, self.given = name, saved, given
-        parts = (_("the run was started "), _("without "), Name(name)) if saved is None else (
+        unset = saved is None or saved is False  # (not 0: --validation 0 is a setting)
+        parts = (_("the run was started "), _("without "), Name(name)) if unset else (
             _("the run was started with "), Name(name, saved))
         parts += ("; ", Name(name, given), _(" contradicts its plan. Leave it out to continue "
                                              "the run as planned, or start a new run"))

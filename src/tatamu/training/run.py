@@ -8,6 +8,9 @@
         history.json  the per-epoch figures and why the run stopped
         curves.png    those figures drawn
         running.json  while a process trains the run: its pid and host (``tatamu runs``)
+        metrics.csv   one row per epoch (the CSVLogger columns), rewritten after each epoch
+        events.out.tfevents.*   TensorBoard's event files, one per process that trained it
+        epochs/epoch-NNN.npz    the weights after each epoch (epoch-000: the initial weights)
 
 Not in the book, whose ``Trainer`` kept everything in memory: a long run here survives a
 Ctrl-C, a crash or a full disk, and resumes to the same weights an uninterrupted run reaches.
@@ -39,8 +42,31 @@ HISTORY = "history.json"
 CURVES = "curves.png"
 PLAN = "plan.json"
 RUNNING = "running.json"  # present while a process trains the run
-#: Files a run folder may hold (anything else in a folder means it is not a run folder).
-FILES = (PLAN, INITIAL, LAST, BEST, HISTORY, CURVES, RUNNING)
+METRICS = "metrics.csv"
+EPOCHS = "epochs"  # the folder of per-epoch weights
+EVENTS_PREFIX = "events.out.tfevents."  # TensorBoard's event files (one per process)
+#: Files a run folder may hold, besides its event files (anything else: not a run folder).
+FILES = (PLAN, INITIAL, LAST, BEST, HISTORY, CURVES, RUNNING, METRICS, EPOCHS)
+
+
+def is_run_file(name: str) -> bool:
+    """Whether a file name is one a run folder holds (:data:`FILES`, or an event file)."""
+    return name in FILES or name.startswith(EVENTS_PREFIX)
+
+
+def epoch_file(epoch: int) -> str:
+    """``epochs/epoch-007.npz``: where the weights after ``epoch`` are (0: the initial ones)."""
+    return f"{EPOCHS}/epoch-{epoch:03d}.npz"
+
+
+def epoch_files(folder: str | Path) -> dict[int, Path]:
+    """The per-epoch checkpoints a run folder holds: {epoch: path}, in epoch order."""
+    found = {}
+    for path in (Path(folder) / EPOCHS).glob("epoch-*.npz"):
+        number = path.stem.removeprefix("epoch-")
+        if number.isdigit():
+            found[int(number)] = path
+    return dict(sorted(found.items()))
 
 
 class RunFolderExists(ConfigError):

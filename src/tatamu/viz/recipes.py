@@ -58,6 +58,8 @@ def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = No
     for the data it was measured on. ``ymin`` (percent) cuts off the first epochs' climb, so
     the last epochs' gaps show.
     """
+    from matplotlib.ticker import MaxNLocator  # (import tatamu never imports matplotlib)
+
     fig = new_figure(figsize=(6.4, 4.0), dpi=DPI)
     ax = fig.subplots()
     kinds = set()
@@ -78,6 +80,7 @@ def plot_runs(histories: dict[str, dict[str, Any]], path: str | Path | None = No
     if ymin is not None:
         ax.set_ylim(bottom=ymin)
     ax.set_xlabel(_("epoch"))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     data = " / ".join(n for k, n in (("val", _("validation")), ("test", _("test")))
                       if k in kinds)
     ax.set_ylabel(_("{data} accuracy (%)", data=data))

@@ -94,6 +94,27 @@ def show(what: str, checkpoint: str | Path, *, out: str | Path | None = None,
                       steps=steps, seed=seed, class_names=ctx.names)
 
 
+def show_runs(checkpoints: list[str | Path], *, out: str | Path | None = None,
+              title: str = "") -> Path:
+    """Several runs' accuracy per epoch on one axes (``tatamu show curves RUN RUN...``); the
+    PNG's path. Each run is named by its folder (its path where two folders share a name)."""
+    from .recipes import plot_runs
+
+    paths = [run.resolve_checkpoint(c) for c in checkpoints]
+    names = [_run_name(p) for p in paths]
+    if len(set(names)) < len(names):  # two runs/seed0 in different sweeps: their whole paths
+        names = [str(p.parent if p.name in run.FILES else p) for p in paths]
+    histories = {}
+    for name, path in zip(names, paths, strict=True):
+        histories[name] = run.read_history(path, ckpt.read_meta(path))
+    return plot_runs(histories, output_path(out, "curves.png"),
+                     title=title or ngettext("{n} run", "{n} runs", len(paths)))
+
+
+def _run_name(path: Path) -> str:
+    return path.parent.name if path.name in run.FILES and path.parent.name else path.stem
+
+
 class _Context:
     """The checkpoint's dataset, class names and test images, loaded only when needed."""
 

@@ -14,15 +14,16 @@ import numpy as np
 
 from ..display import format_number
 from ..i18n import _
-from ..learn.explain import Walkthrough
 from .backward import KINDS as BACKWARD_KINDS
 from .backward import plot_backward
 from .figure import finish, grid_shape, new_figure
 from .tables import CELL_IN, COLOURS
 from .tables import draw_table as _table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # explain makes the Walkthrough and draws it with this module: types only
     from matplotlib.figure import Figure
+
+    from ..learn.explain import Walkthrough
 
 def plot_walkthrough(walk: Walkthrough, path: str | Path | None = None,
                      max_windows: int = 9) -> Figure | Path:

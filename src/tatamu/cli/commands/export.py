@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ...errors import ConfigError
@@ -23,7 +24,9 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=sorted(set(FORMATS.values())), default=None,
                    help=_("default: from OUT's suffix"))
     p.add_argument("--print-torch", action="store_true",
-                   help=_("print the matching torch.nn.Sequential definition"))
+                   help=_("print the matching torch.nn.Sequential definition: only Python on "
+                          "stdout (tatamu export ... --print-torch > model.py; python model.py), "
+                          "the 'wrote' line on stderr"))
     p.add_argument("--force", action="store_true", help=_("replace OUT if it exists"))
     p.set_defaults(run=run)
 
@@ -36,6 +39,8 @@ def run(args) -> int:
     if fmt is None:
         raise ConfigError(_("cannot tell the format from {name}: pass --format safetensors or "
                             "--format onnx", name=args.out.name))
+    # with --print-torch stdout carries code: the status line goes to stderr
+    status = sys.stderr if args.print_torch else sys.stdout
     path = checkpoint_file(args.checkpoint)
     model = checkpoint.load(path)
     model.eval()
@@ -44,7 +49,7 @@ def run(args) -> int:
 
         save_safetensors(model, args.out, overwrite=args.force)
         print(_("wrote {out} (PyTorch names and layouts, {num_params:,} parameters)",
-                out=args.out, num_params=model.num_params()))
+                out=args.out, num_params=model.num_params()), file=status)
     elif fmt == "onnx":
         from ...interop.onnx_export import save_onnx
 
@@ -53,7 +58,8 @@ def run(args) -> int:
                                                      dtype=model.dtype)
         print(_("wrote {out} (ONNX opset 19; input 'input' (N, {map}), output "
                 "'probabilities'{note})",
-                out=args.out, map=', '.join(map(str, model.input_shape)), note=note))
+                out=args.out, map=', '.join(map(str, model.input_shape)), note=note),
+              file=status)
     if args.print_torch:
         weights = str(args.out) if fmt == "safetensors" else "model.safetensors"
         print(torch_definition(model, weights))

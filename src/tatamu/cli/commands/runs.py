@@ -27,7 +27,11 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ...training.runs import collect, format_table, to_csv
+    from .arguments import UserError
 
+    if not args.dirs and not Path("runs").is_dir():
+        raise UserError(_("no folder runs here (where tatamu train puts its runs); give the "
+                          "folders that hold yours: tatamu runs DIR"))
     groups = collect(args.dirs or [Path("runs")], by_seed=not args.each)
     if args.csv:
         sys.stdout.write(to_csv(groups))

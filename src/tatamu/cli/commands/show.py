@@ -13,7 +13,8 @@ _SHOW_HELP = {
     "feature-maps": N_("the input and every conv/pool layer's output channels for one image"),
     "errors": N_("misclassified test images, the most confident mistakes first"),
     "confusion": N_("the confusion matrix on the test set"),
-    "curves": N_("loss and accuracy per epoch, train and test"),
+    "curves": N_("loss and accuracy per epoch: train, validation, test; given several runs, "
+                 "their accuracy overlaid"),
     "saliency": N_("which pixels the predicted class score is most sensitive to"),
     "dream": N_("inputs optimised to excite each channel of a layer (what a filter looks for)"),
 }
@@ -29,7 +30,11 @@ def add_parser(sub) -> None:
     for what, english in _SHOW_HELP.items():
         text = _(english)
         q = whats.add_parser(what, help=text, description=sentence(text))
-        q.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
+        if what == "curves":
+            q.add_argument("checkpoint", type=Path, nargs="+", metavar="RUN",
+                           help=_("a run folder or .npz checkpoint; several: overlaid"))
+        else:
+            q.add_argument("checkpoint", type=Path, help=_("a .npz checkpoint or a run folder"))
         q.add_argument("--out", type=Path, default=None, metavar="PATH",
                        help=_("a .png file or a folder (default: the current folder)"))
         if what in ("feature-maps", "saliency"):
@@ -62,7 +67,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ...viz import show
+    from ...viz.show import show_runs
 
+    if args.what == "curves":
+        if len(args.checkpoint) > 1:
+            print(show_runs(args.checkpoint, out=args.out))
+            return 0
+        args.checkpoint = args.checkpoint[0]
     options = {name: getattr(args, name) for name in (
         "image", "layer", "limit", "count", "dataset", "data_root", "target", "smooth", "steps",
         "seed") if hasattr(args, name)}

@@ -52,8 +52,10 @@ def add_parser(sub) -> None:
     from ...training.plan import SCHEDULES
 
     p = sub.add_parser("train", help=_("train a ConvNet (default: SimpleConvNet on MNIST)"),
-                       description=_("Train a model; writes checkpoints, history.json and a "
-                                     "plot into a run folder."),
+                       description=_("Train a model; writes into a run folder its checkpoints "
+                                     "(one per epoch in epochs/), metrics.csv, TensorBoard event "
+                                     "files (tensorboard --logdir runs), history.json and a "
+                                     "plot. See docs/guide/runs.md."),
                        epilog=_(EPILOG), formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = {"model": {"choices": list(MODELS)}, "dataset": {"choices": DATASETS},
              "optimizer": {"choices": list(OPTIMIZERS)}, "schedule": {"choices": SCHEDULES},
@@ -62,6 +64,7 @@ def add_parser(sub) -> None:
              "early_stopping": {"type": positive_int, "metavar": "PATIENCE"},
              "augment": {"nargs": "?", "const": "default", "metavar": "SPEC"},
              "validation": {"type": whole_number, "metavar": "N"},
+             "keep_epochs": {"type": whole_number, "metavar": "N"},
              "test_every_epoch": {"action": "store_true"}}
     for f in _plan_fields():  # the plan's fields, their meaning and default from the library
         kind = kinds.get(f.name, {"type": positive_int, "metavar": "N"})
@@ -162,8 +165,11 @@ def _plan_of_older_run(folder: Path, meta: dict):
                           folder=folder, plan=runs.PLAN))
     args = build_parser().parse_args(command)
     old = {f.name: getattr(args, f.name) for f in _plan_fields() if hasattr(args, f.name)}
-    threads = (meta.get("train_state") or {}).get("threads")
-    return TrainingPlan(**{**old, "threads": old.get("threads", threads)})
+    old = {**old, "threads": old.get("threads", (meta.get("train_state") or {}).get("threads"))}
+    for name in ("validation", "test_every_epoch"):  # as the run resolved them (if it knew them)
+        if name in meta:
+            old.setdefault(name, meta[name])
+    return TrainingPlan.from_json(old)  # without "validation": a run from before the split
 
 
 def _finished_text(folder: Path, plan, history: dict) -> str:
@@ -210,7 +216,8 @@ def _train(args, plan, folder: Path, *, resume, write_plan: bool) -> int:
         resume=False if resume is None else resume,
         schedule=schedule, early_stopping=plan.early_stopping,
         metadata={**plan.metadata(), "command": args.argv}, threads=plan.threads,
-        augment=plan.augment if plan.augment is not None else False)
+        augment=plan.augment if plan.augment is not None else False,
+        keep_epochs=plan.keep_epochs, log_every=plan.log_every)
     runs.write_json(folder / runs.HISTORY, history.to_dict())
     plot_path = None
     if history.epoch:

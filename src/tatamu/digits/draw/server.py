@@ -6,8 +6,9 @@ A local tool is still reachable by every web page the user has open (a page can 
 - it binds 127.0.0.1 unless another host is asked for explicitly (the CLI warns);
 - the Host header must name this server by an IP address or ``localhost``: a name that an
   attacker's DNS points at 127.0.0.1 (DNS rebinding) is refused;
-- fixed routes only (``GET /``, ``GET /api/info``, ``GET /font/tatamu-ja.ttf``, ``POST
-  /api/predict``, ``POST /api/explain``), never a file path from the URL;
+- fixed routes only (``GET /``, ``GET /api/info``, ``GET /api/epochs``, ``GET
+  /font/tatamu-ja.ttf``, ``POST /api/predict``, ``POST /api/explain``), never a file path from
+  the URL;
 - POST bodies must say ``Content-Type: application/json`` (a plain cross-site form cannot) and
   give a Content-Length of at most MAX_BODY bytes, else they are refused unread;
 - a client that stalls is dropped after TIMEOUT seconds; the model sits behind one lock.
@@ -93,6 +94,8 @@ class Handler(BaseHTTPRequestHandler):
                        {"Content-Security-Policy": PAGE_POLICY})
         elif self.path == "/api/info":
             self._json(HTTPStatus.OK, self.server.app.info())
+        elif self.path == "/api/epochs":  # the slider's epochs (issue 24)
+            self._json(HTTPStatus.OK, self.server.app.epochs())
         elif self.path == FONT_ROUTE:
             self._send(HTTPStatus.OK, self.server.font, "font/ttf")
         elif self.path in ("/api/predict", "/api/explain"):
@@ -100,7 +103,8 @@ class Handler(BaseHTTPRequestHandler):
                         {"Allow": "POST"})
         else:
             self._error(HTTPStatus.NOT_FOUND, _("no page {path!r}: the routes are /, /api/info, "
-                                                "/api/predict, /api/explain", path=self.path[:80]))
+                                                "/api/epochs, /api/predict, /api/explain",
+                                                path=self.path[:80]))
 
     def do_POST(self) -> None:  # noqa: N802
         if not self._host_ok():

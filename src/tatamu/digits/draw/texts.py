@@ -33,6 +33,18 @@ TEXTS = {
     "unsure": N_("unsure: "),
     "no_answer": N_("the server did not answer: "),
     "channel": N_("{layer} channel {channel}"),
+    # over time: the epoch slider and the runs beside
+    "overTime": N_("Training over time"),
+    "filters": N_("First-layer filters"),
+    "epoch": N_("epoch"),
+    "epoch_of": N_("epoch {epoch} of {last}"),
+    "initial": N_(" (the initial weights)"),
+    "val_acc": N_("validation {accuracy}"),
+    "test_acc": N_("test {accuracy}"),
+    "list": N_(", "),
+    "one_checkpoint": N_("one checkpoint"),
+    "epoch_of_run": N_("epoch of {run}"),
+    "filter_title": N_("{layer} filter {filter}"),
 }
 #: preprocessing step -> what its switch says.
 STEP_NAMES = {

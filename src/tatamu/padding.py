@@ -8,9 +8,9 @@ PyTorch's ``padding_mode``), so a border pixel's gradient belongs to the pixel i
 
 from __future__ import annotations
 
-from ..backend.arrays import get_array_module
-from ..errors import ConfigError
-from ..i18n import _
+from .backend.arrays import get_array_module
+from .errors import ConfigError
+from .i18n import _
 
 #: PyTorch's padding_mode names -> numpy.pad's mode names.
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
