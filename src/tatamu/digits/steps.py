@@ -23,6 +23,9 @@ INK_THRESHOLD = 0.3
 #: A mark with less than this fraction of the largest mark's area is a speck (dust, a stray
 #: tap of the pen), left out of the crop. The second stroke of a 4 or the bar of a 5 is bigger.
 SPECK_FRACTION = 0.04
+#: A mark touching the picture's edge further than this fraction of the largest mark's size
+#: from it is not part of the digit (see ``_stray_at_edge``).
+EDGE_MARK_GAP = 0.25
 #: Size at which stroke width is measured and changed (longer side, pixels): 4x the 20-px box,
 #: so a one-pixel change there is a quarter pixel in the final picture, and a 12-megapixel
 #: photo costs no more than a small canvas.
@@ -61,12 +64,20 @@ def border_level(grey: np.ndarray) -> tuple[float, float]:
     a stroke that runs off the edge. The spread (the median absolute deviation, scaled to a
     standard deviation) says how grainy the paper or the photo is.
     """
-    h, w = grey.shape
-    k = max(1, min(h, w) // 50)  # a frame of 2% of the shorter side (at least one pixel)
-    frame = np.concatenate([grey[:k].ravel(), grey[-k:].ravel(),
-                            grey[:, :k].ravel(), grey[:, -k:].ravel()])
+    frame = frame_pixels(grey)
     level = float(np.median(frame))
     return level, 1.4826 * float(np.median(np.abs(frame - level)))
+
+
+def frame_pixels(grey: np.ndarray) -> np.ndarray:
+    """The pixels of the picture's outer frame, 2% of the shorter side wide (at least one).
+
+    Shapes: (H, W) -> (n,).
+    """
+    h, w = grey.shape
+    k = max(1, min(h, w) // 50)
+    return np.concatenate([grey[:k].ravel(), grey[-k:].ravel(),
+                           grey[:, :k].ravel(), grey[:, -k:].ravel()])
 
 
 def invert_light_background(grey: np.ndarray, background: float) -> tuple[np.ndarray, float]:
@@ -97,15 +108,16 @@ def subtract_background(grey: np.ndarray, background: float, noise: float = 0.0)
 
 
 # -- where the digit is ------------------------------------------------------------------------
-def ink_marks(ink: np.ndarray) -> tuple[np.ndarray, int]:
-    """The mask of ink pixels that belong to real marks (not specks), and the number of marks.
+def ink_marks(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[np.ndarray, int]:
+    """The mask of ink pixels (over ``threshold``) that belong to real marks (not specks), and
+    the number of marks.
 
     Marks are 8-connected groups of ink pixels, found on a copy reduced to at most 128 px so
     a 12-megapixel photo costs milliseconds; the mask returned is full resolution.
 
     Shapes: ink (H, W) -> (mask (H, W) bool, count).
     """
-    mask = ink > INK_THRESHOLD
+    mask = ink > threshold
     h, w = mask.shape
     step = max(1, -(-max(h, w) // 128))  # ceil: the reduction factor
     hh, ww = -(-h // step), -(-w // step)
@@ -115,10 +127,30 @@ def ink_marks(ink: np.ndarray) -> tuple[np.ndarray, int]:
     labels, sizes = _label(coarse)
     if not sizes:
         return np.zeros_like(mask), 0
-    keep = [i + 1 for i, s in enumerate(sizes) if s >= SPECK_FRACTION * max(sizes)]
+    keep = [i + 1 for i, s in enumerate(sizes) if s >= SPECK_FRACTION * max(sizes)
+            and not _stray_at_edge(labels == i + 1, labels == 1 + int(np.argmax(sizes)))]
     kept = np.isin(labels, keep)
     full = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[:h, :w]  # back to (H, W)
     return mask & full, len(keep)
+
+
+def _stray_at_edge(mark: np.ndarray, largest: np.ndarray) -> bool:
+    """Whether ``mark`` touches the picture's edge far from the ``largest`` mark.
+
+    Why: a photo is aimed at the digit; what touches its edge away from it is the edge of the
+    page or the table, the tip of a shadow, a finger, not a stroke of the digit (whose marks
+    lie close together: a 4's two strokes, a 5's bar). "Far": a gap wider than
+    EDGE_MARK_GAP of the largest mark's longer side.
+    """
+    rows, cols = np.flatnonzero(mark.any(axis=1)), np.flatnonzero(mark.any(axis=0))
+    if rows[0] > 0 and cols[0] > 0 and rows[-1] < mark.shape[0] - 1 \
+            and cols[-1] < mark.shape[1] - 1:
+        return False
+    big_rows, big_cols = np.flatnonzero(largest.any(axis=1)), np.flatnonzero(largest.any(axis=0))
+    gap = max(rows[0] - big_rows[-1], big_rows[0] - rows[-1],
+              cols[0] - big_cols[-1], big_cols[0] - cols[-1])
+    size = max(big_rows[-1] - big_rows[0], big_cols[-1] - big_cols[0]) + 1
+    return gap > EDGE_MARK_GAP * size
 
 
 def _label(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
