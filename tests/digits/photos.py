@@ -124,21 +124,24 @@ def written(digit: np.ndarray, height: int, pen: float) -> np.ndarray:
 
 
 def photograph(digit: np.ndarray | None, light: Light, rng: np.random.Generator,
-               quality: int | None = None) -> bytes:
+               quality: int | None = None, ink: tuple[float, float, float] | None = None
+               ) -> bytes:
     """A JPEG photo of ``digit`` (28, 28) written on paper under ``light``; None: a blank sheet.
 
-    Returns the JPEG file's bytes (RGB, 360x480).
+    ``ink``: the ink's factor on the paper per channel (default: one of INKS, at random; 0.9
+    is a pencil barely touching the paper). Returns the JPEG file's bytes (RGB, 360x480).
     """
     h, w = PHOTO
     cover = np.zeros(PHOTO)
     if digit is not None:
         height = int(rng.integers(120, 201))
-        ink = written(digit, height, pen=max(2.0, rng.uniform(0.03, 0.09) * height))
-        ih, iw = min(ink.shape[0], h - 60), min(ink.shape[1], w - 60)
+        strokes = written(digit, height, pen=max(2.0, rng.uniform(0.03, 0.09) * height))
+        ih, iw = min(strokes.shape[0], h - 60), min(strokes.shape[1], w - 60)
         top, left = rng.integers(30, h - 30 - ih + 1), rng.integers(30, w - 30 - iw + 1)
-        cover[top: top + ih, left: left + iw] = ink[:ih, :iw]
+        cover[top: top + ih, left: left + iw] = strokes[:ih, :iw]
     paper = np.array(PAPERS[rng.integers(len(PAPERS))])
-    ink_colour = np.array(INKS[rng.integers(len(INKS))]) * rng.uniform(0.85, 1.15)
+    ink_colour = (np.array(INKS[rng.integers(len(INKS))]) * rng.uniform(0.85, 1.15)
+                  if ink is None else np.array(ink))
     # per channel: the paper's colour, darkened where the pen went by the ink's factor
     reflect = paper * (1 - cover[..., None] * (1 - np.clip(ink_colour, 0, 1)))  # (H, W, 3)
     rgb = reflect * (light_field(light, rng) * paper_texture(rng))[..., None]

@@ -237,7 +237,7 @@ def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarra
         grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / 255.0
         return grey, alpha, notes
     if mode not in ("L", "1"):
-        notes.append(f"converted {mode} to grey")
+        notes.append(f"converted {mode} to grey by luminance")
         img = img.convert("RGB") if mode not in ("RGB", "P") else img
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None, notes
 
@@ -369,7 +369,7 @@ def _find_ink(grey: np.ndarray, skip: set[str], out: PreparedDigit, done, name: 
     if light and "even_out_light" not in skip:
         paper_light = paper.paper_light(grey)
         grey = paper.even_out_light(grey, paper_light)
-        background, noise = digits.border_level(grey)
+        background, noise = paper.paper_level(grey)
         out.pictures.update(light=paper_light, evened=grey)
         low, high = np.percentile(paper_light, (1, 99))
         done("even_out_light", f"the paper's light ({low:.2f} to {high:.2f}) evened out")
@@ -379,10 +379,6 @@ def _find_ink(grey: np.ndarray, skip: set[str], out: PreparedDigit, done, name: 
         done("invert_light_background", f"inverted (light background: {1 - background:.2f} "
                                         f"at the border)")
     # (with inversion switched off, the model gets the light picture, as it used to)
-    contrast, _ = paper.ink_contrast(grey - background if inverted or not light
-                                     else background - grey)
-    out.contrast = contrast
-    needed = max(paper.BLANK_BELOW, paper.GRAIN_TIMES * noise)
     ink = grey
     # Subtracting a light background would erase dark ink: only once the picture is light on
     # dark.
@@ -392,16 +388,19 @@ def _find_ink(grey: np.ndarray, skip: set[str], out: PreparedDigit, done, name: 
     threshold = digits.INK_THRESHOLD
     if "threshold_ink" not in skip:
         threshold = paper.ink_threshold(ink)
-        done("threshold_ink", f"ink: over {threshold:.2f} (Otsu's split of this picture)")
+        done("threshold_ink", f"ink over {threshold:.2f} (Otsu's split of this picture)")
     mask, out.marks = digits.ink_marks(ink, threshold)
     out.pictures["marks"] = np.where(mask, ink, 0)
+    contrast, grain = paper.ink_contrast(grey, mask)  # (unstretched: fractions of the light)
+    out.contrast = contrast
+    needed = max(paper.BLANK_BELOW, paper.GRAIN_TIMES * grain)
     if cropping and (contrast < needed or not mask.any()):
         # (without the crop, a blank input is what the model gets)
         raise EmptyPictureError(
             f"{name or 'the picture'} has no ink: it is blank (its marks differ from the "
-            f"background by {contrast:.1%} of the light, and {needed:.0%} is needed), or the "
-            f"strokes are as light as the background; write the digit with a dark pen on "
-            f"light paper (or light on dark) and photograph it in good light")
+            f"background by only {contrast:.1%} of its brightness; a digit needs {needed:.0%}), "
+            f"or the strokes are as light as the background; write the digit with a dark pen "
+            f"on light paper (or light on dark) and photograph it in good light")
     if contrast < paper.FAINT_BELOW and mask.any():
         out.hint = (f"the strokes are faint (they differ from the paper by {contrast:.0%} of "
                     f"its light): a darker pen, more light or a closer photo would help")

@@ -11,10 +11,10 @@ and after the picture is inverted, work as a scanner would:
    itself (a greyscale closing: strokes are narrow, the light is broad);
 2. :func:`even_out_light`: the picture divided by it, so the paper is 1 everywhere and a stroke
    is the fraction of light its ink takes, wherever it lies;
-3. :func:`ink_contrast`: how far the ink stands out from the paper (Otsu's split of the
-   picture into two classes), so that "blank" and "faint" are measured, not guessed;
+3. :func:`ink_contrast`: how far the marks found stand out from the paper, and the paper's
+   grain, so that "blank" and "faint" are measured, not guessed;
 4. :func:`ink_threshold`: the level above which a pixel is ink, picked from the picture
-   (Otsu), never under a floor that keeps paper grain out.
+   (Otsu), within bounds that keep paper grain out and faint strokes in.
 
 Notation as in :mod:`tatamu.digits.steps`: ``grey`` 0 black .. 1 white, ``ink`` 0 .. 1.
 """
@@ -46,25 +46,26 @@ SHADOW_LIKE = 0.85
 #: shorter side: about a pen stroke's width, so the paper inside a loop is not a "mark".
 MARK_WINDOW = 1 / 15
 #: ... and the share of the pixels its marks must cover to say anything (a thin pen's digit
-#: covers 20 times as much).
-MARKS_AT_LEAST = 0.0005
+#: a third of the picture tall covers 3-10 times as much).
+MARKS_AT_LEAST = 0.002
 #: The paper's light is estimated on a copy reduced (by block means) to at most this many
 #: pixels a side: light changes over tens of pixels, and the means average away the grain
 #: that would otherwise lift the closing's maxima.
 LIGHT_WORK_SIZE = 256
 #: A picture whose marks differ from the paper by less than this fraction of its light (see
 #: :func:`ink_contrast`) is blank, or as good as: a pencil line barely touched, a smudge.
-#: Photographed blank sheets measure 1-3%, a dark pen's strokes 50-90%.
-BLANK_BELOW = 0.05
+#: The specks left on photographed blank sheets measure up to 5-6%, a dark pen's strokes
+#: 50-90%, a pencil 10-30%.
+BLANK_BELOW = 0.07
 #: ... and so is one whose marks stand out by less than this many times the paper's grain
-#: (the spread of the frame, :func:`tatamu.digits.steps.border_level`): grain's own split.
-GRAIN_TIMES = 4.0
+#: (:func:`ink_contrast`): the strongest specks of grain on an empty sheet reach 4-5.
+GRAIN_TIMES = 6.0
 #: Marks fainter than this are read, but the answer is called unsure and a hint given.
 FAINT_BELOW = 0.15
 #: Otsu's split of the ink, as a fraction of the strongest ink (see :func:`ink_threshold`):
 #: never lower (grain and JPEG ringing stay out of the marks), never higher (a faint or
 #: blurred stroke keeps its thin parts).
-THRESHOLD_RANGE = (0.2, 0.45)
+THRESHOLD_RANGE = (0.15, 0.5)
 
 
 def paper_light(grey: np.ndarray) -> np.ndarray:
@@ -91,7 +92,10 @@ def paper_light(grey: np.ndarray) -> np.ndarray:
             break
         light, window = wider, 2 * window + 1
     light = _restore_shadows(light, small, 4 * window)
-    return np.maximum(_enlarge(light, step, grey.shape), 1 / 255)  # never divide by 0
+    light = np.maximum(_enlarge(light, step, grey.shape), grey)
+    if step > 1:  # a sharp shadow edge, blurred by the reduction, sharpened again
+        light = _restore_shadows(light, grey, 2 * step)
+    return np.maximum(light, 1 / 255)  # never divide by 0
 
 
 def light_is_even(grey: np.ndarray) -> bool:
@@ -183,8 +187,11 @@ def marks_are_dark(grey: np.ndarray) -> bool | None:
     median = _local_median(small, window)
     grain = 1.4826 * float(np.median(np.abs(small - median)))  # a standard deviation, robustly
     floor = 3 * grain + 0.02
-    dark = int(np.sum((closed - small > floor) & (median - small > floor)))
-    light = int(np.sum((small - opened > floor) & (small - median > floor)))
+    # Near the edge, a shadow's or the light's own tip is thin too: only the middle counts.
+    middle = np.zeros(small.shape, dtype=bool)
+    middle[2 * window: -2 * window, 2 * window: -2 * window] = True
+    dark = int(np.sum((closed - small > floor) & (median - small > floor) & middle))
+    light = int(np.sum((small - opened > floor) & (small - median > floor) & middle))
     if max(dark, light) < MARKS_AT_LEAST * small.size:  # a few grains: nothing to go by
         return None
     if dark > 2 * light:
@@ -216,42 +223,59 @@ def even_out_light(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
     return np.clip(grey / light, 0.0, 1.0).astype(np.float32)
 
 
-def ink_contrast(ink: np.ndarray) -> tuple[float, float]:
-    """How far the marks stand out from the background: (contrast, Otsu's split), in ink units.
+def ink_contrast(ink: np.ndarray, marks: np.ndarray) -> tuple[float, float]:
+    """How far the marks stand out from the background, and the background's grain.
 
-    ``ink``: background near 0, marks above it (the picture evened out, inverted and its
-    background level subtracted; negative values are grain below the level). Otsu's split
-    divides the pixels into two classes as cleanly as their histogram allows; the contrast
-    is the difference of the classes' means. Paper with nothing on it splits its own grain:
-    a contrast of about 1.6 grain standard deviations. A stroke of a dark pen: 0.5-0.9.
+    ``ink``: the picture the marks were found in, with the marks the brighter (evened out and
+    inverted, *not* stretched: differences are fractions of the paper's light); ``marks``:
+    the mask of the marks found. The contrast is the marks' mean less the
+    background's median; the grain is the background's spread (a robust standard deviation).
+    Paper with nothing on it leaves only specks of grain a few deviations strong; a stroke of
+    a dark pen stands 0.5-0.9 above the paper, a pencil's 0.1-0.3.
 
-    Shapes: ink (H, W) -> two floats.
+    Shapes: ink (H, W), marks (H, W) bool -> (contrast, grain).
     """
-    split = otsu_threshold(ink)
-    above = ink > split
-    if not above.any() or above.all():
-        return 0.0, split
-    return float(ink[above].mean() - ink[~above].mean()), split
+    background = ink[~marks] if not marks.all() else ink.ravel()
+    level = float(np.median(background))
+    grain = 1.4826 * float(np.median(np.abs(background - level)))
+    if not marks.any():
+        return 0.0, grain
+    return float(ink[marks].mean()) - level, grain
 
 
-def ink_threshold(ink: np.ndarray, floor: float = 0.0) -> float:
-    """The level above which a pixel of ``ink`` belongs to a mark: Otsu's, within bounds.
+def ink_threshold(ink: np.ndarray) -> float:
+    """The level above which a pixel of ``ink`` belongs to a mark: Otsu's split, within bounds.
 
     Why from the picture: a fixed level is too high for a faint, blurred photo (its thin
     strokes break apart) or too low for a grainy one (the grain joins the marks). Otsu's split
     of the histogram sits between the paper and the ink whatever their levels. It is kept
     within THRESHOLD_RANGE of the strongest ink (the 99.5th percentile of the pixels over
-    half the maximum: a bright speck cannot set it) and over ``floor`` (a few grain standard
-    deviations, from the caller).
+    half the maximum: one bright speck cannot set it); the floor keeps grain and JPEG ringing
+    out of the marks (:func:`tatamu.digits.steps.subtract_background` has already set what
+    lies under a few grain deviations to 0).
 
     Shapes: ink (H, W) in [0, 1] -> float.
     """
     peak = float(ink.max())
     if peak <= 0:
-        return max(floor, THRESHOLD_RANGE[0])
+        return THRESHOLD_RANGE[0]
     strong = float(np.percentile(ink[ink > 0.5 * peak], 99.5))
     low, high = (f * strong for f in THRESHOLD_RANGE)
-    return float(max(floor, np.clip(otsu_threshold(ink[ink > 0]), low, high)))
+    return float(np.clip(otsu_threshold(ink), low, high))
+
+
+def paper_level(grey: np.ndarray) -> tuple[float, float]:
+    """The evened-out paper's level and grain (a robust standard deviation): the frame's
+    (:func:`tatamu.digits.steps.border_level`) or the whole picture's median and spread,
+    whichever is brighter. Why both: the paper is most of a photo, and its frame is where
+    the light was estimated least surely; but a fat digit may cover most of a small canvas,
+    whose frame is still paper. Evened out, the paper is the bright one either way.
+
+    Shapes: grey (H, W) -> (level, spread).
+    """
+    level = float(np.median(grey))
+    whole = (level, 1.4826 * float(np.median(np.abs(grey - level))))
+    return max(steps.border_level(grey), whole)
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
@@ -281,8 +305,9 @@ def _reduced(grey: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _closing(a: np.ndarray, window: int) -> np.ndarray:
     """Greyscale closing by a window x window square (odd: centred on its pixel, so the two
-    passes cancel exactly on a ramp or a step). (H, W) -> (H, W), >= a."""
-    return _running(_running(a, window, np.max), window, np.min)
+    passes cancel exactly on a ramp or a step). (H, W) -> (H, W), >= a (also by the edge,
+    where the continuation beyond it may dip under the picture)."""
+    return np.maximum(_running(_running(a, window, np.max), window, np.min), a)
 
 
 def _block_mean(a: np.ndarray, step: int) -> np.ndarray:
@@ -296,13 +321,22 @@ def _block_mean(a: np.ndarray, step: int) -> np.ndarray:
 
 
 def _running(a: np.ndarray, window: int, op) -> np.ndarray:
-    """``op`` (np.max / np.min) over an odd window x window square centred on each pixel,
-    edges repeated. Separable: along rows, then columns. (H, W) -> (H, W)."""
+    """``op`` (np.max / np.min) over an odd window x window square centred on each pixel.
+    Separable: along rows, then columns. (H, W) -> (H, W).
+
+    Beyond the edge the picture is continued by odd reflection (2 * edge - mirror image) where
+    that is darker than repeating the edge pixel: a light falling off towards the edge falls
+    on, where repeating the edge would bend it into a corner that the closing fills (and the
+    paper by the edge would read as faint ink); a shadow's edge or a stroke meeting the edge
+    is not mirrored into a light brighter than the paper.
+    """
     half = window // 2
     for axis in (0, 1):
         pads = [(half, half) if k == axis else (0, 0) for k in range(2)]
-        windows = np.lib.stride_tricks.sliding_window_view(np.pad(a, pads, mode="edge"),
-                                                           window, axis=axis)  # (H, W, window)
+        padded = np.minimum(np.pad(a, pads, mode="reflect", reflect_type="odd"),
+                            np.pad(a, pads, mode="edge"))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, window,
+                                                           axis=axis)  # (H, W, window)
         a = op(windows, axis=-1)
     return a
 

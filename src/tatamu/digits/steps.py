@@ -24,8 +24,11 @@ INK_THRESHOLD = 0.3
 #: tap of the pen), left out of the crop. The second stroke of a 4 or the bar of a 5 is bigger.
 SPECK_FRACTION = 0.04
 #: A mark touching the picture's edge further than this fraction of the largest mark's size
-#: from it is not part of the digit (see ``_stray_at_edge``).
+#: from it, or lying within this fraction of the picture's shorter side from an edge, is not
+#: part of the digit (see ``_digit_marks``).
 EDGE_MARK_GAP = 0.25
+#: ... and any mark further than this (a dot, a scribble, grain on an empty sheet).
+FAR_MARK_GAP = 1.0
 #: Size at which stroke width is measured and changed (longer side, pixels): 4x the 20-px box,
 #: so a one-pixel change there is a quarter pixel in the final picture, and a 12-megapixel
 #: photo costs no more than a small canvas.
@@ -125,32 +128,47 @@ def ink_marks(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[np.nda
     padded[:h, :w] = mask
     coarse = padded.reshape(hh, step, ww, step).any(axis=(1, 3))  # (hh, ww): any ink per block
     labels, sizes = _label(coarse)
-    if not sizes:
-        return np.zeros_like(mask), 0
-    keep = [i + 1 for i, s in enumerate(sizes) if s >= SPECK_FRACTION * max(sizes)
-            and not _stray_at_edge(labels == i + 1, labels == 1 + int(np.argmax(sizes)))]
+    keep = _digit_marks(labels, sizes)
     kept = np.isin(labels, keep)
     full = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[:h, :w]  # back to (H, W)
     return mask & full, len(keep)
 
 
-def _stray_at_edge(mark: np.ndarray, largest: np.ndarray) -> bool:
-    """Whether ``mark`` touches the picture's edge far from the ``largest`` mark.
+def _digit_marks(labels: np.ndarray, sizes: list[int]) -> list[int]:
+    """The labels of the marks that make the digit: not specks, not strays.
 
-    Why: a photo is aimed at the digit; what touches its edge away from it is the edge of the
-    page or the table, the tip of a shadow, a finger, not a stroke of the digit (whose marks
-    lie close together: a 4's two strokes, a 5's bar). "Far": a gap wider than
-    EDGE_MARK_GAP of the largest mark's longer side.
+    Why: a photo is aimed at the digit, and a digit's marks lie close together (a 4's two
+    strokes, a 5's bar). A mark touching the picture's edge further than EDGE_MARK_GAP of the
+    largest mark's size from it is the edge of the page or the table, the tip of a shadow, a
+    finger; any mark further than FAR_MARK_GAP is a dot or a scribble beside the digit (a
+    drawing that runs off the edge is one mark with its body). A mark under SPECK_FRACTION of
+    the largest's area is a speck.
+
+    Shapes: labels (h, w) 1..K (0 none), sizes K -> labels kept.
     """
-    rows, cols = np.flatnonzero(mark.any(axis=1)), np.flatnonzero(mark.any(axis=0))
-    if rows[0] > 0 and cols[0] > 0 and rows[-1] < mark.shape[0] - 1 \
-            and cols[-1] < mark.shape[1] - 1:
-        return False
-    big_rows, big_cols = np.flatnonzero(largest.any(axis=1)), np.flatnonzero(largest.any(axis=0))
-    gap = max(rows[0] - big_rows[-1], big_rows[0] - rows[-1],
-              cols[0] - big_cols[-1], big_cols[0] - cols[-1])
-    size = max(big_rows[-1] - big_rows[0], big_cols[-1] - big_cols[0]) + 1
-    return gap > EDGE_MARK_GAP * size
+    if not sizes:
+        return []
+    h, w = labels.shape
+    rows, cols = np.nonzero(labels)
+    index = labels[rows, cols] - 1
+    top, left = np.full(len(sizes), h), np.full(len(sizes), w)
+    bottom, right = np.full(len(sizes), -1), np.full(len(sizes), -1)
+    np.minimum.at(top, index, rows)
+    np.minimum.at(left, index, cols)
+    np.maximum.at(bottom, index, rows)
+    np.maximum.at(right, index, cols)
+    inner = range(len(sizes))
+    big = max(inner, key=sizes.__getitem__)
+    size = max(bottom[big] - top[big], right[big] - left[big]) + 1
+    keep = []
+    for i in inner:
+        touches = top[i] == 0 or left[i] == 0 or bottom[i] == h - 1 or right[i] == w - 1
+        gap = max(top[i] - bottom[big], top[big] - bottom[i], left[i] - right[big],
+                  left[big] - right[i])
+        if sizes[i] >= SPECK_FRACTION * sizes[big] and gap <= FAR_MARK_GAP * size and not (
+                touches and gap > EDGE_MARK_GAP * size):
+            keep.append(i + 1)
+    return keep
 
 
 def _label(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
