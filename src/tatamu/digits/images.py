@@ -396,11 +396,13 @@ def _find_ink(grey: np.ndarray, skip: set[str], out: PreparedDigit, done, name: 
     needed = max(paper.BLANK_BELOW, paper.GRAIN_TIMES * grain)
     if cropping and (contrast < needed or not mask.any()):
         # (without the crop, a blank input is what the model gets)
+        need = (f"{needed:.0%}" if needed == paper.BLANK_BELOW else
+                f"{paper.GRAIN_TIMES:g} times the background's own variation, {grain:.1%}")
         raise EmptyPictureError(
             f"{name or 'the picture'} has no ink: it is blank (its marks differ from the "
-            f"background by only {contrast:.1%} of its brightness; a digit needs {needed:.0%}), "
-            f"or the strokes are as light as the background; write the digit with a dark pen "
-            f"on light paper (or light on dark) and photograph it in good light")
+            f"background by only {contrast:.1%} of its brightness; a digit needs {need}), or "
+            f"the strokes are as light as the background; write the digit with a dark pen on "
+            f"light paper (or light on dark) and photograph it in good, even light")
     if contrast < paper.FAINT_BELOW and mask.any():
         out.hint = (f"the strokes are faint (they differ from the paper by {contrast:.0%} of "
                     f"its light): a darker pen, more light or a closer photo would help")
