@@ -232,6 +232,8 @@ def test_a_photo_of_a_digit_on_paper(browser, page_url, mnist_test_set, tmp_path
         "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
         ".filter((v, i) => i % 4 === 3 && v > 0).length;")
     assert shown > 10_000
+    if os.environ.get("TATAMU_UPDATE_DOCS"):
+        browser.save_screenshot(str(DOCS / "images" / "draw-page-photo.png"))
 
     # switched off, the light swamps the strokes: the failure issue 27 reports, on the page
     count = int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-predictions"))

@@ -275,11 +275,14 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
 
     ``image``: a file path, a file's bytes, a ``PIL.Image.Image`` or an array (see
     :func:`read_picture`). Dark on light or light on dark, any size, with or without
-    transparency. The steps (each in :mod:`tatamu.digits.steps`, each reported in ``steps``):
-    alpha composited; background level taken from the border; inverted when light; background
-    subtracted; cropped to the ink; stroke width normalised; longer side fitted to
-    ``framing.box`` px (anti-aliased, aspect kept) and pasted into the frame; shifted by whole
-    pixels so the centre of mass is at the frame's centre.
+    transparency, drawn on a canvas or photographed on paper under uneven light. The steps
+    (each a function in :mod:`tatamu.digits.steps` or :mod:`tatamu.digits.paper`, each
+    reported in ``steps``): alpha composited; on a light background, the paper's light
+    estimated and divided out (``even_out_light``: a lamp to one side, vignetting, a shadow's
+    edge); inverted when light; background level subtracted; the ink's threshold picked from
+    the picture (``threshold_ink``, Otsu's); cropped to the ink; stroke width normalised;
+    longer side fitted to ``framing.box`` px (anti-aliased, aspect kept) and pasted into the
+    frame; shifted by whole pixels so the centre of mass is at the frame's centre.
 
     ``skip``: names of steps to leave out (see :data:`OPTIONAL_STEPS`), to see what each one
     does. Without ``crop_to_ink`` the whole picture is the crop; without ``fit_longer_side``
@@ -287,8 +290,12 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
 
     Several separate marks are taken as one digit (a 4 or a 5 is often drawn in two strokes):
     the crop holds them all (``marks`` counts them); specks far smaller than the largest mark
-    are ignored. A picture with no ink raises an EmptyPictureError (a DataError): there is
-    nothing to crop to (with ``crop_to_ink`` skipped, the blank input is returned).
+    are ignored, and so are marks touching the picture's edge away from the digit, or far from
+    it (the page's edge, a shadow's tip, a dot). A picture whose marks differ from the paper
+    by less than :data:`tatamu.digits.paper.BLANK_BELOW` of its light (or six times its
+    grain) raises an EmptyPictureError (a DataError) saying what it measured; with
+    ``crop_to_ink`` skipped, the blank input is returned. Fainter than
+    :data:`tatamu.digits.paper.FAINT_BELOW`, the picture is prepared and ``hint`` says so.
 
     Shapes: picture (H, W) of any size -> image (channels, *framing.size) float32.
 
@@ -297,7 +304,7 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     >>> canvas = np.full((300, 400), 255, np.uint8); canvas[50:250, 100:120] = 0  # a "1"
     >>> x, steps = prepare_digit(canvas)
     >>> x.shape, x.dtype, steps[:2]
-    ((1, 28, 28), dtype('float32'), ['invert_light_background', 'subtract_background'])
+    ((1, 28, 28), dtype('float32'), ['even_out_light', 'invert_light_background'])
     """
     skip = set(skip)
     unknown = skip - set(OPTIONAL_STEPS)
