@@ -16,6 +16,9 @@ and after the picture is inverted, work as a scanner would:
 4. :func:`ink_threshold`: the level above which a pixel is ink, picked from the picture
    (Otsu), within bounds that keep paper grain out and faint strokes in.
 
+Which way the ink goes when the frame is half in shadow (:func:`light_background`,
+:func:`marks_are_dark`) and the evened paper's level (:func:`paper_level`) are decided here too.
+
 Notation as in :mod:`tatamu.digits.steps`: ``grey`` 0 black .. 1 white, ``ink`` 0 .. 1.
 """
 
@@ -26,8 +29,8 @@ import numpy as np
 from . import steps
 
 #: The closing's window as a fraction of the picture's shorter side: wider than a pen's
-#: stroke (a digit filling half the picture's height, written with a felt-tip 40% as thick as
-#: the digit is tall), narrower than most shadows, whose straight edges it keeps anyway.
+#: stroke (a felt-tip a third as thick as a digit half the picture tall), narrower than most
+#: shadows, whose straight edges it keeps anyway.
 LIGHT_WINDOW = 1 / 5
 #: Where the frame shows the light even (:func:`light_is_even`: a canvas, a scan, an evenly
 #: lit sheet), the window is doubled while that erases more ink: a fat marker on a small
@@ -98,6 +101,19 @@ def paper_light(grey: np.ndarray) -> np.ndarray:
     return np.maximum(light, 1 / 255)  # never divide by 0
 
 
+def even_out_light(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """The picture divided by the paper's light: paper 1 everywhere, ink its own darkness.
+
+    Why divide, not subtract: a photo records reflectance times light (and sRGB's power curve
+    keeps a product a product), so in a shadow the ink is as much darker than the paper
+    *relatively* as in full light. Dividing makes a stroke's contrast the same across the
+    sheet; subtracting would leave it half as strong where the light is half as bright.
+
+    Shapes: grey (H, W), light (H, W) -> (H, W) in [0, 1].
+    """
+    return np.clip(grey / light, 0.0, 1.0).astype(np.float32)
+
+
 def light_is_even(grey: np.ndarray) -> bool:
     """Whether the frame shows one paper level: nearly all of it within 5% of its median, or
     much darker (ink running off the edge). A shadow's or a gradient's frame is neither.
@@ -129,39 +145,6 @@ def light_background(grey: np.ndarray) -> bool:
     if dark_marks is None:
         return bool(np.percentile(steps.frame_pixels(grey), 90) > 0.5)
     return dark_marks
-
-
-def _restore_shadows(light: np.ndarray, grey: np.ndarray, most: int) -> np.ndarray:
-    """The closing's light, brought back down over shadowed paper it lifted.
-
-    Why: where a shadow's edge meets the picture's edge at a sharp angle, or a finger's shadow
-    ends in a point, the shadow is a dark wedge narrower than the window near its tip, and
-    the closing fills it with the light around it: after dividing, the tip would read as
-    ink. But the tip's paper is as bright as the shadow next to it, where the closing was
-    right; ink is much darker than its paper. So the shadow's light spreads from pixel to
-    pixel (a geodesic reconstruction, at most ``most`` steps) over pixels whose brightness
-    is at least SHADOW_LIKE of it, and never into a stroke.
-
-    Shapes: light (h, w) >= grey (h, w) -> (h, w), between the two.
-    """
-    for _ in range(most):
-        lower = _darkest_neighbour(light)
-        spread = np.maximum(lower, grey)
-        spread = (spread < (1 - SHADOW_STEP) * light) & (grey >= SHADOW_LIKE * lower)
-        if not spread.any():
-            break
-        light = np.where(spread, np.maximum(lower, grey), light)
-    return light
-
-
-def _darkest_neighbour(a: np.ndarray) -> np.ndarray:
-    """The smallest value in each pixel's 3x3 neighbourhood (edges repeated): a fast erosion.
-
-    Shapes: (h, w) -> (h, w).
-    """
-    p = np.pad(a, 1, mode="edge")
-    rows = np.minimum(np.minimum(p[:-2], p[1:-1]), p[2:])  # (h, w + 2)
-    return np.minimum(np.minimum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
 
 
 def marks_are_dark(grey: np.ndarray) -> bool | None:
@@ -199,48 +182,18 @@ def marks_are_dark(grey: np.ndarray) -> bool | None:
     return False if light > 2 * dark else None
 
 
-def _local_median(a: np.ndarray, window: int) -> np.ndarray:
-    """The median over a window x window square around each pixel, computed on a copy reduced
-    2 times (the background changes slowly) and enlarged back. (H, W) -> (H, W).
+def paper_level(grey: np.ndarray) -> tuple[float, float]:
+    """The evened-out paper's level and grain (a robust standard deviation): the frame's
+    (:func:`tatamu.digits.steps.border_level`) or the whole picture's median and spread,
+    whichever is brighter. Why both: the paper is most of a photo, and its frame is where
+    the light was estimated least surely; but a fat digit may cover most of a small canvas,
+    whose frame is still paper. Evened out, the paper is the bright one either way.
+
+    Shapes: grey (H, W) -> (level, spread).
     """
-    coarse = _block_mean(a, 2)
-    half = max(1, window // 4)
-    windows = np.lib.stride_tricks.sliding_window_view(
-        np.pad(coarse, half, mode="edge"), (2 * half + 1, 2 * half + 1))  # (h, w, win, win)
-    return _enlarge(np.median(windows, axis=(-2, -1)), 2, a.shape)
-
-
-def even_out_light(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """The picture divided by the paper's light: paper 1 everywhere, ink its own darkness.
-
-    Why divide, not subtract: a photo records reflectance times light (and sRGB's power curve
-    keeps a product a product), so in a shadow the ink is as much darker than the paper
-    *relatively* as in full light. Dividing makes a stroke's contrast the same across the
-    sheet; subtracting would leave it half as strong where the light is half as bright.
-
-    Shapes: grey (H, W), light (H, W) -> (H, W) in [0, 1].
-    """
-    return np.clip(grey / light, 0.0, 1.0).astype(np.float32)
-
-
-def ink_contrast(ink: np.ndarray, marks: np.ndarray) -> tuple[float, float]:
-    """How far the marks stand out from the background, and the background's grain.
-
-    ``ink``: the picture the marks were found in, with the marks the brighter (evened out and
-    inverted, *not* stretched: differences are fractions of the paper's light); ``marks``:
-    the mask of the marks found. The contrast is the marks' mean less the
-    background's median; the grain is the background's spread (a robust standard deviation).
-    Paper with nothing on it leaves only specks of grain a few deviations strong; a stroke of
-    a dark pen stands 0.5-0.9 above the paper, a pencil's 0.1-0.3.
-
-    Shapes: ink (H, W), marks (H, W) bool -> (contrast, grain).
-    """
-    background = ink[~marks] if not marks.all() else ink.ravel()
-    level = float(np.median(background))
-    grain = 1.4826 * float(np.median(np.abs(background - level)))
-    if not marks.any():
-        return 0.0, grain
-    return float(ink[marks].mean()) - level, grain
+    level = float(np.median(grey))
+    whole = (level, 1.4826 * float(np.median(np.abs(grey - level))))
+    return max(steps.border_level(grey), whole)
 
 
 def ink_threshold(ink: np.ndarray) -> float:
@@ -264,18 +217,24 @@ def ink_threshold(ink: np.ndarray) -> float:
     return float(np.clip(otsu_threshold(ink), low, high))
 
 
-def paper_level(grey: np.ndarray) -> tuple[float, float]:
-    """The evened-out paper's level and grain (a robust standard deviation): the frame's
-    (:func:`tatamu.digits.steps.border_level`) or the whole picture's median and spread,
-    whichever is brighter. Why both: the paper is most of a photo, and its frame is where
-    the light was estimated least surely; but a fat digit may cover most of a small canvas,
-    whose frame is still paper. Evened out, the paper is the bright one either way.
+def ink_contrast(ink: np.ndarray, marks: np.ndarray) -> tuple[float, float]:
+    """How far the marks stand out from the background, and the background's grain.
 
-    Shapes: grey (H, W) -> (level, spread).
+    ``ink``: the picture the marks were found in, with the marks the brighter (evened out and
+    inverted, *not* stretched: differences are fractions of the paper's light); ``marks``:
+    the mask of the marks found. The contrast is the marks' mean less the
+    background's median; the grain is the background's spread (a robust standard deviation).
+    Paper with nothing on it leaves only specks of grain a few deviations strong; a stroke of
+    a dark pen stands 0.5-0.9 above the paper, a pencil's 0.1-0.3.
+
+    Shapes: ink (H, W), marks (H, W) bool -> (contrast, grain).
     """
-    level = float(np.median(grey))
-    whole = (level, 1.4826 * float(np.median(np.abs(grey - level))))
-    return max(steps.border_level(grey), whole)
+    background = ink[~marks] if not marks.all() else ink.ravel()
+    level = float(np.median(background))
+    grain = 1.4826 * float(np.median(np.abs(background - level)))
+    if not marks.any():
+        return 0.0, grain
+    return float(ink[marks].mean()) - level, grain
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
@@ -295,6 +254,50 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         between = (total * below - mean_below) ** 2 / (below * (1 - below))
     return float(edges[1 + int(np.nanargmax(np.where(below * (1 - below) > 0, between, -1)))])
+
+
+def _restore_shadows(light: np.ndarray, grey: np.ndarray, most: int) -> np.ndarray:
+    """The closing's light, brought back down over shadowed paper it lifted.
+
+    Why: where a shadow's edge meets the picture's edge at a sharp angle, or a finger's shadow
+    ends in a point, the shadow is a dark wedge narrower than the window near its tip, and
+    the closing fills it with the light around it: after dividing, the tip would read as
+    ink. But the tip's paper is as bright as the shadow next to it, where the closing was
+    right; ink is much darker than its paper. So the shadow's light spreads from pixel to
+    pixel (a geodesic reconstruction, at most ``most`` steps) over pixels whose brightness
+    is at least SHADOW_LIKE of it, and never into a stroke.
+
+    Shapes: light (h, w) >= grey (h, w) -> (h, w), between the two.
+    """
+    for _ in range(most):
+        lower = _darkest_neighbour(light)
+        spread = np.maximum(lower, grey)
+        spread = (spread < (1 - SHADOW_STEP) * light) & (grey >= SHADOW_LIKE * lower)
+        if not spread.any():
+            break
+        light = np.where(spread, np.maximum(lower, grey), light)
+    return light
+
+
+def _darkest_neighbour(a: np.ndarray) -> np.ndarray:
+    """The smallest value in each pixel's 3x3 neighbourhood (edges repeated): a fast erosion.
+
+    Shapes: (h, w) -> (h, w).
+    """
+    p = np.pad(a, 1, mode="edge")
+    rows = np.minimum(np.minimum(p[:-2], p[1:-1]), p[2:])  # (h, w + 2)
+    return np.minimum(np.minimum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+
+
+def _local_median(a: np.ndarray, window: int) -> np.ndarray:
+    """The median over a window x window square around each pixel, computed on a copy reduced
+    2 times (the background changes slowly) and enlarged back. (H, W) -> (H, W).
+    """
+    coarse = _block_mean(a, 2)
+    half = max(1, window // 4)
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.pad(coarse, half, mode="edge"), (2 * half + 1, 2 * half + 1))  # (h, w, win, win)
+    return _enlarge(np.median(windows, axis=(-2, -1)), 2, a.shape)
 
 
 def _reduced(grey: np.ndarray) -> tuple[np.ndarray, int]:
