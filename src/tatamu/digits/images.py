@@ -377,9 +377,12 @@ def _find_ink(grey: np.ndarray, skip: set[str], out: PreparedDigit, done, name: 
         paper_light = paper.paper_light(grey)
         grey = paper.even_out_light(grey, paper_light)
         background, noise = paper.paper_level(grey)
-        out.pictures.update(light=paper_light, evened=grey)
         low, high = np.percentile(paper_light, (1, 99))
-        done("even_out_light", f"the paper's light ({low:.2f} to {high:.2f}) evened out")
+        if high - low < 0.01:  # a canvas, a scan: nothing to show
+            done("even_out_light", f"the paper's light even ({high:.2f}): nothing to even out")
+        else:
+            out.pictures.update(light=paper_light, evened=grey)
+            done("even_out_light", f"the paper's light ({low:.2f} to {high:.2f}) evened out")
     inverted = light and "invert_light_background" not in skip
     if inverted:
         grey, background = digits.invert_light_background(grey, background)

@@ -20,7 +20,7 @@ PANELS = (("original", "original"), ("light", "the paper's light (estimated)"),
           ("crop", "cropped to the ink"), ("stroke", "stroke width normalised"),
           ("fit", "fitted (longer side)"), ("input", "what the model sees"))
 #: More panels than this (with the probabilities) are laid out in two rows.
-ONE_ROW = 6
+ONE_ROW = 7
 
 
 def plot_digit_steps(recognition, path: str | Path | None = None, title: str = ""):
