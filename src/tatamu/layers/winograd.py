@@ -1,0 +1,275 @@
+"""Winograd's F(2x2, 3x3): a 3x3 stride-1 convolution with 2.25x fewer multiplications.
+
+Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016). Read
+``layers/book.py`` first: there a convolution is im2col and one matrix product, 9 multiply-adds
+per output pixel and input channel. Here it is 4.
+
+**One dimension first.** Two outputs of a 3-tap filter g over four inputs d,
+
+    y0 = d0*g0 + d1*g1 + d2*g2
+    y1 = d1*g0 + d2*g1 + d3*g2,
+
+take 6 multiplications. Winograd's minimal algorithm takes 4:
+
+    m0 = (d0 - d2) * g0                  y0 = m0 + m1 + m2
+    m1 = (d1 + d2) * (g0 + g1 + g2) / 2  y1 = m1 - m2 - m3
+    m2 = (d2 - d1) * (g0 - g1 + g2) / 2
+    m3 = (d1 - d3) * g2
+
+(expand y0 and y1 to check). In matrices: ``y = A^T [(G g) * (B^T d)]``, with ``*`` elementwise,
+
+    B^T = [[1,  0, -1,  0],     G = [[1,    0,   0],     A^T = [[1, 1,  1,  0],
+           [0,  1,  1,  0],          [1/2, 1/2, 1/2],           [0, 1, -1, -1]]
+           [0, -1,  1,  0],          [1/2,-1/2, 1/2],
+           [0,  1,  0, -1]]          [0,    0,   1]]
+
+**Two dimensions** nest it: a 4x4 input *tile* d gives a 2x2 output tile
+``Y = A^T [(G g G^T) * (B^T d B)] A``: 16 multiplications instead of 4*9 = 36, hence 2.25x.
+Tiles step by 2 (their outputs tile the output map) and overlap by 2 input rows and columns.
+
+**Many channels** are where it pays: the 16 products of a tile are summed over the input
+channels, so for each of the 16 positions (k, l) of the 4x4 tile the sum over channels is a
+matrix product, ``M[k,l] = V[k,l] @ U[k,l]`` with V (tiles, C) and U (C, FN). A convolution
+becomes: transform the input tiles (only additions), 16 matrix products, transform back
+(only additions).
+
+**Backward** runs the same three steps transposed (each is linear): ``dM`` from ``dout`` by
+``A``'s transpose, then ``dU = V^T @ dM`` and ``dV = dM @ U^T`` (16 products each), ``dW`` from
+``dU`` by ``G``'s transpose, ``dx`` from ``dV`` by ``B``'s transpose (tiles overlap, so their
+contributions add up, as in col2im).
+
+**Layout.** Arrays here are HWNC, (H, W, N, C): picking tile rows and columns then slices the
+two outer axes, and every addition runs over whole contiguous (N, C) planes; ``V[k, l]`` is a
+(tiles, C) matrix as it lies, and the product lands in HWNC again, ready for the next
+convolution. The layers see it as an ordinary (N, C, H, W) array (a transposed *view*; see
+``Conv2D``). The work is done a few tile rows at a time, so that a chunk's transformed tiles
+are still in the CPU cache when its product reads them.
+
+Float32 error: each output is the same sum reordered, plus exact scalings by 1/2; measured
+against float64 it stays ~3e-7 of the output's largest value (tests/layers/test_winograd.py).
+The larger tile F(4x4, 3x3) multiplies by 4 and 5 and divides by 24; it was not kept (see
+benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: G of F(2, 3): the filter transform (4, 3).
+G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+#: A chunk of tile rows is sized so that its transformed tiles take about this many bytes.
+CHUNK_BYTES = 2 << 20
+
+
+def kernel_transform(W):
+    """``U = G g G^T`` for every (filter, channel): (FN, C, 3, 3) -> (16, C, FN).
+
+    Position (k, l) of the 4x4 transformed kernel is ``U[4*k + l]``, a (C, FN) matrix. One
+    product: ``U[k, l] = sum_ij G[k, i] G[l, j] g[i, j]`` is the Kronecker product of G with
+    itself applied to the 9 taps.
+    """
+    fn, c = W.shape[:2]
+    kron = np.kron(G, G).astype(W.dtype)  # (16, 9): row 4k + l, column 3i + j
+    # (16, 9) @ (9, C*FN) -> (16, C*FN) -> (16, C, FN); the taps (FN, C, 3, 3) -> (9, C, FN)
+    return (kron @ W.transpose(2, 3, 1, 0).reshape(9, c * fn)).reshape(16, c, fn)
+
+
+def kernel_transform_grad(dU):
+    """The adjoint of :func:`kernel_transform`: ``dW = G^T dU G``; (16, C, FN) -> (FN, C, 3, 3)."""
+    _, c, fn = dU.shape
+    kron = np.kron(G, G).astype(dU.dtype)  # (16, 9)
+    # (9, 16) @ (16, C*FN) -> (9, C*FN) -> (3, 3, C, FN) -> (FN, C, 3, 3)
+    return (kron.T @ dU.reshape(16, c * fn)).reshape(3, 3, c, fn).transpose(3, 2, 0, 1)
+
+
+def tile_counts(out_hw: tuple[int, int]) -> tuple[int, int]:
+    """(TH, TW): 2x2 output tiles covering an (OH, OW) map; an odd size gets a cropped half."""
+    return (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
+
+
+def padded_input(x, before: tuple[int, int], out_hw):
+    """x (N, C, H, W), any strides -> zero-padded HWNC (2*TH + 2, 2*TW + 2, N, C).
+
+    ``before`` is the (top, left) padding; the rest is zeros up to the size that covers every
+    tile, including the extra row/column that an odd output size's last tile reads. Rows and
+    columns of ``x`` beyond that size are read by no window and left out. One copy; it is free
+    of transposes when ``x`` is already an HWNC array seen as NCHW (the output of a previous
+    Winograd convolution).
+    """
+    n, c, h, w = x.shape
+    th, tw = tile_counts(out_hw)
+    top, left = before
+    xp = np.zeros((2 * th + 2, 2 * tw + 2, n, c), dtype=x.dtype)
+    h, w = min(h, xp.shape[0] - top), min(w, xp.shape[1] - left)
+    # (N, C, H, W) -> (H, W, N, C)
+    xp[top : top + h, left : left + w] = x[:, :, :h, :w].transpose(2, 3, 0, 1)
+    return xp
+
+
+def _rows_per_chunk(th: int, row_bytes: int) -> int:
+    return max(1, min(th, CHUNK_BYTES // max(row_bytes, 1)))
+
+
+def forward(xp, U, out_hw, bias=None, keep_tiles: bool = True):
+    """The convolution of a padded HWNC input: returns (y, V).
+
+    Shapes
+    ------
+    xp: (2*TH + 2, 2*TW + 2, N, C) from :func:`padded_input`; U: (16, C, FN);
+    y: (OH, OW, N, FN), HWNC; V: (16, TH, TW, N, C), the transformed input tiles that
+    backward needs (None when ``keep_tiles`` is False: inference keeps nothing).
+    """
+    _, _, n, c = xp.shape
+    fn = U.shape[2]
+    th, tw = tile_counts(out_hw)
+    out = np.empty((th, 2, tw, 2, n, fn), dtype=xp.dtype)  # tile row, its 2 rows, ...
+    V = np.empty((16, th, tw, n, c), dtype=xp.dtype) if keep_tiles else None
+    rows = _rows_per_chunk(th, 16 * tw * n * c * xp.itemsize)
+    for r0 in range(0, th, rows):
+        r1 = min(th, r0 + rows)
+        v = V[:, r0:r1] if keep_tiles else np.empty((16, r1 - r0, tw, n, c), dtype=xp.dtype)
+        _input_transform(xp[2 * r0 : 2 * r1 + 2], v)
+        # 16 products, one per tile position (k, l), summing over the input channels:
+        # (16, R*TW*N, C) @ (16, C, FN) -> (16, R*TW*N, FN)
+        m = np.matmul(v.reshape(16, -1, c), U).reshape(16, r1 - r0, tw, n, fn)
+        if bias is not None:
+            # A^T E A is all ones for E the unit matrix at (1, 1): adding b to m[1, 1] adds it
+            # to all four outputs of the tile, at a quarter of the cost.
+            m[5] += bias
+        _output_transform(m, out[r0:r1])
+    oh, ow = out_hw
+    return out.reshape(2 * th, 2 * tw, n, fn)[:oh, :ow], V
+
+
+def backward(dout, V, U, xp_shape, need_dx: bool = True):
+    """Gradients of :func:`forward`: returns (dxp, dU, db).
+
+    Shapes
+    ------
+    dout: (OH, OW, N, FN), any strides; V: (16, TH, TW, N, C); U: (16, C, FN);
+    dxp: the gradient of the padded input, (2*TH + 2, 2*TW + 2, N, C) = ``xp_shape``, HWNC
+    (None unless ``need_dx``); dU: (16, C, FN); db: (FN,).
+    """
+    oh, ow, n, fn = dout.shape
+    _, th, tw, _, c = V.shape
+    # dout in tiles: (2*TH, 2*TW, N, FN) -> (TH, 2, TW, 2, N, FN); an odd size's cropped half
+    # gets zeros. One copy, which also makes a dout of any layout contiguous HWNC.
+    dy = np.zeros((2 * th, 2 * tw, n, fn), dtype=dout.dtype)
+    dy[:oh, :ow] = dout
+    dy = dy.reshape(th, 2, tw, 2, n, fn)
+    dU = np.zeros((16, c, fn), dtype=dout.dtype)
+    db = np.zeros(fn, dtype=dout.dtype)
+    dxp = np.zeros(xp_shape, dtype=dout.dtype) if need_dx else None
+    rows = _rows_per_chunk(th, 16 * tw * n * max(c, fn) * dout.itemsize)
+    for r0 in range(0, th, rows):
+        r1 = min(th, r0 + rows)
+        dm = _output_transform_adjoint(dy[r0:r1])  # (16, R, TW, N, FN)
+        db += dm[5].reshape(-1, fn).sum(axis=0)  # the bias went in at position (1, 1)
+        dm = dm.reshape(16, -1, fn)  # (16, R*TW*N, FN)
+        v = V[:, r0:r1].reshape(16, -1, c)  # (16, R*TW*N, C)
+        # (16, C, R*TW*N) @ (16, R*TW*N, FN) -> (16, C, FN), summed over the chunks
+        dU += np.matmul(v.transpose(0, 2, 1), dm)
+        if need_dx:
+            # (16, R*TW*N, FN) @ (16, FN, C) -> (16, R*TW*N, C)
+            dv = np.matmul(dm, U.transpose(0, 2, 1)).reshape(16, r1 - r0, tw, n, c)
+            _input_transform_adjoint(dv, dxp[2 * r0 : 2 * r1 + 2])
+    return dxp, dU, db
+
+
+# -- the transforms: additions only, on whole (..., N, C) planes --------------------------------
+def _bt(d0, d1, d2, d3, out):
+    """``out[i] = (B^T d)[i]``, i = 0..3, for four arrays d0..d3 (one 1-D transform)."""
+    np.subtract(d0, d2, out=out[0])
+    np.add(d1, d2, out=out[1])
+    np.subtract(d2, d1, out=out[2])
+    np.subtract(d1, d3, out=out[3])
+
+
+def _input_transform(xs, v):
+    """``V = B^T d B`` for a chunk of R tile rows.
+
+    xs: (2R + 2, Wp, N, C), the padded input rows the chunk reads; v: (16, R, TW, N, C), out.
+    """
+    rows, tw = v.shape[1], v.shape[2]
+    # Rows: the k-th row of every tile of the chunk is xs[k::2] (its first R rows);
+    # (R, Wp, N, C) each, transformed into u[0..3].
+    u = np.empty((4, rows, *xs.shape[1:]), dtype=xs.dtype)
+    _bt(*(xs[k : k + 2 * rows : 2] for k in range(4)), u)
+    # Columns: likewise, column l of every tile is u[k][:, l::2]; (R, TW, N, C) each.
+    v4 = v.reshape(4, 4, *v.shape[1:])  # (16, ...) -> (4, 4, ...): position (k, l)
+    for k in range(4):
+        _bt(*(u[k][:, j : j + 2 * tw : 2] for j in range(4)), v4[k])
+
+
+def _output_transform(m, out):
+    """``Y = A^T M A``: m (16, R, TW, N, FN) -> out (R, 2, TW, 2, N, FN)."""
+    m4 = m.reshape(4, 4, *m.shape[1:])  # (16, ...) -> (4, 4, ...): position (k, l)
+    # rows: z[0] = m[0] + m[1] + m[2], z[1] = m[1] - m[2] - m[3], each (4, R, TW, N, FN)
+    z = np.empty((2, *m4.shape[1:]), dtype=m.dtype)
+    np.add(m4[0], m4[1], out=z[0])
+    z[0] += m4[2]
+    np.subtract(m4[1], m4[2], out=z[1])
+    z[1] -= m4[3]
+    for a in range(2):  # then columns, written into output row a of every tile
+        y0, y1 = out[:, a, :, 0], out[:, a, :, 1]  # (R, TW, N, FN) views
+        np.add(z[a, 0], z[a, 1], out=y0)
+        y0 += z[a, 2]
+        np.subtract(z[a, 1], z[a, 2], out=y1)
+        y1 -= z[a, 3]
+
+
+def _a(g0, g1, out):
+    """``out[i] = (A g)[i]``: the transpose of A^T, two arrays in, four out."""
+    np.copyto(out[0], g0)
+    np.add(g0, g1, out=out[1])
+    np.subtract(g0, g1, out=out[2])
+    np.negative(g1, out=out[3])
+
+
+def _output_transform_adjoint(dy):
+    """``dM = A dY A^T``: dy (R, 2, TW, 2, N, FN) -> dm (16, R, TW, N, FN)."""
+    rows, _, tw, _, n, fn = dy.shape
+    w = np.empty((2, 4, rows, tw, n, fn), dtype=dy.dtype)
+    for a in range(2):  # columns of output row a: (R, TW, N, FN) each
+        _a(dy[:, a, :, 0], dy[:, a, :, 1], w[a])
+    dm = np.empty((4, 4, rows, tw, n, fn), dtype=dy.dtype)
+    _a(w[0], w[1], dm)  # then rows
+    return dm.reshape(16, rows, tw, n, fn)  # (4, 4, ...) -> (16, ...)
+
+
+def _b_add(dv, even, odd):
+    """Add ``B dv`` (the transpose of :func:`_bt`) into overlapping tiles along axis 0.
+
+    dv: four arrays (R, ...) for tile positions 0..3; tile r covers positions 2r .. 2r + 3, so
+    ``even`` (R + 1, ...) receives positions 2r and 2r + 2, ``odd`` 2r + 1 and 2r + 3:
+    d0 = dv0, d1 = dv1 - dv2 + dv3, d2 = dv1 + dv2 - dv0, d3 = -dv3.
+    """
+    rows = dv[0].shape[0]
+    even[:rows] += dv[0]
+    t = np.add(dv[1], dv[2])
+    t -= dv[0]
+    even[1:] += t
+    np.subtract(dv[1], dv[2], out=t)
+    t += dv[3]
+    odd[:rows] += t
+    odd[1:] -= dv[3]
+
+
+def _input_transform_adjoint(dv, dxs):
+    """``dd = B dV B^T``, added into the padded-input rows of the chunk.
+
+    dv: (16, R, TW, N, C); dxs: (2R + 2, Wp, N, C), the chunk's rows of dxp (its first two
+    rows are shared with the chunk above, hence adding).
+    """
+    rows, tw = dv.shape[1], dv.shape[2]
+    dv4 = dv.reshape(4, 4, *dv.shape[1:])  # (16, ...) -> (4, 4, ...): position (k, l)
+    # columns first: du[k] (R, Wp, N, C) from dv[k, 0..3] (R, TW, N, C), the column axis
+    # swapped to the front for _b_add: (R, TW, ...) -> (TW, R, ...), views
+    du = np.zeros((4, rows, *dxs.shape[1:]), dtype=dv.dtype)
+    for k in range(4):
+        cols = du[k].swapaxes(0, 1)  # (Wp, R, N, C)
+        _b_add([dv4[k, j].swapaxes(0, 1) for j in range(4)],
+               cols[0 : 2 * tw + 1 : 2], cols[1 : 2 * tw + 2 : 2])
+    # then rows: (R, Wp, N, C) each, into the chunk's even and odd padded rows
+    _b_add(du, dxs[0 : 2 * rows + 1 : 2], dxs[1 : 2 * rows + 2 : 2])
