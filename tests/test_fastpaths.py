@@ -327,3 +327,24 @@ def test_maxpool_winner_index_fits_large_windows():
     dx = layer.backward(np.ones((1, 1, 1, 1), dtype=np.float32))
     assert dx[0, 0, 15, 15] == 1.0 and dx.sum() == 1.0
     assert np.iinfo(layer._argmax.dtype).max >= 255
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 2), (3, 1)])
+def test_maxpool_keeps_the_input_layout_and_its_results(rng, kernel, stride):
+    """An (N, C, H, W) view of HWNC memory (a Winograd convolution's output) is pooled into the
+    same layout, its gradient comes back in it, and the numbers equal the NCHW input's."""
+    from tatamu.layers.layout import axis_order
+
+    x = rng.standard_normal((3, 4, 9, 9))
+    x_hwnc = np.ascontiguousarray(x.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1)
+    plain, other = MaxPool2D(kernel, stride, rounding="floor"), MaxPool2D(kernel, stride,
+                                                                           rounding="floor")
+    y, y_hwnc = plain.forward(x), other.forward(x_hwnc)
+    assert axis_order(y_hwnc) == (2, 3, 0, 1) and axis_order(y) == (0, 1, 2, 3)
+    np.testing.assert_array_equal(y, y_hwnc)
+    dout = rng.standard_normal(y.shape)
+    dx, dx_hwnc = plain.backward(dout), other.backward(dout)
+    assert axis_order(dx_hwnc) == (2, 3, 0, 1)
+    np.testing.assert_allclose(dx, dx_hwnc, rtol=1e-12, atol=1e-12)
+    _, expected = maxpool_loops(x, dout, kernel, stride or kernel, 0, 1, "floor")
+    np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)
