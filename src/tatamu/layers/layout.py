@@ -14,7 +14,7 @@ of convolutions, activations and pools stays HWNC and is converted once at its e
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend.arrays import get_array_module
 
 
 def axis_order(a) -> tuple[int, ...]:
