@@ -259,7 +259,7 @@ class Conv2D(Layer):
         # the inputs on the grid: all of x for stride 1, every S-th row and column else
         x_grid = x[:, :, r0 : r0 + sh * h_used : sh, c0 : c0 + sw * w_used : sw]
         U = winograd.kernel_transform(self.W)  # (FN, C, 3, 3) -> (16, C, FN)
-        xp = winograd.padded_input(x_grid, (top, left), out_hw)  # (Hp, Wp, N, C), HWNC
+        xp = winograd.padded_input(x_grid, (top, left), out_hw)  # (Hp, 2, Wp/2, N, C)
         y, tiles = winograd.forward(xp, U, out_hw, self.b, keep_tiles=self.caching)
         if self.caching:
             self._tiles, self._U, self._x_shape = tiles, U, x.shape
@@ -272,10 +272,8 @@ class Conv2D(Layer):
     def _backward_winograd(self, dout):
         n, c, h, w = self._x_shape
         out_hw = self._out_shape[2:]
-        th, tw = winograd.tile_counts(out_hw)
         # (N, FN, OH, OW) -> (OH, OW, N, FN), a view (contiguous when dout is HWNC memory)
         dxp, dU, db = winograd.backward(dout.transpose(2, 3, 0, 1), self._tiles, self._U,
-                                        (2 * th + 2, 2 * tw + 2, n, c),
                                         need_dx=self.needs_input_grad)
         self.dW = winograd.kernel_transform_grad(dU)  # (16, C, FN) -> (FN, C, 3, 3)
         self.db = db if self.b is not None else None
