@@ -192,3 +192,6 @@ def test_output_is_hwnc_memory_and_the_next_layer_reads_it_as_nchw(rng):
     np.testing.assert_allclose(z, z_plain, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dy, second.backward(dout), rtol=1e-12, atol=1e-12)
     assert axis_order(dy) == (2, 3, 0, 1)  # and the gradient goes back HWNC too
+    # an NCHW input gets an NCHW gradient: the layer below multiplies arrays of one layout
+    first.forward(x)
+    assert axis_order(first.backward(dy)) == (0, 1, 2, 3)

@@ -117,6 +117,24 @@ def padded_input(x, before: tuple[int, int], out_hw):
     return xq
 
 
+def unpadded_gradient(dxq, before: tuple[int, int], out):
+    """Write the gradient of :func:`padded_input`'s ``x`` into ``out``: the padding cropped
+    off, the columns back in order. One copy, into ``out``'s own layout (any strides), so
+    the gradient goes back in the layout the input came in.
+
+    Shapes: dxq (2*TH + 2, 2, TW + 1, N, C); out (N, C, H, W), the part of x the tiles read.
+    """
+    top, left = before
+    h, w = out.shape[2:]
+    for q in range(2):  # input column w came from padded column left + w: parity q, index j
+        first = (q - left) % 2
+        j0 = (left + first) // 2
+        count = len(range(first, w, 2))
+        # (H, count, N, C) -> (N, C, H, count)
+        out[:, :, :, first:w:2] = dxq[top : top + h, q, j0 : j0 + count].transpose(2, 3, 0, 1)
+    return out
+
+
 def _rows_per_chunk(th: int, row_bytes: int) -> int:
     return max(1, min(th, CHUNK_BYTES // max(row_bytes, 1)))
 
@@ -158,8 +176,9 @@ def backward(dout, V, U, need_dx: bool = True):
     Shapes
     ------
     dout: (OH, OW, N, FN), any strides; V: (16, TH, TW, N, C); U: (16, C, FN);
-    dxp: the gradient of the padded input in plain HWNC, (2*TH + 2, 2*TW + 2, N, C) (None
-    unless ``need_dx``); dU: (16, C, FN); db: (FN,).
+    dxq: the gradient of the padded input, columns split by parity like :func:`padded_input`'s,
+    (2*TH + 2, 2, TW + 1, N, C) (None unless ``need_dx``; :func:`unpadded_gradient` crops it);
+    dU: (16, C, FN); db: (FN,).
     """
     oh, ow, n, fn = dout.shape
     _, th, tw, _, c = V.shape
@@ -190,10 +209,7 @@ def backward(dout, V, U, need_dx: bool = True):
             # (16, R*TW*N, FN) @ (16, FN, C) -> (16, R*TW*N, C)
             dv = np.matmul(dm, U.transpose(0, 2, 1)).reshape(16, r1 - r0, tw, n, c)
             _input_transform_adjoint(dv, dxq[2 * r0 : 2 * r1 + 2])
-    if not need_dx:
-        return None, dU, db
-    # columns back in order: (Hp, 2, TW+1, N, C) -> (Hp, TW+1, 2, N, C) -> (Hp, Wp, N, C), a copy
-    return dxq.transpose(0, 2, 1, 3, 4).reshape(2 * th + 2, 2 * tw + 2, n, c), dU, db
+    return dxq, dU, db
 
 
 # -- the transforms: additions only, on whole (..., N, C) planes --------------------------------
