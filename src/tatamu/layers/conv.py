@@ -164,9 +164,9 @@ class Conv2D(Layer):
         win = self.window
         out_h, out_w = win.output_size((h, w), layer=self._label())
         check_padding_mode(self.padding_mode, win.padding, (h, w))
-        self._tiles = self._U = None
         if self._winograd_applies(x):
             return self._forward_winograd(x, (out_h, out_w))
+        self._tiles = self._U = None  # this forward's cache is col_t
         # The mode fills the requested padding only; a "ceil" window's overrun beyond it is
         # absent (zeros), not more reflected/replicated/wrapped pixels.
         padded = pad(pad(x, win.padding, self.padding_mode), win.overrun((h, w)))
@@ -259,13 +259,16 @@ class Conv2D(Layer):
         return grid
 
     def _forward_winograd(self, x, out_hw):
+        reuse, self._tiles, self._U = self._tiles, None, None  # a failure leaves no cache
         (r0, h_used, top), (c0, w_used, left) = self._winograd_grid(x.shape[2:], out_hw)
         (sh, sw) = self.window.stride
         # the inputs on the grid: all of x for stride 1, every S-th row and column else
         x_grid = x[:, :, r0 : r0 + sh * h_used : sh, c0 : c0 + sw * w_used : sw]
         U = winograd.kernel_transform(self.W)  # (FN, C, 3, 3) -> (16, C, FN)
         xp = winograd.padded_input(x_grid, (top, left), out_hw)  # (Hp, 2, Wp/2, N, C)
-        y, tiles = winograd.forward(xp, U, out_hw, self.b, keep_tiles=self.caching)
+        # the previous step's tiles are written over (the cache held them until now)
+        y, tiles = winograd.forward(xp, U, out_hw, self.b, keep_tiles=self.caching,
+                                    reuse=reuse)
         if self.caching:
             self._tiles, self._U, self._x_shape = tiles, U, x.shape
             self._x_order = axis_order(x)
