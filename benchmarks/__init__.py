@@ -10,7 +10,7 @@ One command (from the repository root, with the test extra installed)::
 What it measures (float32, the same architecture, batch, optimizer and data for both):
 
 - ``train``: one epoch of SimpleConvNet on the 60,000 MNIST images, batch 100, Adam (tatamu
-  through ``tatamu.train.fit``, PyTorch through the equivalent loop);
+  through ``tatamu.training.loop.fit``, PyTorch through the equivalent loop);
 - ``deep``: training steps per second of DeepConvNet (the book's ch. 8 net), batch 100;
 - ``predict``: class probabilities for the 10,000 test images, and the peak memory above the
   loaded model (tracemalloc for tatamu; RSS high-water mark in a fresh process for both);

@@ -20,6 +20,8 @@ from .report import render
 from .worker import CASES
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The cases that run each library in its own fresh processes (epochs.py), and their net.
+FRESH = {"train": "simple", "deep": "deep"}
 
 
 def run_worker(threads: int, quick: bool, only: str) -> dict:
@@ -54,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         # Memory does not depend on threads: measured in the first run only.
         only = args.only if i == 0 else ",".join(
             c for c in args.only.split(",") if c != "memory") or "gemm"
-        cases = [c for c in only.split(",") if c != "train"]
-        # train: each library in its own fresh processes; the rest in one worker process
+        cases = [c for c in only.split(",") if c not in FRESH]
+        # train, deep: each library in its own fresh processes; the rest in one worker process
         run = run_worker(threads, args.quick, ",".join(cases) or "gemm")
-        if "train" in only.split(","):
-            run["train"] = train_epochs(threads, args.quick,
-                                        lambda msg: print(msg, file=sys.stderr, flush=True))
+        for case, net in FRESH.items():
+            if case in only.split(","):
+                run[case] = train_epochs(threads, args.quick,
+                                         lambda msg: print(msg, file=sys.stderr, flush=True),
+                                         net=net)
         print(render(run) + "\n", flush=True)
         runs.append(run)
     path = args.json or RESULTS / time.strftime("%Y%m%d-%H%M%S.json")

@@ -1,12 +1,8 @@
-"""The timed cases run inside one worker process: DeepConvNet steps, inference, single layers
-and the machine's GEMM rate. Each returns a JSON-friendly dict. (The SimpleConvNet epochs run
+"""The timed cases run inside one worker process: inference, single layers and the machine's
+GEMM rate. Each returns a JSON-friendly dict. (SimpleConvNet epochs and DeepConvNet steps run
 each library in its own processes: ``benchmarks/epochs.py``.)
 
-Both sides get the same float32 data, the same weights (the torch twin copies them), the same
-batch order and the same optimizer settings (Adam, lr 1e-3). tatamu trains through
-``tatamu.train.fit`` (what a user runs); PyTorch through the loop that ``fit`` performs: a
-per-epoch permutation, forward, cross-entropy, backward, Adam step, and reading the loss and
-the number of correct answers every step.
+Both sides get the same float32 data and the same weights (the torch twin copies them).
 """
 
 from __future__ import annotations
@@ -18,64 +14,12 @@ import torch
 from torch.nn import functional as F
 
 from tatamu import layers as tl
-from tatamu.models import deep_convnet, simple_convnet
-from tatamu.optim import Adam
-from tatamu.training.loop import fit
+from tatamu.models import simple_convnet
 
 from .timing import compare, interleave, mean_of, timed
 from .twins import layer_twin, model_twin
 
 BATCH = 100
-LR = 1e-3
-
-
-# -- training -------------------------------------------------------------------------------
-def _torch_epoch(model, opt, x, y, seed: int) -> None:
-    """One epoch of the loop ``fit`` runs, in PyTorch (same permutation as BatchLoader)."""
-    order = torch.from_numpy(np.random.default_rng([seed, 0]).permutation(len(x)))
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    model.train()
-    for start in range(0, len(x), BATCH):
-        idx = order[start : start + BATCH]
-        xb, yb = xt[idx], yt[idx]
-        opt.zero_grad(set_to_none=True)
-        logits = model(xb)
-        loss = F.cross_entropy(logits, yb)
-        loss.backward()
-        opt.step()
-        loss.item(), (logits.argmax(1) == yb).sum().item()  # fit reads both every step
-
-
-def _train_pair(build, x, y, reps: int) -> dict[str, list[float]]:
-    """Interleaved seconds of one pass over (x, y) in tatamu (fit) and PyTorch."""
-    model = build(rng=0)
-    twin = model_twin(model)
-    opt, topt = Adam(lr=LR), torch.optim.Adam(twin.parameters(), lr=LR)
-    seeds = iter(range(1, 10**6))
-
-    def run_tatamu() -> float:
-        return timed(lambda: fit(model, (x, y), epochs=1, batch_size=BATCH, optimizer=opt,
-                                 seed=next(seeds), progress=False))
-
-    def run_torch() -> float:
-        return timed(lambda: _torch_epoch(twin, topt, x, y, next(seeds)))
-
-    # warm-up: first calls allocate optimizer state and fill caches
-    warm = slice(0, 5 * BATCH)
-    fit(model, (x[warm], y[warm]), epochs=1, batch_size=BATCH, optimizer=opt, progress=False)
-    _torch_epoch(twin, topt, x[warm], y[warm], 0)
-    return interleave({"tatamu": run_tatamu, "torch": run_torch}, reps)
-
-
-def train_deep(data, quick: bool, reps: int) -> dict:
-    """Training steps per second of DeepConvNet at batch 100."""
-    (x, y), _ = data
-    steps = 6 if quick else 30
-    seconds = _train_pair(deep_convnet, x[: steps * BATCH], y[: steps * BATCH], reps)
-    result = compare(seconds["tatamu"], seconds["torch"], 1.0 / steps)  # seconds per step
-    result["steps_per_s"] = {side: 1.0 / result[side]["median"] for side in ("tatamu", "torch")}
-    result["steps_timed"] = steps
-    return result
 
 
 # -- inference ------------------------------------------------------------------------------

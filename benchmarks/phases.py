@@ -8,6 +8,12 @@ the wall and CPU milliseconds of each phase (median over steps), the gain of eac
 bound, so the second core's loss can be read off: serial work, or shards that do not halve.
 
 Each thread count runs in its own process with the benchmark environment (``environment``).
+
+``--layers`` prints instead where a 1-thread step goes layer by layer, tatamu beside PyTorch
+(the twin, weights copied): the CPU milliseconds of each layer's forward and backward (median
+over steps), each library in its own process. PyTorch's are read with module hooks; its first
+convolution's backward is reported inside the layer above it (autograd runs the weight
+gradient of a layer whose input needs none where the hook does not see it).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .environment import worker_env
@@ -63,12 +70,115 @@ def measure(net: str, threads: int, steps: int) -> dict[str, dict[str, float]]:
                 "cpu_ms": 1e3 * statistics.median(cpu[p])} for p in PHASES}
 
 
+def layer_times(net: str, lib: str, steps: int) -> dict[str, float]:
+    """CPU ms of each layer's forward ("name f") and backward ("name b") at 1 thread, median."""
+    import numpy as np
+
+    from tatamu.models import deep_convnet, simple_convnet
+
+    model = (simple_convnet if net == "simple" else deep_convnet)(rng=0)
+    rng = np.random.default_rng(0)
+    x = rng.random((100, *model.input_shape), dtype=np.float32)
+    y = rng.integers(0, 10, 100)
+    times: dict[str, list[float]] = {}
+    clock = time.process_time
+    if lib == "torch":
+        return _torch_layer_times(model, x, y, steps)
+    for _ in range(steps + 3):
+        h = x
+        for name, layer in model.layers.items():
+            start = clock()
+            h = layer.forward(h)
+            times.setdefault(f"{name} f", []).append(clock() - start)
+        model.loss_fn.forward(h, y)
+        d = model.loss_fn.backward()
+        for name, layer in reversed(model.layers.items()):
+            start = clock()
+            d = layer.backward(d)
+            times.setdefault(f"{name} b", []).append(clock() - start)
+    return {k: 1e3 * statistics.median(v[3:]) for k, v in times.items()}
+
+
+def _torch_layer_times(model, x, y, steps: int) -> dict[str, float]:
+    import torch
+    from torch.nn import functional as F
+
+    from .twins import model_twin
+
+    torch.set_num_threads(1)
+    twin = model_twin(model)
+    # the twin's modules line up with tatamu's layers, plus an nn.Flatten before the first
+    # Linear (tatamu's Linear flattens (N, C, H, W) itself)
+    names = iter(model.layers)
+    labels = ["flatten" if type(m).__name__ == "Flatten" else next(names) for m in twin]
+    times: dict[str, list[float]] = {}
+    started: dict[str, float] = {}
+    clock = time.process_time
+
+    def hooks(label):
+        def pre(_m, _i):
+            started[label + " f"] = clock()
+
+        def post(_m, _i, _o):
+            times.setdefault(label + " f", []).append(clock() - started[label + " f"])
+
+        def bpre(_m, _g):
+            started[label + " b"] = clock()
+
+        def bpost(_m, _gi, _go):
+            times.setdefault(label + " b", []).append(clock() - started[label + " b"])
+        return pre, post, bpre, bpost
+
+    for label, module in zip(labels, twin, strict=True):
+        pre, post, bpre, bpost = hooks(label)
+        module.register_forward_pre_hook(pre)
+        module.register_forward_hook(post)
+        module.register_full_backward_pre_hook(bpre)
+        module.register_full_backward_hook(bpost)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the first layer's backward hook warning
+        for _ in range(steps + 3):
+            twin.zero_grad(set_to_none=True)
+            F.cross_entropy(twin(xt), yt).backward()
+    return {k: 1e3 * statistics.median(v[3:]) for k, v in times.items()}
+
+
+def print_layers(net: str, steps: int) -> None:
+    runs = {}
+    for lib in ("tatamu", "torch"):
+        cmd = [sys.executable, "-m", "benchmarks.phases", "--net", net, "--steps", str(steps),
+               "--layers-of", lib]
+        done = subprocess.run(cmd, env=worker_env(1), check=True, capture_output=True,
+                              text=True, cwd=Path(__file__).resolve().parent.parent)
+        runs[lib] = json.loads(done.stdout.strip().splitlines()[-1])
+    ours, theirs = runs["tatamu"], runs["torch"]
+    print(f"{net} step at 1 thread, batch 100: CPU ms per layer (median of {steps} steps)")
+    print(f"  {'layer':12s} {'tatamu':>8s} {'PyTorch':>8s} {'ratio':>6s}")
+    for key in list(ours) + [k for k in theirs if k not in ours]:
+        a, b = ours.get(key), theirs.get(key)
+        ratio = f"{a / b:6.2f}" if a is not None and b else ""
+        print(f"  {key:12s} {a if a is not None else float('nan'):8.2f} "
+              f"{b if b is not None else float('nan'):8.2f} {ratio}")
+    total_a, total_b = sum(ours.values()), sum(theirs.values())
+    print(f"  {'all layers':12s} {total_a:8.2f} {total_b:8.2f} {total_a / total_b:6.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.phases")
     parser.add_argument("--net", choices=("simple", "deep"), default="simple")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--threads", type=int, help="internal: measure in this process")
+    parser.add_argument("--layers", action="store_true",
+                        help="per-layer CPU time at 1 thread, tatamu beside PyTorch")
+    parser.add_argument("--layers-of", choices=("tatamu", "torch"), help="internal")
     args = parser.parse_args(argv)
+    if args.layers_of:
+        print(json.dumps(layer_times(args.net, args.layers_of, args.steps)))
+        return 0
+    if args.layers:
+        print_layers(args.net, args.steps)
+        return 0
     if args.threads:
         print(json.dumps(measure(args.net, args.threads, args.steps)))
         return 0

@@ -58,7 +58,7 @@ def run(threads: int, quick: bool, only: tuple[str, ...], progress) -> dict:
                      "threadpools": blas_threadpools(),
                      "torch": {"version": torch.__version__, "threads": torch.get_num_threads(),
                                "mkldnn": torch.backends.mkldnn.is_available()},
-                     "machine": machine_info(),
+                     "machine": machine_info(), "load": list(os.getloadavg()),
                      "env": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS",
                                                              "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                                              "OPENBLAS_CORETYPE",
@@ -67,7 +67,6 @@ def run(threads: int, quick: bool, only: tuple[str, ...], progress) -> dict:
     reps = 3 if quick else 5
     steps = {
         "gemm": lambda: cases.gemm(quick),
-        "deep": lambda: cases.train_deep(data, quick, reps),
         "predict": lambda: _predict(data, quick, reps, cases, memory),
         "layers": lambda: cases.layers(quick),
         "memory": lambda: {"training": memory.training_memory(),
@@ -75,7 +74,7 @@ def run(threads: int, quick: bool, only: tuple[str, ...], progress) -> dict:
                                data[1][0], [10_000, 100_000 if quick else 1_000_000])},
     }
     for name in CASES:
-        if name in only and name in steps:  # "train" runs in its own processes (epochs.py)
+        if name in only and name in steps:  # train, deep: their own processes (epochs.py)
             progress(f"[{threads} thread(s)] {name} ...")
             start = time.perf_counter()
             results[name] = steps[name]()

@@ -269,12 +269,14 @@ def test_predict_top_k_and_several_files(run, digit, tmp_path):
     [("notes.txt", b"hello", "not an image"), ("fake.png", b"not a png at all", "not an image"),
      ("absent.png", None, "no image file")],
 )
-def test_predict_a_non_image_exits_2_with_one_line(run, tmp_path, name, content, phrase):
+def test_predict_a_non_image_exits_1_with_one_line(run, tmp_path, name, content, phrase):
+    """A picture that cannot be read is that picture's failure (exit 1; issue 27: the others
+    are still answered), not a bad command (exit 2)."""
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
     status, out, err = run_cli("predict", run[0], path)
-    assert status == 2
+    assert status == 1 and out == ""
     assert_one_error_line(err, str(path), phrase)
 
 

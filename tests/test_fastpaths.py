@@ -3,7 +3,9 @@
 What is fast and what it is checked against:
 
 - ``Conv2D`` keeps its im2col matrix transposed (``col_t``, (C*FH*FW, N*OH*OW)) and computes
-  one product per sample landing in NCHW. Checked against the book's layer,
+  one product per group landing channel-major, (FN, N, OH, OW), seen as NCHW (a 3x3
+  stride-1 layer with 4+ channels takes the Winograd path: tests/layers/test_winograd.py).
+  Checked against the book's layer,
   ``tatamu.layers.book.Convolution`` ((N*OH*OW, C*FH*FW) layout, ``col @ col_W``, col2im), and
   against naive loops for y, dx, dW and db.
 - ``MaxPool2D``/``AvgPool2D`` visit the FH*FW window elements as strided slices instead of
@@ -26,6 +28,7 @@ from reference import conv2d_ref, maxpool2d_ref, source_index
 
 from tatamu.layers import AvgPool2D, Conv1D, Conv2D, MaxPool2D
 from tatamu.layers.book import Convolution, Pooling
+from tatamu.layers.layout import axis_order
 
 DTYPES = [np.float32, np.float64]
 
@@ -132,7 +135,10 @@ def test_conv_equals_book_path_and_loops(rng, dtype, shape, fn, kernel, kw):
     if layer.b is not None:
         np.testing.assert_allclose(layer.db, dout.sum(axis=(0, 2, 3)), **close(dtype))
     np.testing.assert_array_equal(dout, dout_before)  # backward never writes into dout
-    assert dx.flags.c_contiguous and y.flags.c_contiguous  # plain NCHW for the next layer
+    # dx: plain NCHW for the layer below; y: an (N, FN, OH, OW) view of channel-major memory
+    # (FN, N, OH, OW) from im2col's one product per group, or of HWNC from the Winograd path
+    assert dx.flags.c_contiguous or layer._tiles is not None
+    assert axis_order(y) in ((1, 0, 2, 3), (2, 3, 0, 1)) or y.shape[0] == 1  # N = 1: any
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
@@ -313,9 +319,9 @@ def test_maxpool_eval_mode_skips_winners_same_output(rng):
     x = rng.integers(0, 3, (2, 3, 9, 9)).astype(np.float32)
     y_train = layer.forward(x)
     layer.eval()
-    layer._argmax = None
+    layer._winner = None
     np.testing.assert_array_equal(layer.forward(x), y_train)
-    assert layer._argmax is None
+    assert layer._winner is None
 
 
 def test_maxpool_winner_index_fits_large_windows():
@@ -326,4 +332,24 @@ def test_maxpool_winner_index_fits_large_windows():
     layer.forward(x)
     dx = layer.backward(np.ones((1, 1, 1, 1), dtype=np.float32))
     assert dx[0, 0, 15, 15] == 1.0 and dx.sum() == 1.0
-    assert np.iinfo(layer._argmax.dtype).max >= 255
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 2), (3, 1)])
+def test_maxpool_keeps_the_input_layout_and_its_results(rng, kernel, stride):
+    """An (N, C, H, W) view of HWNC memory (a Winograd convolution's output) is pooled into the
+    same layout, its gradient comes back in it, and the numbers equal the NCHW input's."""
+    from tatamu.layers.layout import axis_order
+
+    x = rng.standard_normal((3, 4, 9, 9))
+    x_hwnc = np.ascontiguousarray(x.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1)
+    plain, other = MaxPool2D(kernel, stride, rounding="floor"), MaxPool2D(kernel, stride,
+                                                                           rounding="floor")
+    y, y_hwnc = plain.forward(x), other.forward(x_hwnc)
+    assert axis_order(y_hwnc) == (2, 3, 0, 1) and axis_order(y) == (0, 1, 2, 3)
+    np.testing.assert_array_equal(y, y_hwnc)
+    dout = rng.standard_normal(y.shape)
+    dx, dx_hwnc = plain.backward(dout), other.backward(dout)
+    assert axis_order(dx_hwnc) == (2, 3, 0, 1)
+    np.testing.assert_allclose(dx, dx_hwnc, rtol=1e-12, atol=1e-12)
+    _, expected = maxpool_loops(x, dout, kernel, stride or kernel, 0, 1, "floor")
+    np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)

@@ -20,6 +20,7 @@ import unicodedata
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_runner import run_cli
 
@@ -559,6 +560,27 @@ def test_each_commands_help_in_japanese_fits_100_columns(command):
     status, out, _err = run_cli("--lang", "ja", command, "--help")
     assert status == 0 and out.startswith(f"使い方: tatamu {command}")
     assert max(i18n.text_width(line) for line in out.splitlines()) <= 100
+
+
+def test_predict_in_japanese_keeps_steps_and_keys_english(tmp_path):
+    from PIL import Image
+
+    canvas = np.full((200, 200), 255, np.uint8)
+    canvas[30:170, 90:110] = 0  # a "1" in black on white
+    picture = tmp_path / "one.png"
+    Image.fromarray(canvas).save(picture)
+    checkpoint = ROOT / "tests/fixtures/simple_convnet_1x8x8_v1.npz"
+    status, out, _err = run_cli("--lang", "ja", "predict", checkpoint, picture)
+    assert status == 0
+    assert "反転した（明るい背景: 枠の端で 1.00）" in out and "200x200 を 8x8 に縮尺を変えた" in out
+    status, out, _err = run_cli("--lang", "ja", "predict", checkpoint, picture, "--json")
+    record = json.loads(out)[0]
+    assert {"image", "prediction", "unsure", "top", "probabilities", "steps"} <= set(record)
+    assert "invert_light_background" in record["steps"]  # a step's name is data
+    status, _out, err = run_cli("--lang", "ja", "predict", checkpoint, tmp_path / "none.png",
+                                picture)
+    assert status == 1 and "none.png に画像ファイルがありません" in err
+    assert "2 枚中 1 枚の画像に答えました" in err
 
 
 def test_the_draw_api_answers_in_the_asked_language_with_english_keys():

@@ -164,7 +164,9 @@ def test_a_replica_shares_parameters_but_not_caches_or_generators():
         assert twin.params()[name] is p
     x, y = mnist_like(4)
     twin.gradient(x, y)
-    assert model["conv2"]._col_t is None  # the twin's forward cached in the twin only
+    # the twin's forward cached in the twin only (conv2 is 3x3: Winograd's tiles, not col_t)
+    assert twin["conv2"]._tiles is not None
+    assert model["conv2"]._tiles is None and model["conv2"]._col_t is None
     assert twin["dropout1"].rng is not model["dropout1"].rng
 
 

@@ -27,7 +27,7 @@ from .errors import ConfigError, DataError, ShapeError
 from .i18n import _, pad_columns, text_width
 from .layers import LAYER_CLASSES, Layer, is_random
 from .losses import SoftmaxCrossEntropy
-from .training.shards import ShardRunner, resolve_threads
+from .training.shards import ShardRunner, resolve_threads, thread_budget
 from .validate import first_nonfinite
 
 #: How much working memory predict() may use for activations, by default: small enough for a
@@ -203,12 +203,13 @@ class Sequential:
         _check_batch(x)
         xp = get_array_module(x)  # the result lives where the input lives
         chunk = batch_size or self.chunk_size(memory_budget)
-        threads = resolve_threads(threads, self, training=False)
+        budget = thread_budget(threads)
+        threads = resolve_threads(budget, self, training=False)
         out = None
         was_training = self.training
         self.eval()
         try:
-            with ShardRunner(self, threads) as runner:
+            with ShardRunner(self, threads, budget) as runner:
                 for start in range(0, len(x), chunk):
                     part = self.as_input(x[start : start + chunk])
                     _check_finite(part, start)

@@ -3,8 +3,9 @@
 Selenium is given /usr/bin/chromedriver and /usr/bin/chromium, so it downloads nothing; the
 page talks only to the server on 127.0.0.1. A stroke is drawn with pointer actions (a mouse,
 then a pen), the prediction awaited, a conv1 pixel hovered, and a screenshot saved (copied to
-docs/draw-page.png, the picture in docs/guide/digits-basics.md, when TATAMU_UPDATE_DOCS=1).
-Skipped, saying why, where Chromium or Selenium is missing:
+docs/draw-page.png, the picture in docs/guide/digits-basics.md, when TATAMU_UPDATE_DOCS=1). A
+photographed digit is chosen in the file input as a user would (Selenium types the file's
+path into it). Skipped, saying why, where Chromium or Selenium is missing:
 ``apt-get install chromium chromium-driver``.
 """
 
@@ -16,7 +17,9 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
+from photos import CONDITIONS, photograph
 
 from tatamu.digits.draw import DrawApp, make_server, serve
 
@@ -347,3 +350,53 @@ def test_the_epoch_slider_speaks_japanese(browser, epoch_run, other_run):
     finally:
         srv.shutdown()
         thread.join(5)
+
+
+def test_a_photo_of_a_digit_on_paper(browser, page_url, mnist_test_set, tmp_path):
+    """Issue 27: the file input (the camera on a phone) beside the canvas; steps as for a
+    drawing, switches included; drawing on the pad afterwards starts a new drawing."""
+    x, y = mnist_test_set
+    photo = tmp_path / "IMG_0042.jpg"
+    light = CONDITIONS["all at once: 0.92 -> 0.52, vignetting, shadow edge"]
+    photo.write_bytes(photograph(x[0, 0], light, np.random.default_rng(42)))
+    browser.get(page_url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    upload = browser.find_element(By.ID, "photo")
+    assert upload.get_attribute("accept") == "image/*"
+    assert upload.get_attribute("capture") == "environment"
+    upload.send_keys(str(photo))
+    assert answered(browser) == str(y[0])
+    assert browser.find_element(By.ID, "error").text == ""
+    notes = browser.find_element(By.ID, "notes").text
+    assert "evened out" in notes and "cropped" in notes
+    shown = browser.execute_script(  # the photo is on the pad, not a blank canvas
+        "const c = document.getElementById('pad');"
+        "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+        ".filter((v, i) => i % 4 === 3 && v > 0).length;")
+    assert shown > 10_000
+    if os.environ.get("TATAMU_UPDATE_DOCS"):
+        browser.save_screenshot(str(DOCS / "images" / "draw-page-photo.png"))
+
+    # switched off, the light swamps the strokes: the failure issue 27 reports, on the page
+    count = int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-predictions"))
+    browser.find_element(By.CSS_SELECTOR, "#switches input[value='even_out_light']").click()
+    answered(browser, count + 1)
+    assert browser.find_element(By.ID, "error").text.startswith("IMG_0042.jpg has no ink")
+    browser.find_element(By.CSS_SELECTOR, "#switches input[value='even_out_light']").click()
+    assert answered(browser, count + 2) == str(y[0])
+    assert browser.find_element(By.ID, "error").text == ""
+
+    blank = tmp_path / "empty sheet.jpg"
+    blank.write_bytes(photograph(None, light, np.random.default_rng(43)))
+    upload.send_keys(str(blank))
+    answered(browser, count + 3)
+    error = browser.find_element(By.ID, "error").text
+    assert error.startswith("empty sheet.jpg has no ink: it is blank")
+
+    pad = browser.find_element(By.ID, "pad")  # drawing starts afresh, the photo forgotten
+    stroke(browser, pad, [(0, -90), (0, -30), (0, 30), (2, 90)])
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element(By.ID, "prediction").text == "1"
+        and d.find_element(By.TAG_NAME, "body").get_attribute("data-busy") == "0")
+    assert browser.find_element(By.ID, "photo").get_attribute("value") == ""

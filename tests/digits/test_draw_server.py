@@ -20,6 +20,7 @@ import urllib.request
 import numpy as np
 import pytest
 from drawings import draw
+from photos import CONDITIONS, photograph
 
 from tatamu.cli import app as cli
 from tatamu.digits.draw import DrawApp, make_server, serve
@@ -171,6 +172,26 @@ def test_empty_canvas_says_draw_something(server):
     status, answer = post(url + "/api/predict",
                           json.dumps({"image": data_url(blank.getvalue())}).encode())
     assert status == 422 and "no ink" in answer["error"]
+
+
+def test_a_photo_is_prepared_as_a_drawing_is_and_named_in_errors(server, mnist_test_set):
+    """The page sends a photo as a JPEG data URL with its file name (issue 27)."""
+    url, _ = server
+    x, y = mnist_test_set
+    rng = np.random.default_rng(8)
+    light = CONDITIONS["a shadow edge across the sheet (60% light)"]
+    photo = "data:image/jpeg;base64," + base64.b64encode(photograph(x[0, 0], light, rng)).decode()
+    status, answer = post(url + "/api/predict", json.dumps({"image": photo,
+                                                            "name": "IMG_0001.jpg"}).encode())
+    assert status == 200 and answer["prediction"] == y[0]
+    assert answer["steps"][:2] == ["even_out_light", "invert_light_background"]
+    assert answer["hint"] is None and answer["contrast"] > 0.3
+    empty = "data:image/jpeg;base64," + base64.b64encode(photograph(None, light, rng)).decode()
+    status, answer = post(url + "/api/predict", json.dumps({"image": empty,
+                                                            "name": "IMG_0002.jpg"}).encode())
+    assert status == 422 and answer["error"].startswith("IMG_0002.jpg has no ink: it is blank")
+    status, answer = post(url + "/api/predict", json.dumps({"image": empty, "name": 3}).encode())
+    assert status == 400 and '"name" must be a string' in answer["error"]
 
 
 def raw(srv, request: bytes) -> bytes:

@@ -61,9 +61,6 @@ USER_ERRORS = {
     "evaluate-which-dataset": ("evaluate {p}/no-dataset.npz", ["which dataset", "--dataset"]),
     "evaluate-wrong-dataset": ("evaluate {p}/conv1d.npz --dataset mnist",
                                ["takes samples of shape (1, 40)"]),
-    "predict-missing-picture": ("predict {p}/no-dataset.npz {p}/absent.png", ["no image file"]),
-    "predict-not-a-picture": ("predict {p}/no-dataset.npz {p}/a-file",
-                              ["not an image", "PNG, JPEG"]),
     "predict-1d-model": ("predict {p}/conv1d.npz {p}/digit.npy", ["not images"]),
     "summary-unknown": ("summary resnet", ["neither a model name", "simple"]),
     "summary-input-word": ("summary simple --input one", ["--input takes numbers like 1,28,28"]),
@@ -100,6 +97,23 @@ def test_a_user_error_is_one_line_saying_what_and_how_to_fix_exit_2(place, case)
     argv, phrases = USER_ERRORS[case]
     status, _, err = run_cli(*argv.format(p=place).split())
     assert status == 2, err
+    one_error_line(err, *phrases)
+
+
+#: Pictures ``tatamu predict`` cannot answer: one line each, exit 1 (issue 27: the other
+#: pictures are still answered; 2 is for a bad command).
+PICTURE_ERRORS = {
+    "predict-missing-picture": ("predict {p}/no-dataset.npz {p}/absent.png", ["no image file"]),
+    "predict-not-a-picture": ("predict {p}/no-dataset.npz {p}/a-file",
+                              ["not an image", "PNG, JPEG"]),
+}
+
+
+@pytest.mark.parametrize("case", list(PICTURE_ERRORS), ids=list(PICTURE_ERRORS))
+def test_a_picture_predict_cannot_read_is_one_line_exit_1(place, case):
+    argv, phrases = PICTURE_ERRORS[case]
+    status, out, err = run_cli(*argv.format(p=place).split())
+    assert status == 1 and out == "", err
     one_error_line(err, *phrases)
 
 

@@ -350,7 +350,8 @@ PICTURES = {
 
 
 @pytest.mark.parametrize("case", list(PICTURES), ids=list(PICTURES))
-def test_a_picture_that_is_not_one_is_refused_and_predict_exits_2(tmp_path, saved, case):
+def test_a_picture_that_is_not_one_is_refused_and_predict_exits_1(tmp_path, saved, case):
+    """One line, exit 1: that picture failed (issue 27; 2 is for a bad command)."""
     name, make, phrase = PICTURES[case]
     path = tmp_path / name
     make(path)
@@ -358,7 +359,7 @@ def test_a_picture_that_is_not_one_is_refused_and_predict_exits_2(tmp_path, save
     mnist = tmp_path / "mnist.npz"  # a checkpoint taking 28x28 pictures
     tatamu.save(tatamu.models.simple_convnet(MNIST, filters=2, hidden=4, rng=0), mnist)
     status, _, err = run_cli("predict", mnist, path)
-    assert status == 2
+    assert status == 1
     one_error_line(err, str(path), phrase)
 
 

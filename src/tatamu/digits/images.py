@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..i18n import _
+from . import paper
 from . import steps as digits
 
 #: Larger picture files are refused unread (a 12-megapixel photo is a few MB).
@@ -63,7 +64,7 @@ def load_image_for(path: str | Path, input_shape: tuple[int, ...],
                               "first)", path=path, min=arr.min(), max=arr.max()))
         if arr.max(initial=0) > 1.0:
             arr = arr / 255.0
-            notes.append("scaled 0-255 to 0-1")
+            notes.append(_("scaled 0-255 to 0-1"))
         if arr.ndim == 3:
             arr = arr.mean(axis=0) if channels == 1 else arr
         image = _resize(arr, height, width, notes)
@@ -88,7 +89,9 @@ def _read_picture(path: Path, height: int, width: int, notes: list[str]) -> np.n
             notes.append(_("converted {mode} to grey", mode=img.mode))
             img = img.convert("L")
         if img.size != (width, height):
-            notes.append(f"resized {img.size[0]}x{img.size[1]} to {width}x{height}")
+            notes.append(_("resized {from_width}x{from_height} to {width}x{height}",
+                           from_width=img.size[0], from_height=img.size[1], width=width,
+                           height=height))
             img = img.resize((width, height), Image.Resampling.LANCZOS)
         return np.asarray(img, dtype=np.float32) / 255.0
 
@@ -146,16 +149,20 @@ def _resize(arr: np.ndarray, height: int, width: int, notes: list[str]) -> np.nd
         return arr
     from PIL import Image
 
-    notes.append(f"resized {arr.shape[-1]}x{arr.shape[-2]} to {width}x{height}")
+    notes.append(_("resized {from_width}x{from_height} to {width}x{height}",
+                   from_width=arr.shape[-1], from_height=arr.shape[-2], width=width,
+                   height=height))
     img = Image.fromarray(arr.astype(np.float32), mode="F")
     resized = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
     return np.clip(resized, 0.0, 1.0)  # Lanczos rings below 0 / above 1 at sharp edges
 
 
 # -- one drawn digit, prepared like MNIST ------------------------------------------------------
-#: The steps of :func:`prepare_digit`, in order (each a function in :mod:`tatamu.digits.steps`).
-STEPS = ("composite_alpha", "invert_light_background", "subtract_background", "crop_to_ink",
-         "normalise_stroke", "fit_longer_side", "paste_centred", "centre_by_mass")
+#: The steps of :func:`prepare_digit`, in order (each a function in :mod:`tatamu.digits.steps`,
+#: or for photographs of paper, :mod:`tatamu.digits.paper`).
+STEPS = ("composite_alpha", "even_out_light", "invert_light_background", "subtract_background",
+         "threshold_ink", "crop_to_ink", "normalise_stroke", "fit_longer_side", "paste_centred",
+         "centre_by_mass")
 #: The steps a caller may switch off (``skip=``): pasting is part of fitting.
 OPTIONAL_STEPS = tuple(s for s in STEPS if s != "paste_centred")
 
@@ -186,8 +193,12 @@ class PreparedDigit:
 
     ``image``: (C, H, W) float32 in [0, 1], (1, 28, 28) for MNIST; ``steps``: the names of the
     steps applied, in order (from :data:`STEPS`); ``notes``: one line per step saying what it
-    did; ``pictures``: 2-D float arrays for showing the steps ("original", "crop", "stroke",
-    "fit", "input"). Unpacks as ``image, steps = prepare_digit(...)``.
+    did; ``pictures``: 2-D float arrays for showing the steps ("original", "light", "evened",
+    "marks", "crop", "stroke", "fit", "input"); ``marks``: separate marks taken as the digit;
+    ``contrast``: how far the ink stands out from the paper, as a fraction of the paper's light
+    (:func:`tatamu.digits.paper.ink_contrast`; None when not measured); ``hint``: what would
+    make a better picture, when it is too faint to trust (None otherwise). Unpacks as
+    ``image, steps = prepare_digit(...)``.
     """
 
     image: np.ndarray
@@ -195,6 +206,8 @@ class PreparedDigit:
     notes: list[str] = field(default_factory=list)
     pictures: dict[str, np.ndarray] = field(default_factory=dict)
     marks: int = 1
+    contrast: float | None = None
+    hint: str | None = None
 
     def __iter__(self):
         return iter((self.image, self.steps))
@@ -236,7 +249,7 @@ def read_picture(source, name: str | None = None) -> tuple[np.ndarray, np.ndarra
         grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / 255.0
         return grey, alpha, notes
     if mode not in ("L", "1"):
-        notes.append(_("converted {mode} to grey", mode=mode))
+        notes.append(_("converted {mode} to grey by luminance", mode=mode))
         img = img.convert("RGB") if mode not in ("RGB", "P") else img
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, None, notes
 
@@ -274,11 +287,14 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
 
     ``image``: a file path, a file's bytes, a ``PIL.Image.Image`` or an array (see
     :func:`read_picture`). Dark on light or light on dark, any size, with or without
-    transparency. The steps (each in :mod:`tatamu.digits.steps`, each reported in ``steps``):
-    alpha composited; background level taken from the border; inverted when light; background
-    subtracted; cropped to the ink; stroke width normalised; longer side fitted to
-    ``framing.box`` px (anti-aliased, aspect kept) and pasted into the frame; shifted by whole
-    pixels so the centre of mass is at the frame's centre.
+    transparency, drawn on a canvas or photographed on paper under uneven light. The steps
+    (each a function in :mod:`tatamu.digits.steps` or :mod:`tatamu.digits.paper`, each
+    reported in ``steps``): alpha composited; on a light background, the paper's light
+    estimated and divided out (``even_out_light``: a lamp to one side, vignetting, a shadow's
+    edge); inverted when light; background level subtracted; the ink's threshold picked from
+    the picture (``threshold_ink``, Otsu's); cropped to the ink; stroke width normalised;
+    longer side fitted to ``framing.box`` px (anti-aliased, aspect kept) and pasted into the
+    frame; shifted by whole pixels so the centre of mass is at the frame's centre.
 
     ``skip``: names of steps to leave out (see :data:`OPTIONAL_STEPS`), to see what each one
     does. Without ``crop_to_ink`` the whole picture is the crop; without ``fit_longer_side``
@@ -286,8 +302,12 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
 
     Several separate marks are taken as one digit (a 4 or a 5 is often drawn in two strokes):
     the crop holds them all (``marks`` counts them); specks far smaller than the largest mark
-    are ignored. A picture with no ink raises an EmptyPictureError (a DataError): there is
-    nothing to crop to (with ``crop_to_ink`` skipped, the blank input is returned).
+    are ignored, and so are marks touching the picture's edge away from the digit, or far from
+    it (the page's edge, a shadow's tip, a dot). A picture whose marks differ from the paper
+    by less than :data:`tatamu.digits.paper.BLANK_BELOW` of its light (or six times its
+    grain) raises an EmptyPictureError (a DataError) saying what it measured; with
+    ``crop_to_ink`` skipped, the blank input is returned. Fainter than
+    :data:`tatamu.digits.paper.FAINT_BELOW`, the picture is prepared and ``hint`` says so.
 
     Shapes: picture (H, W) of any size -> image (channels, *framing.size) float32.
 
@@ -296,7 +316,7 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     >>> canvas = np.full((300, 400), 255, np.uint8); canvas[50:250, 100:120] = 0  # a "1"
     >>> x, steps = prepare_digit(canvas)
     >>> x.shape, x.dtype, steps[:2]
-    ((1, 28, 28), dtype('float32'), ['invert_light_background', 'subtract_background'])
+    ((1, 28, 28), dtype('float32'), ['even_out_light', 'invert_light_background'])
     """
     skip = set(skip)
     unknown = skip - set(OPTIONAL_STEPS)
@@ -318,24 +338,8 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
             grey = digits.composite_alpha(grey, alpha)
             out.pictures["original"] = grey.copy()
             done("composite_alpha", _("transparent background laid over a plain one"))
-    background, noise = digits.border_level(grey)
-    if background > 0.5 and "invert_light_background" not in skip:
-        grey, background = digits.invert_light_background(grey, background)
-        done("invert_light_background", _("inverted (light background: {level:.2f} at the "
-                                          "border)", level=1 - background))
-    ink = grey
-    # Subtracting a light background would erase dark ink: only once the picture is light on
-    # dark (with inversion switched off, the model gets the light picture, as it used to).
-    if "subtract_background" not in skip and background <= 0.5:
-        ink = digits.subtract_background(grey, background, noise)
-        done("subtract_background", _("background level {background:.2f} subtracted",
-                                      background=background))
-    mask, out.marks = digits.ink_marks(ink)
     cropping = bool(framing.box) and "crop_to_ink" not in skip
-    if cropping and not mask.any():  # (without the crop, a blank input is what the model gets)
-        raise EmptyPictureError(_("{name} has no ink: it is blank, or the strokes are as light "
-                                  "as the background; draw a digit with a dark pen on light "
-                                  "paper (or light on dark)", name=name or 'the picture'))
+    ink, mask = _find_ink(grey, skip, out, done, name, cropping)
     crop = ink
     if cropping:
         crop = digits.crop_to_ink(ink, mask)
@@ -363,7 +367,9 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
         done("paste_centred", _("pasted into {width}x{height}", width=width, height=height))
     else:
         frame = digits.resize(crop, height, width)
-        out.notes.append(f"resized {crop.shape[1]}x{crop.shape[0]} to {width}x{height}")
+        out.notes.append(_("resized {from_width}x{from_height} to {width}x{height}",
+                           from_width=crop.shape[1], from_height=crop.shape[0], width=width,
+                           height=height))
         out.pictures["fit"] = frame
     if framing.by_mass and framing.box and "centre_by_mass" not in skip and frame.any():
         frame, (dy, dx) = digits.centre_by_mass(frame)
@@ -376,6 +382,67 @@ def prepare_digit(image, *, framing: Framing = MNIST_FRAMING, channels: int = 1,
     out.pictures["input"] = frame
     out.image = np.repeat(frame[None].astype(np.float32), channels, axis=0)  # (C, H, W)
     return out
+
+
+def _find_ink(grey: np.ndarray, skip: set[str], out: PreparedDigit, done, name: str | None,
+              cropping: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The steps from a grey picture to its ink and the mask of its marks (see prepare_digit):
+    the paper's light evened out, inverted, background subtracted, threshold picked. Refuses
+    a blank picture (EmptyPictureError, when ``cropping``); flags a faint one (``out.hint``).
+    """
+    background, noise = digits.border_level(grey)
+    light = paper.light_background(grey)  # (a frame half in shadow: the marks say)
+    if light and "even_out_light" not in skip:
+        paper_light = paper.paper_light(grey)
+        grey = paper.even_out_light(grey, paper_light)
+        background, noise = paper.paper_level(grey)
+        low, high = np.percentile(paper_light, (1, 99))
+        if high - low < 0.01:  # a canvas, a scan: nothing to show
+            done("even_out_light", _("the paper's light even ({high:.2f}): nothing to even out",
+                                     high=high))
+        else:
+            out.pictures.update(light=paper_light, evened=grey)
+            done("even_out_light", _("the paper's light ({low:.2f} to {high:.2f}) evened out",
+                                     low=low, high=high))
+    inverted = light and "invert_light_background" not in skip
+    if inverted:
+        grey, background = digits.invert_light_background(grey, background)
+        done("invert_light_background", _("inverted (light background: {level:.2f} at the "
+                                          "border)", level=1 - background))
+    # (with inversion switched off, the model gets the light picture, as it used to)
+    ink = grey
+    # Subtracting a light background would erase dark ink: only once the picture is light on
+    # dark.
+    if "subtract_background" not in skip and (inverted or not light):
+        ink = digits.subtract_background(grey, background, noise)
+        done("subtract_background", _("background level {background:.2f} subtracted",
+                                      background=background))
+    threshold = digits.INK_THRESHOLD
+    if "threshold_ink" not in skip:
+        threshold = paper.ink_threshold(ink)
+        done("threshold_ink", _("ink over {threshold:.2f} (Otsu's split of this picture)",
+                                threshold=threshold))
+    mask, out.marks = digits.ink_marks(ink, threshold)
+    out.pictures["marks"] = np.where(mask, ink, 0)
+    contrast, grain = paper.ink_contrast(grey, mask)  # (unstretched: fractions of the light)
+    out.contrast = contrast
+    needed = max(paper.BLANK_BELOW, paper.GRAIN_TIMES * grain)
+    if cropping and (contrast < needed or not mask.any()):
+        # (without the crop, a blank input is what the model gets)
+        need = (f"{needed:.0%}" if needed == paper.BLANK_BELOW else
+                _("{times:g} times the background's own variation, {grain:.1%}",
+                  times=paper.GRAIN_TIMES, grain=grain))
+        raise EmptyPictureError(_(
+            "{name} has no ink: it is blank (its marks differ from the background by only "
+            "{contrast:.1%} of its brightness; a digit needs {need}), or the strokes are as "
+            "light as the background; write the digit with a dark pen on light paper (or light "
+            "on dark) and photograph it in good, even light", name=name or _("the picture"),
+            contrast=contrast, need=need))
+    if contrast < paper.FAINT_BELOW and mask.any():
+        out.hint = _("the strokes are faint (they differ from the paper by {contrast:.0%} of its "
+                     "light): a darker pen, more light or a closer photo would help",
+                     contrast=contrast)
+    return ink, mask
 
 
 class EmptyPictureError(DataError):

@@ -8,16 +8,24 @@ command line and the drawing page only print or show what these return.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..i18n import _
 from ..model import Sequential
-from .images import MNIST_FRAMING, Framing, PreparedDigit, load_image_for, prepare_digit
+from .images import (
+    MNIST_FRAMING,
+    OPTIONAL_STEPS,
+    Framing,
+    PreparedDigit,
+    load_image_for,
+    prepare_digit,
+)
 
 #: Below this top probability the answer is called "unsure". A model trained on MNIST gives
 #: over 90% to nearly every test digit it gets right; a scribble, two digits or a letter
@@ -60,7 +68,8 @@ class Recognition:
     """One picture classified: the ranking, whether to trust it, and how the input was made.
 
     ``probabilities``: (classes,) float; ``top``: the best (class index, name, probability)
-    triples, best first; ``unsure``: the top probability is under :data:`UNSURE_BELOW`.
+    triples, best first; ``unsure``: the top probability is under :data:`UNSURE_BELOW`, or
+    the picture is too faint to trust (then ``hint`` says what would help).
     """
 
     probabilities: np.ndarray
@@ -72,6 +81,11 @@ class Recognition:
     @property
     def prediction(self) -> int:
         return self.top[0][0]
+
+    @property
+    def hint(self) -> str | None:
+        """What would make a better picture, when it is too faint to trust (else None)."""
+        return self.prepared.hint
 
 
 def class_names_of(model: Sequential, meta: dict[str, Any]) -> list[str]:
@@ -105,7 +119,47 @@ def recognise(model: Sequential, meta: dict[str, Any], picture, *, top: int = 3,
     names = class_names_of(model, meta)
     order = np.argsort(-probs, kind="stable")[: max(1, top)]
     ranked = [(int(i), names[i], float(probs[i])) for i in order]
-    return Recognition(probs, ranked, ranked[0][2] < UNSURE_BELOW, prepared, framing)
+    unsure = ranked[0][2] < UNSURE_BELOW or prepared.hint is not None
+    return Recognition(probs, ranked, unsure, prepared, framing)
+
+
+def recognise_each(model: Sequential, meta: dict[str, Any], pictures: Iterable, *,
+                   top: int = 3, skip=()) -> Iterator[tuple[Any, Recognition | DataError]]:
+    """Each picture recognised in turn, ``(picture, Recognition)``; a picture that cannot be
+    (missing, not a picture, blank) gives ``(picture, its DataError)`` and the others are
+    still answered: one bad picture among 200 never hides the other answers.
+
+    What would fail for every picture is refused before the first, as a ConfigError or
+    DataError raised here: an unknown step in ``skip``, a model that takes no pictures.
+    """
+    unknown = sorted(set(skip) - set(OPTIONAL_STEPS))
+    if unknown:
+        raise ConfigError(_("unknown preprocessing step {unknown!r}; the steps are: "
+                            "{optional_steps}", unknown=unknown[0],
+                            optional_steps=", ".join(OPTIONAL_STEPS)))
+    framing_for(meta, model.input_shape)  # a 1-D model: refused once, not once per picture
+    for picture in pictures:
+        try:
+            yield picture, recognise(model, meta, picture, top=top, skip=skip,
+                                     name=str(picture))
+        except DataError as exc:
+            yield picture, exc
+
+
+def recognition_record(picture, answer: Recognition | DataError) -> dict[str, Any]:
+    """One picture's answer as plain data (``tatamu predict --json``): ``image``, and either
+    ``error`` (one line) or ``prediction`` (class index), ``name``, ``unsure``, ``hint``,
+    ``contrast``, ``top`` (best first), ``probabilities`` (per class) and ``steps``."""
+    if isinstance(answer, DataError):
+        return {"image": str(picture), "error": " ".join(str(answer).split())}
+    contrast = answer.prepared.contrast
+    return {"image": str(picture), "prediction": answer.prediction, "name": answer.top[0][1],
+            "unsure": answer.unsure, "hint": answer.hint,
+            "contrast": None if contrast is None else round(contrast, 4),
+            "top": [{"class": i, "name": n, "probability": round(p, 6)}
+                    for i, n, p in answer.top],
+            "probabilities": [round(float(p), 6) for p in answer.probabilities],
+            "steps": answer.prepared.steps}
 
 
 def _npy_input(path: Path, input_shape, framing, channels, skip) -> PreparedDigit:

@@ -23,6 +23,12 @@ INK_THRESHOLD = 0.3
 #: A mark with less than this fraction of the largest mark's area is a speck (dust, a stray
 #: tap of the pen), left out of the crop. The second stroke of a 4 or the bar of a 5 is bigger.
 SPECK_FRACTION = 0.04
+#: A mark touching the picture's edge further than this fraction of the largest mark's size
+#: from it, or lying within this fraction of the picture's shorter side from an edge, is not
+#: part of the digit (see ``_digit_marks``).
+EDGE_MARK_GAP = 0.25
+#: ... and any mark further than this (a dot, a scribble, grain on an empty sheet).
+FAR_MARK_GAP = 1.0
 #: Size at which stroke width is measured and changed (longer side, pixels): 4x the 20-px box,
 #: so a one-pixel change there is a quarter pixel in the final picture, and a 12-megapixel
 #: photo costs no more than a small canvas.
@@ -61,12 +67,20 @@ def border_level(grey: np.ndarray) -> tuple[float, float]:
     a stroke that runs off the edge. The spread (the median absolute deviation, scaled to a
     standard deviation) says how grainy the paper or the photo is.
     """
-    h, w = grey.shape
-    k = max(1, min(h, w) // 50)  # a frame of 2% of the shorter side (at least one pixel)
-    frame = np.concatenate([grey[:k].ravel(), grey[-k:].ravel(),
-                            grey[:, :k].ravel(), grey[:, -k:].ravel()])
+    frame = frame_pixels(grey)
     level = float(np.median(frame))
     return level, 1.4826 * float(np.median(np.abs(frame - level)))
+
+
+def frame_pixels(grey: np.ndarray) -> np.ndarray:
+    """The pixels of the picture's outer frame, 2% of the shorter side wide (at least one).
+
+    Shapes: (H, W) -> (n,).
+    """
+    h, w = grey.shape
+    k = max(1, min(h, w) // 50)
+    return np.concatenate([grey[:k].ravel(), grey[-k:].ravel(),
+                           grey[:, :k].ravel(), grey[:, -k:].ravel()])
 
 
 def invert_light_background(grey: np.ndarray, background: float) -> tuple[np.ndarray, float]:
@@ -97,15 +111,16 @@ def subtract_background(grey: np.ndarray, background: float, noise: float = 0.0)
 
 
 # -- where the digit is ------------------------------------------------------------------------
-def ink_marks(ink: np.ndarray) -> tuple[np.ndarray, int]:
-    """The mask of ink pixels that belong to real marks (not specks), and the number of marks.
+def ink_marks(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[np.ndarray, int]:
+    """The mask of ink pixels (over ``threshold``) that belong to real marks (not specks), and
+    the number of marks.
 
     Marks are 8-connected groups of ink pixels, found on a copy reduced to at most 128 px so
     a 12-megapixel photo costs milliseconds; the mask returned is full resolution.
 
     Shapes: ink (H, W) -> (mask (H, W) bool, count).
     """
-    mask = ink > INK_THRESHOLD
+    mask = ink > threshold
     h, w = mask.shape
     step = max(1, -(-max(h, w) // 128))  # ceil: the reduction factor
     hh, ww = -(-h // step), -(-w // step)
@@ -113,12 +128,47 @@ def ink_marks(ink: np.ndarray) -> tuple[np.ndarray, int]:
     padded[:h, :w] = mask
     coarse = padded.reshape(hh, step, ww, step).any(axis=(1, 3))  # (hh, ww): any ink per block
     labels, sizes = _label(coarse)
-    if not sizes:
-        return np.zeros_like(mask), 0
-    keep = [i + 1 for i, s in enumerate(sizes) if s >= SPECK_FRACTION * max(sizes)]
+    keep = _digit_marks(labels, sizes)
     kept = np.isin(labels, keep)
     full = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[:h, :w]  # back to (H, W)
     return mask & full, len(keep)
+
+
+def _digit_marks(labels: np.ndarray, sizes: list[int]) -> list[int]:
+    """The labels of the marks that make the digit: not specks, not strays.
+
+    Why: a photo is aimed at the digit, and a digit's marks lie close together (a 4's two
+    strokes, a 5's bar). A mark touching the picture's edge further than EDGE_MARK_GAP of the
+    largest mark's size from it is the edge of the page or the table, the tip of a shadow, a
+    finger; any mark further than FAR_MARK_GAP is a dot or a scribble beside the digit (a
+    drawing that runs off the edge is one mark with its body). A mark under SPECK_FRACTION of
+    the largest's area is a speck.
+
+    Shapes: labels (h, w) 1..K (0 none), sizes K -> labels kept.
+    """
+    if not sizes:
+        return []
+    h, w = labels.shape
+    rows, cols = np.nonzero(labels)
+    index = labels[rows, cols] - 1
+    top, left = np.full(len(sizes), h), np.full(len(sizes), w)
+    bottom, right = np.full(len(sizes), -1), np.full(len(sizes), -1)
+    np.minimum.at(top, index, rows)
+    np.minimum.at(left, index, cols)
+    np.maximum.at(bottom, index, rows)
+    np.maximum.at(right, index, cols)
+    inner = range(len(sizes))
+    big = max(inner, key=sizes.__getitem__)
+    size = max(bottom[big] - top[big], right[big] - left[big]) + 1
+    keep = []
+    for i in inner:
+        touches = top[i] == 0 or left[i] == 0 or bottom[i] == h - 1 or right[i] == w - 1
+        gap = max(top[i] - bottom[big], top[big] - bottom[i], left[i] - right[big],
+                  left[big] - right[i])
+        if sizes[i] >= SPECK_FRACTION * sizes[big] and gap <= FAR_MARK_GAP * size and not (
+                touches and gap > EDGE_MARK_GAP * size):
+            keep.append(i + 1)
+    return keep
 
 
 def _label(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:

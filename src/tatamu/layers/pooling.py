@@ -8,6 +8,8 @@ otherwise. The 1-D layers view (N, C, L) as (N, C, 1, L) and run the 2-D code.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend.arrays import get_array_module
@@ -22,6 +24,7 @@ from ..im2col import (
 )
 from ..padding import pad, pad_adjoint
 from .base import Layer, check_input, window_scratch_size
+from .layout import axis_order, dense_strides, empty_like_layout, ordered_view
 from .window import WindowGeometry
 
 
@@ -92,9 +95,11 @@ class MaxPool2D(_Pool2D):
     Max pooling over (N, C, H, W), the book's ``Pooling`` (``layers/book.py``: im2col, one
     window a row, each row's max; backward sends dout to each row's argmax and folds it with
     col2im) plus: no im2col copy (the FH*FW window elements are visited as strided slices of
-    the input, the winner tracked as they go, and only while training), ``dilation``,
-    overlapping windows, a ``rounding`` choice and a default stride equal to the kernel.
-    tests/test_fastpaths.py holds the two equal.
+    the input, the winner tracked as they go, and only while training; no col2im: backward
+    scatters dout to the winners' flat positions in one pass), ``dilation``, overlapping
+    windows, a ``rounding`` choice and a default stride equal to the kernel. The output and
+    the gradient keep the input's memory layout (``layers/layout.py``). tests/test_fastpaths.py
+    holds the two equal.
 
     ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows). Gradient flows
     only to the first maximum of each window, as in PyTorch.
@@ -104,7 +109,7 @@ class MaxPool2D(_Pool2D):
     x: (N, C, H, W) -> y: (N, C, OH, OW).
     """
 
-    cache_names = ("_x_shape", "_argmax")
+    cache_names = ("_x_shape", "_winner", "_order")
 
     def __init__(
         self,
@@ -115,7 +120,12 @@ class MaxPool2D(_Pool2D):
         rounding: Rounding = "strict",
     ) -> None:
         super().__init__(kernel_size, stride, padding, dilation, rounding)
-        self._argmax = None  # cache for backward: which element of each window won
+        # cache for backward: where each window's winner lies (a flat position, see
+        # _flat_positions), and the input's memory layout (layers/layout.py), which backward's
+        # gradient keeps
+        self._winner = None
+        self._order = None
+        self._corners = None  # not a cache: see _flat_positions
 
     def _forward4d(self, x):
         xp = get_array_module(x)
@@ -131,8 +141,9 @@ class MaxPool2D(_Pool2D):
         for k, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
             v = padded[:, :, rows, cols]  # (N, C, OH, OW)
             if k == 0:
-                out = v.copy()
-                argmax = xp.zeros(out.shape, dtype=index_type) if self.caching else None
+                out = empty_like_layout(v)  # in the input's memory layout (layers/layout.py)
+                out[...] = v
+                argmax = xp.zeros_like(out, dtype=index_type) if self.caching else None
                 continue
             if argmax is not None:
                 # Strictly greater: on a tie the earlier element stays the winner (the first
@@ -141,47 +152,61 @@ class MaxPool2D(_Pool2D):
                 xp.maximum(argmax, (v > out) * index_type.type(k), out=argmax)
             xp.maximum(out, v, out=out)
         if self.caching:
-            self._x_shape, self._argmax = x.shape, argmax
+            # the positions are built here rather than in backward: the forward pass has time
+            # to spare (~0.3x PyTorch's) and backward becomes a single scatter
+            self._x_shape, self._order = x.shape, axis_order(padded)
+            self._winner = self._flat_positions(argmax, padded.shape, self._order)
         return out
 
     def _backward4d(self, dout):
-        argmax = self._cached(self._argmax)
+        winner, order = self._cached(self._winner, self._order)
         xp = get_array_module(dout)
-        out_hw, pads = self._geometry(self._x_shape)
+        _, pads = self._geometry(self._x_shape)
         padded_shape = self._padded_shape(self._x_shape, pads)
-        if self._overlapping:
-            return pad_adjoint(self._add_to_winners(dout, argmax, padded_shape, out_hw), pads)
-        dpadded = xp.zeros(padded_shape, dtype=dout.dtype)
-        # Each output gradient goes to its window's winner: slice k of the input receives
-        # dout where element k won. Disjoint windows touch each pixel once, so the product
-        # is written straight into place (half the time of adding a temporary).
-        win = self.window
-        for k, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
-            xp.multiply(dout, argmax == k, out=dpadded[:, :, rows, cols])
-        return pad_adjoint(dpadded, pads)
+        # (N, C, OH, OW) -> (N*C*OH*OW,) both, in the same order (1-D: add.at's fast path)
+        winner = winner.reshape(-1)
+        dout = dout.reshape(-1)
+        flat = xp.zeros(math.prod(padded_shape), dtype=dout.dtype)
+        if not self._overlapping:
+            # Each output gradient goes to its window's winner; disjoint windows never share
+            # a pixel, so one scatter writes them all (as PyTorch does with its indices).
+            flat[winner] = dout
+        elif xp is np:
+            # Overlapping windows: a pixel can win several windows and its gradients must be
+            # *added*; add.at sums repeated positions (a plain scatter keeps only the last).
+            np.add.at(flat, winner, dout)
+        else:  # CuPy: bincount sums the gradients landing on each position
+            flat = xp.bincount(winner, weights=dout, minlength=flat.size).astype(dout.dtype)
+        # the buffer seen as (N, C, Hp, Wp) in the forward input's layout, padding cropped off
+        return pad_adjoint(ordered_view(flat, padded_shape, order), pads)
 
-    def _add_to_winners(self, dout, argmax, padded_shape, out_hw):
-        """Overlapping windows: add each output gradient to its winner's pixel, in one pass.
+    def _flat_positions(self, argmax, padded_shape, order):
+        """Each window's winner as a flat position in a dense buffer of the padded input's
+        shape laid out in ``order``: the corner of its window plus the winner's offset in it.
 
-        A pixel can win several windows, so the gradients must be *added*. The FH*FW slice
-        loop above would then need a temporary and a strided add per offset (8 ms for a 3x3
-        stride-2 pool of 100x30x25x25); instead each winner's position in the flat padded
-        input is computed, and ``bincount`` sums the gradients landing on each position
-        (4.8 ms). It sums in float64, rounded once to the gradient's dtype.
+        The corners depend only on the shapes and the layout, so they are computed once and
+        kept (``_corners``) while those stay the same, as they do from step to step.
+
+        Shapes: argmax (N, C, OH, OW), the winner's element k = i*FW + j -> same shape, intp.
         """
-        xp = get_array_module(dout)
-        n, c, hp, wp = padded_shape
-        (fh, fw), (sh, sw), (dh, dw) = self.window.kernel, self.window.stride, self.window.dilation
-        out_h, out_w = out_hw
-        # flat position of window (n, c, oh, ow)'s top-left pixel: ((n*C + c)*Hp + oh*S)*Wp + ow*S
-        corner = (xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
-                  + (xp.arange(out_h) * (sh * wp)).reshape(out_h, 1) + xp.arange(out_w) * sw)
-        # the winner's offset inside its window: element k = i*FW + j is i*D rows, j*D columns on
-        offset = (xp.arange(fh).reshape(fh, 1) * (dh * wp) + xp.arange(fw) * dw).reshape(-1)
-        position = corner + offset[argmax]  # (N, C, OH, OW)
-        dpadded = xp.bincount(position.reshape(-1), weights=dout.reshape(-1),
-                              minlength=n * c * hp * wp)
-        return dpadded.astype(dout.dtype).reshape(padded_shape)
+        xp = get_array_module(argmax)
+        n, c, out_h, out_w = argmax.shape
+        key = (xp.__name__, padded_shape, order, argmax.shape)
+        sn, sc, sh, sw = dense_strides(padded_shape, order)
+        win = self.window
+        (fh, fw), (s_h, s_w), (d_h, d_w) = win.kernel, win.stride, win.dilation
+        if self._corners is None or self._corners[0] != key:
+            # window (n, c, oh, ow)'s top-left pixel, broadcast from (N,1,1,1) ... (OW,)
+            corner = ((xp.arange(n) * sn).reshape(n, 1, 1, 1) + (xp.arange(c) * sc).reshape(c, 1, 1)
+                      + (xp.arange(out_h) * (s_h * sh)).reshape(out_h, 1)
+                      + xp.arange(out_w) * (s_w * sw))
+            self._corners = (key, corner)
+        # element k of a window lies i*D rows and j*D columns from its corner: (FH*FW,)
+        offset = ((xp.arange(fh) * (d_h * sh)).reshape(fh, 1) + xp.arange(fw) * (d_w * sw))
+        # int32 when it fits: take() from a small int32 table is ~10x faster than from intp
+        offset = offset.reshape(-1).astype(np.int32 if math.prod(padded_shape) < 2**31 else np.intp)
+        # (N, C, OH, OW) intp, C-contiguous like the corners
+        return self._corners[1] + xp.take(offset, argmax)
 
 
 class AvgPool2D(_Pool2D):

@@ -68,10 +68,11 @@ def fit(model: Sequential, train_data, val_data=None, *, test_data=None,
     schedule : a learning-rate schedule with ``step()`` called after each epoch.
     early_stopping : stop when validation loss has not improved for this many epochs.
     metadata : extra JSON stored in each checkpoint (dataset, class names, normalisation).
-    threads : split each batch over this many threads (None:
-        :func:`tatamu.training.shards.default_threads`). Another count sums the shards' gradients in
-        another order (the last bits differ), so a run is reproduced with the same count;
-        ``resume=True`` with None takes the run's own. BatchNorm models train on one thread.
+    threads : the process's CPU budget (None: :func:`tatamu.training.shards.default_threads`):
+        each batch is split over this many threads, each with one BLAS thread. BatchNorm models
+        train on one shard, whose BLAS then gets all ``threads``; with 1, BLAS gets 1 too.
+        Another count sums the shards' gradients in another order (the last bits differ), so a
+        run is reproduced with the same count; ``resume=True`` with None takes the run's own.
     augment : disturb each training batch (:class:`tatamu.datasets.Augment`; True: its
         defaults; a dict or a spec string such as ``"shift=2,rotation=10"``; None/False: off).
         Batch ``b`` of epoch ``e`` is disturbed from ``(seed, e, b)``, so a resume continues

@@ -18,7 +18,7 @@ from ..model import Sequential
 from ..validate import positive_int
 from .datacheck import check_data
 from .metrics import class_indices
-from .shards import ShardRunner, resolve_threads
+from .shards import ShardRunner, resolve_threads, thread_budget
 
 
 def train_step(model: Sequential, optimizer, xb, yb, runner: ShardRunner) -> tuple[float, int]:
@@ -47,12 +47,13 @@ def evaluate(model: Sequential, data, batch_size: int = 128, *, threads: int | N
     """
     x, labels = check_data(model, data, _("evaluation data"))
     positive_int(batch_size, "batch_size")
-    threads = resolve_threads(threads, model, training=False)
+    budget = thread_budget(threads)
+    threads = resolve_threads(budget, model, training=False)
     was_training = model.training
     model.eval()
     total_loss, predicted = 0.0, []
     try:
-        with ShardRunner(model, threads) as runner:
+        with ShardRunner(model, threads, budget) as runner:
             for first in range(0, len(x), batch_size):
                 xb = model.as_input(x[first : first + batch_size])
                 loss, batch_predicted = runner.loss_and_predictions(

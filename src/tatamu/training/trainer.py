@@ -29,7 +29,7 @@ from .interrupt import DeferredInterrupt
 from .run import running
 from .runlog import LOG_EVERY, RunLog
 from .saved import SavedRun
-from .shards import ShardRunner, resolve_threads, seed_random_layers
+from .shards import ShardRunner, resolve_threads, seed_random_layers, thread_budget
 from .state import TrainState
 from .steps import evaluate, train_step
 
@@ -63,6 +63,7 @@ class Trainer:
               augment_given: bool = False) -> History:
         model = self.model
         count = resolve_threads(threads, model, training=True)  # checked before any write
+        budget = thread_budget(threads)  # BLAS gets what the shards leave of it
         # Ctrl-C is honoured at a batch boundary from here on, even one pressed while
         # initial.npz is written (it used to be able to land where no clean save followed).
         marker = contextlib.nullcontext() if self.folder is None else running(self.folder)
@@ -82,7 +83,7 @@ class Trainer:
                 model.train()
                 stop = None
                 try:
-                    with ShardRunner(model, state.threads) as self.runner:
+                    with ShardRunner(model, state.threads, max(budget, count)) as self.runner:
                         while stop is None and state.epoch <= epochs:
                             stop = self._epoch(epochs)
                 except KeyboardInterrupt:  # a second Ctrl-C, mid-step: nothing consistent
@@ -204,7 +205,7 @@ class Trainer:
             return None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             result = evaluate(self.model, data, self.eval_batch_size,
-                              threads=self.runner.threads)
+                              threads=self.runner.budget)
         if not math.isfinite(result["loss"]):
             values = {"loss": result["loss"], "epoch": epoch}
             return Stop("diverged", _("the validation loss became {loss} after epoch {epoch}",

@@ -1,8 +1,9 @@
 """``tatamu predict --show``: one picture of every step between a drawing and the answer.
 
-A learner whose digit is misread needs to see what the network was given: the original, the
-crop to the ink, the 20-px fit, the centred 28x28 input, and the probabilities. Each panel is
-titled with the step that made it.
+A learner whose digit is misread needs to see what the network was given: the original, for a
+photo of paper the light falling on it and the picture with that light evened out, the ink
+found, the crop to the ink, the 20-px fit, the centred 28x28 input, and the probabilities.
+Each panel is titled with the step that made it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from .figure import finish, new_figure
 from .plots import use_japanese_font
 
 #: The pictures of :class:`tatamu.digits.images.PreparedDigit` shown, with their titles.
-PANELS = (("original", N_("original")), ("crop", N_("cropped to the ink")),
-          ("stroke", N_("stroke width normalised")), ("fit", N_("fitted (longer side)")),
-          ("input", N_("what the model sees")))
+PANELS = (("original", N_("original")), ("light", N_("the paper's light (estimated)")),
+          ("evened", N_("light evened out")), ("marks", N_("ink over the threshold")),
+          ("crop", N_("cropped to the ink")), ("stroke", N_("stroke width normalised")),
+          ("fit", N_("fitted (longer side)")), ("input", N_("what the model sees")))
+#: More panels than this (with the probabilities) are laid out in two rows.
+ONE_ROW = 7
 
 
 def plot_digit_steps(recognition, path: str | Path | None = None, title: str = ""):
@@ -29,9 +33,12 @@ def plot_digit_steps(recognition, path: str | Path | None = None, title: str = "
     """
     pictures = recognition.prepared.pictures
     panels = [(key, text) for key, text in PANELS if key in pictures]
-    fig = new_figure(figsize=(3.0 * (len(panels) + 1), 3.4))
-    axes = fig.subplots(1, len(panels) + 1,
-                        gridspec_kw={"width_ratios": [1] * len(panels) + [1.4]})
+    rows = 1 if len(panels) + 1 <= ONE_ROW else 2
+    cols = -(-(len(panels) + 1) // rows)  # ceil
+    fig = new_figure(figsize=(3.0 * cols, 3.4 * rows))
+    axes = np.asarray(fig.subplots(rows, cols)).ravel()
+    for ax in axes[len(panels): -1]:  # cells left over in a two-row layout
+        ax.axis("off")
     for ax, (key, text) in zip(axes, panels, strict=False):
         picture = pictures[key]
         ax.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -48,10 +55,12 @@ def plot_digit_steps(recognition, path: str | Path | None = None, title: str = "
     bars.set_yticks(np.arange(len(probs)), [n[:12] for n in names], fontsize=8)
     bars.invert_yaxis()
     bars.set_xlim(0, 1)
-    verdict = " (unsure)" if recognition.unsure else ""
+    verdict = _(" (unsure)") if recognition.unsure else ""
+    if recognition.hint:
+        bars.set_xlabel(recognition.hint, fontsize=7, wrap=True)
     best = recognition.top[0]
     bars.set_title(f"{best[1]}: {100 * best[2]:.1f}%{verdict}", fontsize=10)
-    steps = ", ".join(recognition.prepared.steps) or "none"
+    steps = ", ".join(recognition.prepared.steps) or _("none")
     steps_line = _("steps: {steps}", steps=steps)
     fig.suptitle(f"{title}\n{steps_line}" if title else steps_line, fontsize=8)
     use_japanese_font(fig)  # before the layout measures the texts

@@ -100,17 +100,20 @@ class DrawApp:
         return {"epochs": runs[0]["epochs"], "default": runs[0]["default"], "runs": runs}
 
     def predict(self, payload: Any) -> dict[str, Any]:
-        """``{"image": data URL, "skip": [steps]}`` -> the prediction and what led to it.
+        """``{"image": data URL, "skip": [steps], "name": optional}`` -> the prediction and
+        what led to it. ``name`` (a photo's file name) is what an error calls the picture.
 
         Answers ``prediction``, ``probabilities``, ``input`` (H lists of W floats in [0, 1]),
-        ``steps`` (names applied), and for the page: ``top``, ``unsure``, ``notes``, ``maps``
+        ``steps`` (names applied), and for the page: ``top``, ``unsure``, ``hint`` (a photo
+        too faint to trust: what would help; else null), ``contrast``, ``notes``, ``maps``
         (per conv/pool layer: its first MAX_CHANNELS feature maps).
         """
         picture, skip = self._read(payload)
         index, epoch = self._which(payload)
         with self.lock:
             model, meta = self.views[index].load(epoch)
-            rec, outputs = self._run(payload["image"], picture, skip, index, epoch)
+            rec, outputs = self._run(payload["image"], picture, skip, index, epoch,
+                                     _name(payload))
         x = rec.prepared.image
         maps = map_layers(model)
         return {
@@ -124,6 +127,9 @@ class DrawApp:
             "notes": rec.prepared.notes,
             "top": [{"class": i, "name": n, "probability": p} for i, n, p in rec.top],
             "unsure": rec.unsure,
+            "hint": rec.hint,
+            "contrast": (None if rec.prepared.contrast is None
+                         else round(rec.prepared.contrast, 4)),
             "classes": self.names,
             "maps": [{"layer": name, "shape": list(outputs[name].shape[1:]),
                       "data": np.round(outputs[name][0, :MAX_CHANNELS].astype(np.float64),
@@ -156,10 +162,10 @@ class DrawApp:
         return conv_pixel(layer, x, c, i, j, float(fmap[c, i, j]), first_conv)
 
     def _run(self, data_url: str, picture: bytes, skip: list[str], index: int = 0,
-             epoch: int | None = None):
+             epoch: int | None = None, name: str | None = None):
         """Prepare, classify and keep every layer's output (the caller holds the lock)."""
         model, meta = self.views[index].load(epoch)
-        rec = recognise(model, meta, picture, top=3, skip=skip, name=_("the drawing"))
+        rec = recognise(model, meta, picture, top=3, skip=skip, name=name or _("the drawing"))
         x = rec.prepared.image
         outputs = layer_outputs(model, x[None].astype(model.dtype))
         self._last = ((data_url, tuple(sorted(skip)), index, epoch), x, outputs)
@@ -262,6 +268,17 @@ def epoch_span(epochs: list[int]) -> str:
         return (_("epochs {first}-{last}", first=epochs[0], last=epochs[-1]) if len(epochs) > 1
                 else _("epoch {epoch}", epoch=epochs[0]))
     return _("epochs {epochs}", epochs=", ".join(map(str, epochs)))
+
+
+def _name(payload: dict) -> str:
+    """What an error calls the picture: the photo's file name the page sent, on one line and
+    at most 80 characters, or "the drawing"."""
+    name = payload.get("name")
+    if name is None:
+        return _("the drawing")
+    if not isinstance(name, str):
+        raise RequestError(_("\"name\" must be a string (the picture's file name)"))
+    return " ".join(name.split())[:80] or _("the drawing")
 
 
 def _index(payload: dict, key: str, size: int) -> int:

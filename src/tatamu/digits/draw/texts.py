@@ -33,6 +33,10 @@ TEXTS = {
     "unsure": N_("unsure: "),
     "no_answer": N_("the server did not answer: "),
     "channel": N_("{layer} channel {channel}"),
+    # a photo instead of a drawing
+    "photo": N_("or a photo of a digit on paper:"),
+    "hint": N_("hint: {hint}"),
+    "not_picture": N_("{name} is not a picture this browser can open"),
     # over time: the epoch slider and the runs beside
     "overTime": N_("Training over time"),
     "filters": N_("First-layer filters"),
@@ -49,8 +53,11 @@ TEXTS = {
 #: preprocessing step -> what its switch says.
 STEP_NAMES = {
     "composite_alpha": N_("transparent background -> plain background"),
+    # photos of paper (issue 27)
+    "even_out_light": N_("even out the paper's light (a lamp to one side, a shadow)"),
+    "threshold_ink": N_("pick the ink's threshold from the picture (Otsu)"),
     "invert_light_background": N_("invert a light background (MNIST is white on black)"),
-    "subtract_background": N_("subtract the background (taken from the border)"),
+    "subtract_background": N_("subtract the background's level"),
     "crop_to_ink": N_("crop to the ink"),
     "normalise_stroke": N_("normalise the stroke width"),
     "fit_longer_side": N_("fit the longer side to the box (20 px for MNIST), keep the aspect"),
