@@ -46,6 +46,11 @@ def graded(tmp_path_factory):
     work = tmp_path_factory.mktemp("cwd")
     out = tmp_path_factory.mktemp("grades") / "out"
     home_file = Path.home() / ".mao-rc"
+    # scratch copies go to a temp folder of this test's own: on a shared machine another
+    # process's grading may make and remove tatamu-grade-* folders in /tmp meanwhile
+    saved_tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("scratch"))
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
     before = {"class": snapshot(CLASS), "parent": sorted(os.listdir(CLASS.parent)),
               "scratch": scratch_folders(), "home_file": home_file.exists()}
     cwd = os.getcwd()
@@ -53,10 +58,16 @@ def graded(tmp_path_factory):
     try:
         result = grade_class(CLASS, out, GradeSettings(KINDS, timeout=TIMEOUT,
                                                        memory_mb=MEMORY, jobs=2))
+        scratch_after = scratch_folders()
     finally:
         os.chdir(cwd)
+        if saved_tmpdir is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_tmpdir
+        tempfile.tempdir = None
     after = {"class": snapshot(CLASS), "parent": sorted(os.listdir(CLASS.parent)),
-             "scratch": scratch_folders(), "home_file": home_file.exists(),
+             "scratch": scratch_after, "home_file": home_file.exists(),
              "cwd": sorted(os.listdir(work))}
     records = {p.stem: json.loads(p.read_text()) for p in (out / "raw").glob("*.json")}
     return result, out, records, before, after
@@ -212,6 +223,7 @@ def test_nothing_is_written_in_the_submissions_the_working_folder_or_home(graded
     assert after["cwd"] == []
     assert after["home_file"] == before["home_file"]  # mao's '~/.mao-rc' too
     assert after["scratch"] <= before["scratch"]  # every scratch copy removed
+    assert not after["scratch"]
     assert sorted(p.name for p in out.iterdir()) == [
         "feedback", "grade.json", "grades.csv", "raw", "results", "summary.md", "summary.png"]
 
