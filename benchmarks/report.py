@@ -103,9 +103,17 @@ def main_table(run: dict) -> str:
         rows.extend(train_rows(run["deep"]))
     if "predict" in run:
         p = run["predict"]
-        rows.append((f"predict 10k test images (chunks of {p['chunk']})",
+        if "fresh" in p:
+            f = p["fresh"]
+            rows.append((f"predict 10k test images (chunks of {p['chunk']}; each library in its "
+                         f"own processes, 2 x {f['tatamu']['n'] // 2} runs)",
+                         _cell(f["tatamu"]), _cell(f["torch"]), f"{f['ratio']:.2f}",
+                         mark(f["ratio"], STEP_TARGETS["predict"]),
+                         "inference_mode, same chunks"))
+        rows.append((f"predict 10k test images (chunks of {p['chunk']}; both in one process)",
                      _cell(p["tatamu"]), _cell(p["torch"]), f"{p['ratio']:.2f}",
-                     mark(p["ratio"], STEP_TARGETS["predict"]), "inference_mode, same chunks"))
+                     "" if "fresh" in p else mark(p["ratio"], STEP_TARGETS["predict"]),
+                     "the same, interleaved in one process"))
         rss = p["rss"]
         rows.append(("  predict peak above model: RSS (anonymous, sampled)",
                      f"{rss['tatamu']['peak_above'] / MiB:.1f} MiB",

@@ -14,8 +14,6 @@ of convolutions, activations and pools stays HWNC and is converted once at its e
 
 from __future__ import annotations
 
-from ..backend.arrays import get_array_module
-
 
 def axis_order(a) -> tuple[int, ...]:
     """The axes of ``a`` from outermost to innermost in memory (largest stride first).
@@ -51,12 +49,3 @@ def ordered_view(flat, shape: tuple[int, ...], order: tuple[int, ...]):
     """View a flat buffer as an array of ``shape`` laid out in ``order`` (no copy)."""
     inverse = sorted(range(len(order)), key=order.__getitem__)
     return flat.reshape(tuple(shape[a] for a in order)).transpose(inverse)
-
-
-def empty_like_layout(a, shape: tuple[int, ...] | None = None, dtype=None, *,
-                      zeros: bool = False):
-    """Like ``empty_like(a)`` (or ``zeros_like``) but with any ``shape`` of the same rank, in
-    ``a``'s layout."""
-    xp = get_array_module(a)
-    return empty_ordered(xp, a.shape if shape is None else tuple(shape), axis_order(a),
-                         a.dtype if dtype is None else dtype, zeros=zeros)

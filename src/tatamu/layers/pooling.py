@@ -24,7 +24,7 @@ from ..im2col import (
 )
 from ..padding import pad, pad_adjoint
 from .base import Layer, check_input, window_scratch_size
-from .layout import axis_order, dense_strides, empty_like_layout, ordered_view
+from .layout import axis_order, dense_strides, ordered_view
 from .window import WindowGeometry
 
 
@@ -141,7 +141,9 @@ class MaxPool2D(_Pool2D):
         for k, rows, cols in window_offsets(win.kernel, win.stride, win.dilation, out_hw):
             v = padded[:, :, rows, cols]  # (N, C, OH, OW)
             if k == 0:
-                out = empty_like_layout(v)  # in the input's memory layout (layers/layout.py)
+                # in the input's memory layout (layers/layout.py): empty_like keeps the order
+                # of v's axes in memory ("K"), where v.copy() would make it NCHW
+                out = xp.empty_like(v)
                 out[...] = v
                 argmax = xp.zeros_like(out, dtype=index_type) if self.caching else None
                 continue
