@@ -195,3 +195,40 @@ def test_output_is_hwnc_memory_and_the_next_layer_reads_it_as_nchw(rng):
     # an NCHW input gets an NCHW gradient: the layer below multiplies arrays of one layout
     first.forward(x)
     assert axis_order(first.backward(dy)) == (0, 1, 2, 3)
+
+
+def test_scratch_memory_never_leaks_into_results(rng):
+    """The chunks' temporaries live in per-thread scratch memory reused by every layer: a
+    layer's output and dx must stay as they were while other layers (other shapes, other
+    channel counts) run forward and backward after it, on this thread and on another at the
+    same time. Checked against the naive loops, computed before anything else ran."""
+    import threading
+
+    pads = [1, 0, 2]
+    layers = [_conv(c, fn, dtype=np.float32, padding=p)
+              for (c, fn), p in zip([(4, 6), (6, 5), (8, 8)], pads, strict=True)]
+    inputs = [rng.standard_normal((3, 4, 9, 7)).astype(np.float32),
+              rng.standard_normal((2, 6, 8, 10)).astype(np.float32),
+              rng.standard_normal((4, 8, 5, 6)).astype(np.float32)]
+    expected = [conv2d_ref(x.astype(np.float64), layer.W.astype(np.float64),
+                           layer.b.astype(np.float64), padding=p)
+                for layer, x, p in zip(layers, inputs, pads, strict=True)]
+    results = []
+    for layer, x in zip(layers, inputs, strict=True):
+        y = layer.forward(x)
+        dx = layer.backward(np.ones_like(y))
+        results.append((y, dx, dx.copy()))
+
+    def other_work():  # another thread, the same shapes: its own scratch
+        for layer, x in zip([_conv(4, 6, dtype=np.float32, padding=1)] * 3, inputs[:1] * 3,
+                            strict=True):
+            layer.backward(np.ones_like(layer.forward(x)))
+
+    worker = threading.Thread(target=other_work)
+    worker.start()
+    for layer, x in zip(layers[::-1], inputs[::-1], strict=True):
+        layer.backward(rng.standard_normal(layer.forward(x).shape).astype(np.float32))
+    worker.join()
+    for (y, dx, dx_copy), want in zip(results, expected, strict=True):
+        np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_array_equal(dx, dx_copy)

@@ -267,7 +267,8 @@ class Conv2D(Layer):
         # the inputs on the grid: all of x for stride 1, every S-th row and column else
         x_grid = x[:, :, r0 : r0 + sh * h_used : sh, c0 : c0 + sw * w_used : sw]
         U = winograd.kernel_transform(self.W)  # (FN, C, 3, 3) -> (16, C, FN)
-        xp = winograd.padded_input(x_grid, (top, left), out_hw)  # (Hp, 2, Wp/2, N, C)
+        # (Hp, 2, Wp/2, N, C), in scratch memory: only this forward reads it
+        xp = winograd.padded_input(x_grid, (top, left), out_hw, scratch=True)
         # the previous step's tiles are written over (the cache held them until now)
         y, tiles = winograd.forward(xp, U, out_hw, self.b, keep_tiles=self.caching,
                                     reuse=reuse)

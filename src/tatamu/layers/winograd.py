@@ -55,6 +55,9 @@ benchmarks/README.md).
 
 from __future__ import annotations
 
+import math
+import threading
+
 import numpy as np
 
 #: G of F(2, 3): the filter transform (4, 3).
@@ -65,6 +68,27 @@ G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0
 #: same for 0.5, 1 and 2 MiB and 13% longer for 4 MiB; at batch 50 (a shard at 2 threads) 1 MiB
 #: was the best by a little, and 4 MiB 56% longer.
 CHUNK_BYTES = 1 << 20
+
+# Each thread's scratch memory for one chunk's temporaries (the row-transformed tiles, the 16
+# products, ...), kept from call to call. Allocated afresh for every chunk, they were a few
+# megabytes that glibc returned to the system and the next chunk faulted in again, page by
+# page: 1,700 page faults per forward of a 16->32 layer at batch 100, which then took 7.3 ms
+# instead of 3.0 (issue 25). The layers of a model run one after another on a thread, so one
+# buffer per thread and kind serves them all (a few MB); shards run on threads of their own.
+_scratch = threading.local()
+
+
+def _scratch_array(kind: str, shape: tuple[int, ...], dtype):
+    """An uninitialised array of ``shape`` in this thread's scratch buffer ``kind``.
+
+    Valid until the next request of the same kind on the same thread; the buffer only grows.
+    """
+    buffers = _scratch.__dict__.setdefault("buffers", {})
+    size = math.prod(shape)
+    flat = buffers.get((kind, np.dtype(dtype)))
+    if flat is None or flat.size < size:
+        flat = buffers[(kind, np.dtype(dtype))] = np.empty(size, dtype=dtype)
+    return flat[:size].reshape(shape)
 
 
 def kernel_transform(W):
@@ -93,7 +117,7 @@ def tile_counts(out_hw: tuple[int, int]) -> tuple[int, int]:
     return (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
 
 
-def padded_input(x, before: tuple[int, int], out_hw):
+def padded_input(x, before: tuple[int, int], out_hw, *, scratch: bool = False):
     """x (N, C, H, W), any strides -> zero-padded HWNC, columns split by parity:
     (2*TH + 2, 2, TW + 1, N, C), where ``xq[h, q, j]`` is padded column 2j + q.
 
@@ -105,11 +129,19 @@ def padded_input(x, before: tuple[int, int], out_hw):
     tiles is padded column 2*tw + l). On plain HWNC memory that is a slice with a step, which
     NumPy's arithmetic reads ~2x slower than a contiguous block when the (N, C) planes are small
     (C = 16); split by parity, the columns 2*tw + l of all tiles of a row lie side by side.
+
+    ``scratch``: write it into this thread's scratch memory (see :func:`_scratch_array`), for a
+    caller that is done with it before the next layer's forward on this thread.
     """
     n, c, h, w = x.shape
     th, tw = tile_counts(out_hw)
     top, left = before
-    xq = np.zeros((2 * th + 2, 2, tw + 1, n, c), dtype=x.dtype)
+    shape = (2 * th + 2, 2, tw + 1, n, c)
+    if scratch:
+        xq = _scratch_array("xq", shape, x.dtype)
+        xq.fill(0)  # the padding; a memset, where fresh zeroed pages cost a fault each
+    else:
+        xq = np.zeros(shape, dtype=x.dtype)
     h, w = min(h, 2 * th + 2 - top), min(w, 2 * tw + 2 - left)
     rows = x[:, :, :h].transpose(2, 3, 0, 1)  # (N, C, H, W) -> (H, W, N, C), a view
     for q in range(2):  # input column w lands on padded column left + w: parity q, index j
@@ -166,11 +198,14 @@ def forward(xp, U, out_hw, bias=None, keep_tiles: bool = True, reuse=None):
     rows = _rows_per_chunk(th, 16 * tw * n * c * xp.itemsize)
     for r0 in range(0, th, rows):
         r1 = min(th, r0 + rows)
-        v = V[:, r0:r1] if keep_tiles else np.empty((16, r1 - r0, tw, n, c), dtype=xp.dtype)
+        v = (V[:, r0:r1] if keep_tiles
+             else _scratch_array("v", (16, r1 - r0, tw, n, c), xp.dtype))
         _input_transform(xp[2 * r0 : 2 * r1 + 2], v)
         # 16 products, one per tile position (k, l), summing over the input channels:
-        # (16, R*TW*N, C) @ (16, C, FN) -> (16, R*TW*N, FN)
-        m = np.matmul(v.reshape(16, -1, c), U).reshape(16, r1 - r0, tw, n, fn)
+        # (16, R*TW*N, C) @ (16, C, FN) -> (16, R*TW*N, FN), written into scratch memory
+        m = _scratch_array("m", (16, (r1 - r0) * tw * n, fn), xp.dtype)
+        np.matmul(v.reshape(16, -1, c), U, out=m)
+        m = m.reshape(16, r1 - r0, tw, n, fn)
         if bias is not None:
             # A^T E A is all ones for E the unit matrix at (1, 1): adding b to m[1, 1] adds it
             # to all four outputs of the tile, at a quarter of the cost.
@@ -188,6 +223,7 @@ def backward(dout, V, U, need_dx: bool = True):
     dout: (OH, OW, N, FN), any strides; V: (16, TH, TW, N, C); U: (16, C, FN);
     dxq: the gradient of the padded input, columns split by parity like :func:`padded_input`'s,
     (2*TH + 2, 2, TW + 1, N, C) (None unless ``need_dx``; :func:`unpadded_gradient` crops it);
+    it lies in this thread's scratch memory, valid until the next backward on this thread;
     dU: (16, C, FN); db: (FN,).
     """
     oh, ow, n, fn = dout.shape
@@ -195,7 +231,8 @@ def backward(dout, V, U, need_dx: bool = True):
     # dout in tiles, each tile's 2x2 outputs apart: dy[th, a, b, tw] = dout[2th + a, 2tw + b],
     # (TH, 2, 2, TW, N, FN); an odd size's cropped half gets zeros. One copy, which also makes
     # a dout of any layout contiguous, and each dy[:, a, b] one block per tile row.
-    dy = np.zeros((th, 2, 2, tw, n, fn), dtype=dout.dtype)
+    dy = _scratch_array("dy", (th, 2, 2, tw, n, fn), dout.dtype)
+    dy.fill(0)
     for a in range(2):
         for b in range(2):
             rows, cols = len(range(a, oh, 2)), len(range(b, ow, 2))
@@ -203,7 +240,11 @@ def backward(dout, V, U, need_dx: bool = True):
     dU = np.zeros((16, c, fn), dtype=dout.dtype)
     db = np.zeros(fn, dtype=dout.dtype)
     # the padded input's gradient, columns split by parity like padded_input's (2TH+2, 2, TW+1)
-    dxq = np.zeros((2 * th + 2, 2, tw + 1, n, c), dtype=dout.dtype) if need_dx else None
+    # (in this thread's scratch memory: the caller crops it into dx before anything else runs)
+    dxq = None
+    if need_dx:
+        dxq = _scratch_array("dxq", (2 * th + 2, 2, tw + 1, n, c), dout.dtype)
+        dxq.fill(0)
     rows = _rows_per_chunk(th, 16 * tw * n * max(c, fn) * dout.itemsize)
     for r0 in range(0, th, rows):
         r1 = min(th, r0 + rows)
@@ -217,7 +258,9 @@ def backward(dout, V, U, need_dx: bool = True):
         dU += np.matmul(v.transpose(0, 2, 1), dm)
         if need_dx:
             # (16, R*TW*N, FN) @ (16, FN, C) -> (16, R*TW*N, C)
-            dv = np.matmul(dm, U.transpose(0, 2, 1)).reshape(16, r1 - r0, tw, n, c)
+            dv = _scratch_array("v", (16, dm.shape[1], c), dout.dtype)
+            np.matmul(dm, U.transpose(0, 2, 1), out=dv)
+            dv = dv.reshape(16, r1 - r0, tw, n, c)
             _input_transform_adjoint(dv, dxq[2 * r0 : 2 * r1 + 2])
     return dxq, dU, db
 
@@ -240,7 +283,7 @@ def _input_transform(xs, v):
     rows, tw = v.shape[1], v.shape[2]
     # Rows: the k-th row of every tile of the chunk is xs[k::2] (its first R rows);
     # (R, 2, TW + 1, N, C) each, transformed into u[0..3].
-    u = np.empty((4, rows, *xs.shape[1:]), dtype=xs.dtype)
+    u = _scratch_array("u", (4, rows, *xs.shape[1:]), xs.dtype)
     _bt(*(xs[k : k + 2 * rows : 2] for k in range(4)), u)
     # Columns: column l of every tile is padded column 2*tw + l, i.e. parity l % 2, index
     # tw + l // 2: the block u[:, :, l % 2, l // 2 : l // 2 + TW], (4, R, TW, N, C) for all
@@ -253,7 +296,7 @@ def _output_transform(m, out):
     """``Y = A^T M A``: m (16, R, TW, N, FN) -> out (R, 2, TW, 2, N, FN)."""
     m4 = m.reshape(4, 4, *m.shape[1:])  # (16, ...) -> (4, 4, ...): position (k, l)
     # rows: z[0] = m[0] + m[1] + m[2], z[1] = m[1] - m[2] - m[3], each (4, R, TW, N, FN)
-    z = np.empty((2, *m4.shape[1:]), dtype=m.dtype)
+    z = _scratch_array("z", (2, *m4.shape[1:]), m.dtype)
     np.add(m4[0], m4[1], out=z[0])
     z[0] += m4[2]
     np.subtract(m4[1], m4[2], out=z[1])
@@ -280,10 +323,10 @@ def _output_transform_adjoint(dy):
     """``dM = A dY A^T``: dy (R, 2, 2, TW, N, FN) -> dm (16, R, TW, N, FN)."""
     rows, _, _, tw, n, fn = dy.shape
     # columns, both output rows a at once: dy[:, :, b] (R, 2, TW, N, FN) -> w[l] the same
-    w = np.empty((4, rows, 2, tw, n, fn), dtype=dy.dtype)
+    w = _scratch_array("w", (4, rows, 2, tw, n, fn), dy.dtype)
     _a(dy[:, :, 0], dy[:, :, 1], w)
     # then rows, all four columns l at once: w[:, :, a] (4, R, TW, N, FN) -> dm[k] the same
-    dm = np.empty((4, 4, rows, tw, n, fn), dtype=dy.dtype)
+    dm = _scratch_array("m", (4, 4, rows, tw, n, fn), dy.dtype)
     _a(w[:, :, 0], w[:, :, 1], dm)
     return dm.reshape(16, rows, tw, n, fn)  # (4, 4, ...) -> (16, ...)
 
@@ -318,7 +361,8 @@ def _input_transform_adjoint(dv, dxs):
     # (4, R, TW, N, C); tile column tw covers padded columns 2tw .. 2tw + 3: the even ones are
     # du[:, :, 0] (positions 0 and 2 of the tile), the odd ones du[:, :, 1]. _b_add runs along
     # axis 0, so the column axis goes to the front: (4, R, TW, ...) -> (TW, 4, R, ...), views
-    du = np.zeros((4, rows, *dxs.shape[1:]), dtype=dv.dtype)
+    du = _scratch_array("u", (4, rows, *dxs.shape[1:]), dv.dtype)
+    du.fill(0)
     _b_add([dv4[:, j].transpose(2, 0, 1, 3, 4) for j in range(4)],
            du[:, :, 0].transpose(2, 0, 1, 3, 4), du[:, :, 1].transpose(2, 0, 1, 3, 4))
     # then rows: (R, 2, TW + 1, N, C) each, into the chunk's even and odd padded rows
