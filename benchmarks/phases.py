@@ -9,6 +9,12 @@ bound, so the second core's loss can be read off: serial work, or shards that do
 
 Each thread count runs in its own process with the benchmark environment (``environment``).
 
+``--concurrent`` prints where the second core's time goes at 2 threads, layer by layer: the
+thread CPU milliseconds of one shard (a batch of 50) alone, then while a second shard runs on
+another thread, and that shard's wall milliseconds. CPU above "alone" is the two cores getting
+in each other's way (memory and caches); wall above CPU is a thread waiting (the GIL, the other
+thread's end of step).
+
 ``--layers`` prints instead where a 1-thread step goes layer by layer, tatamu beside PyTorch
 (the twin, weights copied): the CPU milliseconds of each layer's forward and backward (median
 over steps), each library in its own process. PyTorch's are read with module hooks; its first
@@ -144,6 +150,74 @@ def _torch_layer_times(model, x, y, steps: int) -> dict[str, float]:
     return {k: 1e3 * statistics.median(v[3:]) for k, v in times.items()}
 
 
+def concurrent_times(net: str, steps: int) -> dict[str, dict[str, float]]:
+    """Per layer: thread CPU ms of a 50-image shard alone ("alone"), and with a second shard
+    running at the same time on another thread ("cpu", "wall"); medians over steps."""
+    import threading
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from tatamu.models import deep_convnet, simple_convnet
+
+    build = simple_convnet if net == "simple" else deep_convnet
+    rng = np.random.default_rng(0)
+    x = rng.random((50, *build(rng=0).input_shape), dtype=np.float32)
+    y = rng.integers(0, 10, 50)
+
+    def shard(model, times, barrier=None):
+        for _ in range(steps + 3):
+            if barrier is not None:
+                barrier.wait()  # both shards start each step together, as in fit
+            h = x
+            passes = [(name + " f", layer.forward) for name, layer in model.layers.items()]
+            back = [(name + " b", layer.backward) for name, layer in reversed(model.layers.items())]
+            for key, call in passes + [("loss", None)] + back:
+                if call is None:
+                    model.loss_fn.forward(h, y)
+                    h = model.loss_fn.backward()
+                    continue
+                cpu, wall = time.thread_time(), time.perf_counter()
+                h = call(h)
+                times.setdefault(key, []).append((time.thread_time() - cpu,
+                                                  time.perf_counter() - wall))
+
+    with threadpool_limits(1, user_api="blas"):
+        alone: dict[str, list] = {}
+        shard(build(rng=0).train(), alone)
+        first: dict[str, list] = {}
+        barrier = threading.Barrier(2)
+        other = threading.Thread(target=shard, args=(build(rng=0).train(), {}, barrier))
+        other.start()
+        shard(build(rng=0).train(), first, barrier)
+        other.join()
+
+    def med(values, k):
+        return 1e3 * statistics.median(v[k] for v in values[3:])
+
+    return {key: {"alone": med(alone[key], 0), "cpu": med(first[key], 0),
+                  "wall": med(first[key], 1)} for key in alone}
+
+
+def print_concurrent(net: str, steps: int) -> None:
+    cmd = [sys.executable, "-m", "benchmarks.phases", "--net", net, "--steps", str(steps),
+           "--concurrent-of"]
+    done = subprocess.run(cmd, env=worker_env(2), check=True, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"{net}: one shard of 50 images, ms per layer (median of {steps} steps): thread CPU "
+          "alone; thread CPU and wall while a second shard runs")
+    print(f"  {'layer':12s} {'alone':>7s} {'cpu':>7s} {'wall':>7s}")
+    totals = {"alone": 0.0, "cpu": 0.0, "wall": 0.0}
+    for key, row in rows.items():
+        for k in totals:
+            totals[k] += row[k]
+        if row["alone"] >= 0.3 or row["wall"] >= 0.3:
+            print(f"  {key:12s} {row['alone']:7.2f} {row['cpu']:7.2f} {row['wall']:7.2f}")
+    print(f"  {'all layers':12s} {totals['alone']:7.2f} {totals['cpu']:7.2f} {totals['wall']:7.2f}"
+          f"   (layers under 0.3 ms not listed)")
+
+
 def print_layers(net: str, steps: int) -> None:
     runs = {}
     for lib in ("tatamu", "torch"):
@@ -172,7 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", action="store_true",
                         help="per-layer CPU time at 1 thread, tatamu beside PyTorch")
     parser.add_argument("--layers-of", choices=("tatamu", "torch"), help="internal")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="per layer at 2 threads: a shard alone and beside a second one")
+    parser.add_argument("--concurrent-of", action="store_true", help="internal")
     args = parser.parse_args(argv)
+    if args.concurrent_of:
+        print(json.dumps(concurrent_times(args.net, args.steps)))
+        return 0
+    if args.concurrent:
+        print_concurrent(args.net, args.steps)
+        return 0
     if args.layers_of:
         print(json.dumps(layer_times(args.net, args.layers_of, args.steps)))
         return 0
