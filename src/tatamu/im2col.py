@@ -125,14 +125,17 @@ def conv_output_size(
     span = size + before + after - dilation * (kernel_size - 1) - 1  # room left to slide
     padded = size + before + after
     effective = dilation * (kernel_size - 1) + 1
-    formula = _("({axis}={size} + {padding} padding - {span} kernel span) / stride {stride} + 1",
-                axis=axis, size=size, padding=before + after, span=effective, stride=stride)
+
+    def formula() -> str:  # for the messages only: built when one is raised, not every call
+        return _("({axis}={size} + {padding} padding - {span} kernel span) / stride {stride} + 1",
+                 axis=axis, size=size, padding=before + after, span=effective, stride=stride)
+
     if span < 0:
         raise ConfigError(
             _("{where}the kernel (span {span}) is larger than the padded input along {axis} "
               "({padded} = {size} + padding {padding}): output size {formula} = {result} <= 0. "
               "Use a smaller ", where=where, span=effective, axis=axis, padded=padded,
-              size=size, padding=before + after, formula=formula,
+              size=size, padding=before + after, formula=formula(),
               result=_fmt(span / stride + 1)),
             Name("kernel_size"), _(" or "), Name("dilation"), _(", more "), Name("padding"),
             _(", or a larger input."), param="size", value=size,
@@ -158,7 +161,7 @@ def conv_output_size(
     raise ConfigError(
         _("{where}output size along {axis} does not divide: {formula} = {result} (the last "
           "window would stick out by {overhang} of stride {stride}). Fix: ", where=where,
-          axis=axis, formula=formula, result=_fmt(exact), overhang=stride - span % stride,
+          axis=axis, formula=formula(), result=_fmt(exact), overhang=stride - span % stride,
           stride=stride),
         *fixes, Fix("rounding", "floor"),
         _(" (drop the incomplete last window, as PyTorch does) or "), Fix("rounding", "ceil"),

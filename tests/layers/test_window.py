@@ -105,3 +105,27 @@ def test_overlapping_and_span():
 def test_a_size_that_does_not_divide_names_the_layer():
     with pytest.raises(Exception, match="conv9: output size along H does not divide"):
         Conv2D(1, 1, 3, stride=2).window.output_size((6, 7), layer="conv9")
+
+
+def test_sizes_are_kept_per_window_and_a_refused_size_is_refused_every_time():
+    """The geometry of each (window, input size) is computed once and kept (the hot path asks
+    two or three times a step); the answers stay conv_output_size's, and a size that does not
+    divide raises on every call, naming the layer that asked, in the language of that moment."""
+    from tatamu import set_language
+    from tatamu.errors import ConfigError
+
+    window = Conv2D(1, 2, 3, stride=2, rng=0).window
+    for hw in [(7, 9), (7, 9), (11, 5)]:
+        assert window.output_size(hw) == (conv_output_size(hw[0], 3, 2),
+                                          conv_output_size(hw[1], 3, 2))
+    for layer in ("conv1", "conv2"):  # not cached: each error names its own layer
+        with pytest.raises(ConfigError, match=f"{layer}: output size along H does not divide"):
+            window.output_size((8, 9), layer=layer)
+    try:
+        set_language("ja")
+        with pytest.raises(ConfigError) as japanese:
+            window.output_size((8, 9), layer="conv1")
+    finally:
+        set_language(None)
+    assert "does not divide" not in str(japanese.value)
+    assert "conv1" in str(japanese.value)

@@ -81,5 +81,20 @@ class WindowGeometry:
         return self.kernel[keep], self.stride[keep], self.padding[keep], self.dilation[keep]
 
     def _geometry(self, input_hw, layer):
-        return window_geometry(tuple(input_hw), self.kernel, self.stride, self.padding,
-                               self.dilation, self.rounding, layer=layer)
+        # Asked two or three times per layer per step with the same input size: the answer is
+        # kept per size (a refused size raises every time, in the language of that moment).
+        # Python work on the hot path holds the GIL that the other shard's thread waits for.
+        input_hw = tuple(input_hw)
+        known = _GEOMETRY.get((self, input_hw))
+        if known is None:
+            known = window_geometry(input_hw, self.kernel, self.stride, self.padding,
+                                    self.dilation, self.rounding, layer=layer)
+            if len(_GEOMETRY) >= _GEOMETRY_MAX:
+                _GEOMETRY.clear()
+            _GEOMETRY[(self, input_hw)] = known
+        return known
+
+
+#: (window, input (H, W)) -> ((OH, OW), applied padding); a frozen window is its own key.
+_GEOMETRY: dict = {}
+_GEOMETRY_MAX = 4096
