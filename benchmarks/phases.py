@@ -170,17 +170,18 @@ def concurrent_times(net: str, steps: int) -> dict[str, dict[str, float]]:
             if barrier is not None:
                 barrier.wait()  # both shards start each step together, as in fit
             h = x
-            passes = [(name + " f", layer.forward) for name, layer in model.layers.items()]
-            back = [(name + " b", layer.backward) for name, layer in reversed(model.layers.items())]
-            for key, call in passes + [("loss", None)] + back:
-                if call is None:
-                    model.loss_fn.forward(h, y)
-                    h = model.loss_fn.backward()
-                    continue
-                cpu, wall = time.thread_time(), time.perf_counter()
-                h = call(h)
-                times.setdefault(key, []).append((time.thread_time() - cpu,
-                                                  time.perf_counter() - wall))
+            for name, layer in model.layers.items():
+                h = timed(times, name + " f", layer.forward, h)
+            model.loss_fn.forward(h, y)
+            h = model.loss_fn.backward()
+            for name, layer in reversed(model.layers.items()):
+                h = timed(times, name + " b", layer.backward, h)
+
+    def timed(times, key, call, h):
+        cpu, wall = time.thread_time(), time.perf_counter()
+        h = call(h)
+        times.setdefault(key, []).append((time.thread_time() - cpu, time.perf_counter() - wall))
+        return h
 
     with threadpool_limits(1, user_api="blas"):
         alone: dict[str, list] = {}
@@ -199,12 +200,17 @@ def concurrent_times(net: str, steps: int) -> dict[str, dict[str, float]]:
                   "wall": med(first[key], 1)} for key in alone}
 
 
-def print_concurrent(net: str, steps: int) -> None:
-    cmd = [sys.executable, "-m", "benchmarks.phases", "--net", net, "--steps", str(steps),
-           "--concurrent-of"]
-    done = subprocess.run(cmd, env=worker_env(2), check=True, capture_output=True, text=True,
+def _in_fresh_process(threads: int, *args: str):
+    """This module run with ``args`` in a new interpreter with the benchmark environment for
+    ``threads``; the JSON on its last line of output."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.phases", *args],
+                          env=worker_env(threads), check=True, capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
-    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_concurrent(net: str, steps: int) -> None:
+    rows = _in_fresh_process(2, "--net", net, "--steps", str(steps), "--concurrent-of")
     print(f"{net}: one shard of 50 images, ms per layer (median of {steps} steps): thread CPU "
           "alone; thread CPU and wall while a second shard runs")
     print(f"  {'layer':12s} {'alone':>7s} {'cpu':>7s} {'wall':>7s}")
@@ -221,11 +227,7 @@ def print_concurrent(net: str, steps: int) -> None:
 def print_layers(net: str, steps: int) -> None:
     runs = {}
     for lib in ("tatamu", "torch"):
-        cmd = [sys.executable, "-m", "benchmarks.phases", "--net", net, "--steps", str(steps),
-               "--layers-of", lib]
-        done = subprocess.run(cmd, env=worker_env(1), check=True, capture_output=True,
-                              text=True, cwd=Path(__file__).resolve().parent.parent)
-        runs[lib] = json.loads(done.stdout.strip().splitlines()[-1])
+        runs[lib] = _in_fresh_process(1, "--net", net, "--steps", str(steps), "--layers-of", lib)
     ours, theirs = runs["tatamu"], runs["torch"]
     print(f"{net} step at 1 thread, batch 100: CPU ms per layer (median of {steps} steps)")
     print(f"  {'layer':12s} {'tatamu':>8s} {'PyTorch':>8s} {'ratio':>6s}")
@@ -267,11 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     runs = {}
     for threads in (1, 2):
-        cmd = [sys.executable, "-m", "benchmarks.phases", "--net", args.net, "--steps",
-               str(args.steps), "--threads", str(threads)]
-        done = subprocess.run(cmd, env=worker_env(threads), check=True, capture_output=True,
-                              text=True, cwd=Path(__file__).resolve().parent.parent)
-        runs[threads] = json.loads(done.stdout.strip().splitlines()[-1])
+        runs[threads] = _in_fresh_process(threads, "--net", args.net, "--steps",
+                                          str(args.steps), "--threads", str(threads))
     one, two = runs[1], runs[2]
     total1 = sum(p["wall_ms"] for p in one.values())
     total2 = sum(p["wall_ms"] for p in two.values())
